@@ -1,0 +1,134 @@
+"""AWS adapters: S3 for inputs, checkpoints and quarantine; SQS for quarantine notices; SNS
+for alerts. Clients are created when an adapter is built (inside the handler call), never
+at import time."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pandas as pd
+import pyarrow as pa
+
+from customer_etl.adapters.parquet_files import ParquetFileWriter, read_parquet_chunks
+from customer_etl.errors import InputFileError
+from customer_etl.ports import Alert, QuarantineBatch
+
+_S3 = "s3://"
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    if not uri.startswith(_S3):
+        raise ValueError(f"not an S3 URI: {uri}")
+    bucket, _, key = uri[len(_S3) :].partition("/")
+    return bucket, key
+
+
+class _Scratch:
+    """A private temporary folder (Lambda's /tmp) for files on their way to or from S3."""
+
+    def __init__(self) -> None:
+        self._dir = tempfile.TemporaryDirectory(prefix="customer-etl-")
+        self.path = Path(self._dir.name)
+
+
+class S3InputStore:
+    def __init__(self, s3: Any | None = None) -> None:
+        self._s3 = s3 or boto3.client("s3")
+        self._scratch = _Scratch()
+
+    def fetch(self, uri: str) -> Path:
+        bucket, key = split_s3_uri(uri)
+        target = self._scratch.path / "input.csv"
+        try:
+            self._s3.download_file(bucket, key, str(target))
+        except self._s3.exceptions.ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in {"404", "NoSuchKey", "NotFound"}:
+                raise InputFileError(
+                    f"input object {Path(key).name} not found in {bucket}"
+                ) from None
+            raise
+        return target
+
+    def size(self, uri: str) -> int:
+        bucket, key = split_s3_uri(uri)
+        return int(self._s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
+
+
+class S3CheckpointStore:
+    """Checkpoints at `s3://<bucket>/<prefix><run_id>/<stage>.parquet`."""
+
+    def __init__(self, bucket: str, prefix: str = "runs/", s3: Any | None = None) -> None:
+        self._bucket = bucket
+        self._prefix = prefix
+        self._s3 = s3 or boto3.client("s3")
+        self._scratch = _Scratch()
+
+    def _key(self, run_id: str, stage: str) -> str:
+        return f"{self._prefix}{run_id}/{stage}.parquet"
+
+    def uri(self, run_id: str, stage: str) -> str:
+        return f"{_S3}{self._bucket}/{self._key(run_id, stage)}"
+
+    def exists(self, run_id: str, stage: str) -> bool:
+        listed = self._s3.list_objects_v2(Bucket=self._bucket, Prefix=self._key(run_id, stage))
+        return bool(listed.get("KeyCount", 0))
+
+    def writer(self, run_id: str, stage: str, schema: object) -> ParquetFileWriter:
+        assert isinstance(schema, pa.Schema)
+        return self._writer_at(self._key(run_id, stage), schema)
+
+    def _writer_at(self, key: str, schema: pa.Schema) -> ParquetFileWriter:
+        local = self._scratch.path / key.replace("/", "__")
+
+        def upload(path: Path) -> str:
+            self._s3.upload_file(str(path), self._bucket, key)
+            path.unlink()
+            return f"{_S3}{self._bucket}/{key}"
+
+        return ParquetFileWriter(local, schema, publish=upload)
+
+    def read_chunks(self, uri: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
+        bucket, key = split_s3_uri(uri)
+        local = self._scratch.path / ("read__" + key.replace("/", "__"))
+        self._s3.download_file(bucket, key, str(local))
+        return read_parquet_chunks(local, chunk_rows)
+
+
+class SqsQuarantineSink:
+    """Quarantined rows as Parquet in the checkpoint bucket, one notice per batch on the
+    quarantine queue (counts and reason codes only: the rows stay in the encrypted bucket)."""
+
+    def __init__(self, bucket: str, queue_url: str, s3: Any | None = None, sqs: Any | None = None):
+        self._store = S3CheckpointStore(bucket, prefix="quarantine/", s3=s3)
+        self._queue_url = queue_url
+        self._sqs = sqs or boto3.client("sqs")
+
+    def writer(self, run_id: str, stage: str, schema: object) -> ParquetFileWriter:
+        return self._store.writer(run_id, stage, schema)
+
+    def announce(self, run_id: str, stage: str, batch: QuarantineBatch) -> None:
+        body = {
+            "kind": "rows_quarantined",
+            "run_id": run_id,
+            "stage": stage,
+            "rows": batch.rows,
+            "reasons": dict(batch.reasons),
+            "uri": batch.uri,
+        }
+        self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(body))
+
+
+class SnsNotifier:
+    def __init__(self, topic_arn: str, sns: Any | None = None) -> None:
+        self._topic_arn = topic_arn
+        self._sns = sns or boto3.client("sns")
+
+    def send(self, alert: Alert) -> None:
+        # SNS subjects are limited to 100 characters.
+        self._sns.publish(TopicArn=self._topic_arn, Subject=alert.subject[:100], Message=alert.body)

@@ -1,0 +1,34 @@
+"""Resolve secret references (`env:`, `secretsmanager:`, `ssm:`) at the moment of use."""
+
+from __future__ import annotations
+
+import os
+
+import boto3
+
+from customer_etl.errors import CustomerEtlError
+
+
+class SecretError(CustomerEtlError):
+    """A secret reference could not be resolved."""
+
+
+def resolve_secret(reference: str | None) -> str | None:
+    """The secret a reference points to; None for no reference. Errors name the reference,
+    never the value."""
+    if reference is None:
+        return None
+    scheme, _, name = reference.partition(":")
+    if scheme == "env":
+        value = os.environ.get(name)
+        if value is None:
+            raise SecretError(f"secret reference {reference}: environment variable is not set")
+        return value
+    if scheme == "secretsmanager":
+        client = boto3.client("secretsmanager")
+        return str(client.get_secret_value(SecretId=name)["SecretString"])
+    if scheme == "ssm":
+        client = boto3.client("ssm")
+        response = client.get_parameter(Name=name, WithDecryption=True)
+        return str(response["Parameter"]["Value"])
+    raise SecretError(f"secret reference {reference}: unknown scheme {scheme}")

@@ -1,0 +1,28 @@
+"""The project's exception classes. Messages say what went wrong and what to do, and never
+carry a record's values."""
+
+from __future__ import annotations
+
+
+class CustomerEtlError(Exception):
+    """Base class of every error the pipeline raises on purpose."""
+
+
+class InputFileError(CustomerEtlError):
+    """The input file cannot be used as a customer CSV (missing, empty, binary, bad header)."""
+
+
+class StageError(CustomerEtlError):
+    """A stage could not finish; the run fails and can be resumed once the cause is fixed."""
+
+
+class TransientError(CustomerEtlError):
+    """A failure worth retrying (a dependency was briefly unavailable)."""
+
+
+class WarehouseUnavailableError(TransientError):
+    """The warehouse could not be reached; earlier checkpoints are kept for a resume."""
+
+
+class EnrichmentUnavailableError(TransientError):
+    """An enrichment API could not answer; the stage falls back to reference data."""

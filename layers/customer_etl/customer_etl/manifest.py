@@ -1,0 +1,97 @@
+"""The run manifest: what travels between stages (Step Functions state, local resume).
+
+It holds ids, URIs and counts, never rows: a Step Functions payload is capped at 256 KiB.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from pathlib import PurePosixPath
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+STAGES: tuple[str, ...] = ("extract", "transform", "enrich", "load")
+RunStatus = Literal["running", "succeeded", "failed"]
+RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
+"""Run ids name folders and S3 prefixes: no separators, no `..`."""
+
+
+class StageReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rows_in: int
+    rows_out: int
+    rows_quarantined: int
+    duration_seconds: float
+    checkpoint_uri: str
+    quarantine_uri: str | None = None
+    reasons: dict[str, int] = Field(default_factory=dict)
+    counters: dict[str, int] = Field(default_factory=dict)
+
+
+class FileReport(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    size_bytes: int
+    encoding: str
+    columns_found: list[str]
+    columns_ignored: list[str]
+
+
+class RunManifest(BaseModel):
+    """Example:
+    >>> m = RunManifest.start("run-1", "data/customers.csv")
+    >>> m.source_file
+    'customers.csv'
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str = Field(pattern=f"^{RUN_ID_PATTERN.pattern}$")
+    source_uri: str
+    started_at: datetime
+    reference_date: date
+    status: RunStatus = "running"
+    file: FileReport | None = None
+    stages: dict[str, StageReport] = Field(default_factory=dict)
+    error: str | None = None
+    finished_at: datetime | None = None
+
+    @classmethod
+    def start(cls, run_id: str, source_uri: str, now: datetime | None = None) -> RunManifest:
+        now = now or datetime.now(UTC)
+        return cls(run_id=run_id, source_uri=source_uri, started_at=now, reference_date=now.date())
+
+    @property
+    def source_file(self) -> str:
+        return PurePosixPath(self.source_uri.replace("\\", "/")).name
+
+    @property
+    def rows_in(self) -> int:
+        extract = self.stages.get("extract")
+        return extract.rows_in if extract else 0
+
+    @property
+    def rows_loaded(self) -> int:
+        load = self.stages.get("load")
+        return load.rows_out if load else 0
+
+    @property
+    def rows_quarantined(self) -> int:
+        return sum(report.rows_quarantined for report in self.stages.values())
+
+    def next_stage(self) -> str | None:
+        """The first stage this run has not finished, or None when all are done."""
+        return next((stage for stage in STAGES if stage not in self.stages), None)
+
+    def input_of(self, stage: str) -> str:
+        """URI of the data `stage` reads: the source file or the previous stage's checkpoint."""
+        position = STAGES.index(stage)
+        if position == 0:
+            return self.source_uri
+        previous = STAGES[position - 1]
+        if previous not in self.stages:
+            raise ValueError(f"stage {stage} needs {previous} to have run first")
+        return self.stages[previous].checkpoint_uri

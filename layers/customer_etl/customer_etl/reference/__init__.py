@@ -1,0 +1,1 @@
+"""Built-in reference data that the pipeline can use without calling an external service."""

@@ -1,0 +1,2 @@
+"""Runtimes: the local runner with its CLI, and the helpers the Lambda handlers use. They
+read configuration, build adapters and call stages; nothing else."""

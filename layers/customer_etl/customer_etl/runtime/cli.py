@@ -1,0 +1,155 @@
+"""`customer-etl`: run, resume, retention, sample data and configuration, from the shell.
+
+Exit codes: 0 success, 1 a run or command failed for a reason the message names, 2 bad
+usage or configuration.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+import yaml
+
+from customer_etl.config import Config, ConfigError, load_config
+from customer_etl.config.reference import render_reference
+from customer_etl.errors import CustomerEtlError
+from customer_etl.manifest import RUN_ID_PATTERN, RunManifest
+from customer_etl.observability import logger, send_logs_to
+from customer_etl.retention_job import apply_retention, new_run_id
+from customer_etl.runtime.factory import local_ports
+from customer_etl.runtime.local_runner import LocalRunner, RunFailedError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="customer-etl", description="Validate, protect, enrich and load customer CSVs."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def with_config(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        command.add_argument("--env", default="local", help="environment (default: local)")
+        command.add_argument(
+            "--config", type=Path, help="configuration file (default: config/<env>.yaml)"
+        )
+        return command
+
+    run = with_config(commands.add_parser("run", help="run the pipeline on a CSV file"))
+    run.add_argument("input", type=Path, help="customer CSV file")
+    run.add_argument("--output", type=Path, help="runs folder (default: pipeline.output_dir)")
+    run.add_argument("--run-id", help="run id (default: start time and a random suffix)")
+
+    resume = with_config(commands.add_parser("resume", help="continue a failed run"))
+    resume.add_argument("run_id")
+    resume.add_argument("--output", type=Path, help="runs folder (default: pipeline.output_dir)")
+
+    with_config(commands.add_parser("retention", help="delete customers past their retention"))
+
+    sample = commands.add_parser("generate-sample", help="write a synthetic customer CSV")
+    sample.add_argument("--rows", type=int, default=1000)
+    sample.add_argument("--seed", type=int, default=42)
+    sample.add_argument("--defect-rate", type=float, default=0.05)
+    sample.add_argument("--output", type=Path, default=Path("data/sample/customers.csv"))
+
+    config = commands.add_parser("config", help="show or document the configuration")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    with_config(config_commands.add_parser("show", help="print the effective settings"))
+    docs = config_commands.add_parser("docs", help="write the configuration reference")
+    docs.add_argument("--output", type=Path, default=Path("docs/configuration.md"))
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args, sys.stdout)
+    except ConfigError as error:
+        print(f"customer-etl: configuration error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except RunFailedError as error:
+        print(f"customer-etl: run {error.manifest.run_id} failed: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    except CustomerEtlError as error:
+        print(f"customer-etl: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
+    if args.command == "generate-sample":
+        from customer_etl.sample import write_sample  # Faker is only needed here
+
+        sample = write_sample(
+            args.output, rows=args.rows, seed=args.seed, defect_rate=args.defect_rate
+        )
+        print(
+            f"wrote {len(sample.frame)} rows ({len(sample.defects)} defective) to {args.output}",
+            file=out,
+        )
+        return EXIT_OK
+    if args.command == "config" and args.config_command == "docs":
+        args.output.write_text(render_reference(), encoding="utf-8")
+        print(f"wrote {args.output}", file=out)
+        return EXIT_OK
+
+    config = _config(args)
+    if args.command == "config":
+        print(
+            yaml.safe_dump(config.model_dump(mode="json", by_alias=True), sort_keys=False),
+            file=out,
+            end="",
+        )
+        return EXIT_OK
+
+    ports = local_ports(config)
+    if args.command == "retention":
+        record = apply_retention(ports.warehouse(), config.retention.customer_retention_days)
+        print(f"retention {record.run_id}: {record.rows_deleted} customer(s) deleted", file=out)
+        return EXIT_OK
+
+    runner = LocalRunner(config, ports)
+    run_id = args.run_id if args.run_id else new_run_id()
+    if not RUN_ID_PATTERN.fullmatch(run_id):
+        raise CustomerEtlError(
+            f"run id {run_id!r} is not valid: use letters, digits, '-', '_', '.'"
+        )
+    log_path = config.pipeline.output_dir / run_id / "run.log.jsonl"
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a", encoding="utf-8") as log:
+        send_logs_to(log)
+        try:
+            manifest = (
+                runner.run(args.input, run_id) if args.command == "run" else runner.resume(run_id)
+            )
+        finally:
+            send_logs_to(None)
+    _report(manifest, runner.summary_path(manifest.run_id), out)
+    return EXIT_OK
+
+
+def _config(args: argparse.Namespace) -> Config:
+    config = load_config(args.env, args.config)
+    output = getattr(args, "output", None)
+    if output is not None:
+        config = config.model_copy(
+            update={"pipeline": config.pipeline.model_copy(update={"output_dir": output})}
+        )
+    return config
+
+
+def _report(manifest: RunManifest, summary_path: Path, out: TextIO) -> None:
+    print(
+        f"run {manifest.run_id} {manifest.status}: {manifest.rows_in} rows in, "
+        f"{manifest.rows_loaded} loaded, {manifest.rows_quarantined} quarantined",
+        file=out,
+    )
+    print(f"summary: {summary_path}", file=out)
+
+
+if __name__ == "__main__":
+    logger.debug("customer-etl started from the module")
+    sys.exit(main())

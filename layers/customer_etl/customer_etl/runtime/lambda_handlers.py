@@ -1,0 +1,91 @@
+"""What every stage's Lambda handler does: read the event and the configuration, build the
+AWS adapters, run one stage, emit metrics, return the manifest.
+
+Each `functions/<stage>/handler.py` is one line that picks its stage from here.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import unquote_plus
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from customer_etl.config import Config, load_config
+from customer_etl.manifest import RunManifest
+from customer_etl.observability import logger, metrics, raised_at, tracer
+from customer_etl.pipeline import run_stage
+from customer_etl.reports import finished, run_record
+from customer_etl.retention_job import apply_retention
+from customer_etl.runtime.factory import build_warehouse, cloud_ports
+
+ENV_VARIABLE = "CUSTOMER_ETL_ENV"
+Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
+
+
+def _config() -> Config:
+    return load_config(os.environ.get(ENV_VARIABLE, "dev"))
+
+
+def manifest_from_event(stage: str, event: dict[str, Any]) -> RunManifest:
+    """The first stage gets `{run_id, bucket, key}` (from the S3 event); the others get the
+    manifest the previous stage returned."""
+    if stage == "extract":
+        # S3 event keys arrive URL-encoded (a space is '+').
+        key = unquote_plus(event["key"])
+        return RunManifest.start(event["run_id"], f"s3://{event['bucket']}/{key}")
+    return RunManifest.model_validate(event)
+
+
+def run_stage_in_lambda(stage: str, event: dict[str, Any]) -> dict[str, Any]:
+    config = _config()
+    manifest = manifest_from_event(stage, event)
+    logger.append_keys(run_id=manifest.run_id, stage=stage)
+    ports = cloud_ports(config)
+    manifest = run_stage(stage, manifest, ports, config.pipeline.chunk_rows)
+    if stage == "load":
+        manifest = finished(manifest)
+        ports.warehouse().record_run(run_record(manifest))
+    report = manifest.stages[stage]
+    metrics.add_dimension(name="stage", value=stage)
+    metrics.add_metric(name="RowsIn", unit=MetricUnit.Count, value=report.rows_in)
+    metrics.add_metric(name="RowsOut", unit=MetricUnit.Count, value=report.rows_out)
+    metrics.add_metric(name="RowsQuarantined", unit=MetricUnit.Count, value=report.rows_quarantined)
+    metrics.add_metric(name="StageDuration", unit=MetricUnit.Seconds, value=report.duration_seconds)
+    return manifest.model_dump(mode="json")
+
+
+def stage_handler(stage: str) -> Handler:
+    """The Lambda handler of `stage`, with Powertools logging, tracing and metrics."""
+
+    @logger.inject_lambda_context(clear_state=True)
+    @tracer.capture_lambda_handler
+    @metrics.log_metrics
+    def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+        try:
+            return run_stage_in_lambda(stage, event)
+        except Exception as error:
+            # The exception goes on to Step Functions (Retry, Catch); the metric feeds alarms.
+            metrics.add_dimension(name="stage", value=stage)
+            metrics.add_metric(name="StageFailures", unit=MetricUnit.Count, value=1)
+            logger.error(
+                "stage failed",
+                extra={"error_class": type(error).__name__, "raised_at": raised_at(error)},
+            )
+            raise
+
+    return handler
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def retention_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Scheduled daily: apply the retention period to the warehouse."""
+    config = _config()
+    record = apply_retention(build_warehouse(config), config.retention.customer_retention_days)
+    metrics.add_metric(name="RowsDeleted", unit=MetricUnit.Count, value=record.rows_deleted)
+    return {"run_id": record.run_id, "rows_deleted": record.rows_deleted}

@@ -1,0 +1,150 @@
+"""The canonical customer record: its fields, their types, and which are personal data.
+
+One module owns the record's shape so that the stages, the checkpoints, the warehouse
+tables and the docs agree on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class FieldType(StrEnum):
+    STRING = "string"
+    DATE = "date"
+    BOOLEAN = "boolean"
+    FLOAT = "float"
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    type: FieldType
+    required: bool
+    personal: bool
+    max_length: int | None
+    meaning: str
+
+
+#: The columns a source file carries, in canonical order. `customer_id` is the business key.
+CANONICAL_FIELDS: tuple[Field, ...] = (
+    Field(
+        "customer_id",
+        FieldType.STRING,
+        True,
+        False,
+        64,
+        "Business key: the source system's identifier for the customer.",
+    ),
+    Field("first_name", FieldType.STRING, True, True, 100, "Given name."),
+    Field("last_name", FieldType.STRING, True, True, 100, "Family name."),
+    Field("email", FieldType.STRING, True, True, 254, "Email address, lower-cased."),
+    Field("phone", FieldType.STRING, False, True, 32, "Telephone number as supplied."),
+    Field(
+        "postcode",
+        FieldType.STRING,
+        True,
+        True,
+        8,
+        "UK postcode, normalised to the canonical form `SW1A 1AA`.",
+    ),
+    Field(
+        "company_name",
+        FieldType.STRING,
+        False,
+        False,
+        200,
+        "Employer or trading company, when the customer is a business contact.",
+    ),
+    Field(
+        "company_number", FieldType.STRING, False, False, 8, "Companies House registration number."
+    ),
+    Field(
+        "date_of_birth",
+        FieldType.DATE,
+        False,
+        True,
+        None,
+        "Date of birth (ISO `YYYY-MM-DD`); never in the future.",
+    ),
+    Field(
+        "signup_date",
+        FieldType.DATE,
+        True,
+        False,
+        None,
+        "Date the customer signed up (ISO `YYYY-MM-DD`); never in the future.",
+    ),
+    Field(
+        "country",
+        FieldType.STRING,
+        True,
+        False,
+        2,
+        "ISO 3166-1 alpha-2 country code of the address (`GB` for the UK).",
+    ),
+    Field(
+        "marketing_consent",
+        FieldType.BOOLEAN,
+        True,
+        False,
+        None,
+        "Whether the customer consented to marketing (`true`/`false`, `yes`/`no`, `1`/`0`).",
+    ),
+)
+
+#: Columns the enrich stage adds.
+ENRICHMENT_FIELDS: tuple[Field, ...] = (
+    Field(
+        "post_town",
+        FieldType.STRING,
+        False,
+        False,
+        100,
+        "Post town of the postcode area (reference table).",
+    ),
+    Field("region", FieldType.STRING, False, False, 100, "Region (postcodes.io)."),
+    Field(
+        "admin_district",
+        FieldType.STRING,
+        False,
+        False,
+        100,
+        "Local authority district (postcodes.io).",
+    ),
+    Field(
+        "postcode_country",
+        FieldType.STRING,
+        False,
+        False,
+        50,
+        "UK nation of the postcode: England, Scotland, Wales, Northern Ireland...",
+    ),
+    Field("latitude", FieldType.FLOAT, False, False, None, "Latitude of the postcode centroid."),
+    Field("longitude", FieldType.FLOAT, False, False, None, "Longitude of the postcode centroid."),
+    Field(
+        "enrichment_source",
+        FieldType.STRING,
+        True,
+        False,
+        20,
+        "Where the enrichment came from: `postcodes.io`, `reference` or `none`.",
+    ),
+)
+
+BUSINESS_KEY = "customer_id"
+CANONICAL_COLUMNS: tuple[str, ...] = tuple(f.name for f in CANONICAL_FIELDS)
+REQUIRED_COLUMNS: tuple[str, ...] = CANONICAL_COLUMNS
+"""Every canonical column must be present in a file's header (a value may still be empty
+where the field is optional)."""
+ENRICHMENT_COLUMNS: tuple[str, ...] = tuple(f.name for f in ENRICHMENT_FIELDS)
+PERSONAL_COLUMNS: tuple[str, ...] = tuple(f.name for f in CANONICAL_FIELDS if f.personal)
+
+
+def field(name: str) -> Field:
+    """The definition of one canonical or enrichment field."""
+    for candidate in (*CANONICAL_FIELDS, *ENRICHMENT_FIELDS):
+        if candidate.name == name:
+            return candidate
+    raise KeyError(name)

@@ -1,0 +1,5 @@
+"""Stages: pure functions over one DataFrame chunk at a time, within a run-level context.
+
+No boto3, no environment variables, no network, no files: what a stage needs from the
+world comes through a port (`customer_etl.ports`).
+"""

@@ -1,0 +1,20 @@
+"""Settings every test shares: offline AWS credentials and quiet Powertools."""
+
+from __future__ import annotations
+
+import os
+
+# Set before any boto3 client or Powertools object exists, so that nothing can reach AWS
+# and tracing stays off outside Lambda.
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "eu-west-2",
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_DEV": "false",
+    }
+)
+for variable in [name for name in os.environ if name.startswith("CUSTOMER_ETL")]:
+    del os.environ[variable]

@@ -1,0 +1,283 @@
+"""Whole local runs through the CLI, on SQLite and the local disk, with a fake postcodes API."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, text
+
+from customer_etl.runtime.cli import main
+from customer_etl.sample import Sample, write_sample
+from tests.fakes.postcodes_api import FakePostcodesApi, details, serve
+
+REPO = Path(__file__).resolve().parents[2]
+ROWS = 400
+
+
+@dataclass
+class Workspace:
+    root: Path
+    runs: Path
+    warehouse_url: str
+    api: FakePostcodesApi
+
+    def run(self, *args: str) -> int:
+        return main([*args, "--config", str(REPO / "config" / "local.yaml")])
+
+    def pipeline(self, source: Path, *extra: str) -> int:
+        return self.run("run", str(source), "--output", str(self.runs), *extra)
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        with create_engine(self.warehouse_url).connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql))]
+
+    def only_run(self) -> Path:
+        [folder] = [p for p in self.runs.iterdir() if p.is_dir()]
+        return folder
+
+
+@pytest.fixture
+def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    with serve(FakePostcodesApi()) as api:
+        monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", url)
+        monkeypatch.setenv("CUSTOMER_ETL__ENRICHMENT__POSTCODES__BASE_URL", api.base_url)
+        yield Workspace(tmp_path, tmp_path / "runs", url, api)
+
+
+@pytest.fixture
+def sample(tmp_path: Path) -> tuple[Path, Sample]:
+    path = tmp_path / "customers.csv"
+    return path, write_sample(path, rows=ROWS, seed=7, defect_rate=0.1)
+
+
+def test_a_run_loads_valid_rows_quarantines_the_rest_and_reconciles(
+    workspace: Workspace, sample: tuple[Path, Sample], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, generated = sample
+    workspace.api.known = {"SW1A 1AA": details("London", "Westminster")}
+
+    assert workspace.pipeline(path) == 0
+
+    folder = workspace.only_run()
+    summary = json.loads((folder / "summary.json").read_text())
+    defects = len(generated.defects)
+    assert summary["status"] == "succeeded"
+    assert (summary["rows_in"], summary["rows_quarantined"], summary["rows_loaded"]) == (
+        ROWS,
+        defects,
+        ROWS - defects,
+    )
+    assert summary["reconciled"] is True
+    assert summary["warehouse"] == workspace.warehouse_url
+    assert set(summary["quarantine_reasons"]) >= {
+        "invalid_email",
+        "invalid_postcode",
+        "missing_customer_id",
+        "duplicate_customer_id",
+    }
+    for stage in ("extract", "transform", "enrich", "load"):
+        report = summary["stages"][stage]
+        assert report["rows_in"] == report["rows_out"] + report["rows_quarantined"]
+        assert report["duration_seconds"] >= 0
+        assert (folder / f"{stage}.parquet").is_file()
+    quarantined = pd.read_parquet(folder / "quarantine" / "transform.parquet")
+    assert sorted(quarantined["source_row"]) == sorted(p + 1 for p in generated.defects.index)
+    assert quarantined["reason_codes"].str.len().gt(0).all()
+    assert workspace.query("select count(*) from customers") == [(ROWS - defects,)]
+    [(status, rows_in, loaded, bad)] = workspace.query(
+        "select status, rows_in, rows_loaded, rows_quarantined from etl_runs"
+    )
+    assert (status, rows_in, loaded, bad) == ("succeeded", ROWS, ROWS - defects, defects)
+    assert f"{ROWS} rows in" in capsys.readouterr().out
+
+
+def test_running_the_same_file_twice_leaves_the_same_rows(
+    workspace: Workspace, sample: tuple[Path, Sample]
+) -> None:
+    path, _ = sample
+    assert workspace.pipeline(path, "--run-id", "first") == 0
+    before = workspace.query("select customer_id, content_hash from customers order by 1")
+    assert workspace.pipeline(path, "--run-id", "second") == 0
+    after = workspace.query("select customer_id, content_hash from customers order by 1")
+    assert before == after
+    assert workspace.query("select run_id, status from etl_runs order by 1") == [
+        ("first", "succeeded"),
+        ("second", "succeeded"),
+    ]
+
+
+def test_enrichment_uses_the_api_and_falls_back_when_it_is_down(
+    workspace: Workspace, sample: tuple[Path, Sample]
+) -> None:
+    path, generated = sample
+    valid = generated.frame.drop(index=generated.defects.index)
+    first = valid["postcode"].iloc[0].upper().replace(" ", "")
+    known = f"{first[:-3]} {first[-3:]}"
+    workspace.api.known = {known: details("Somewhere", "Some District")}
+    assert workspace.pipeline(path, "--run-id", "up") == 0
+    sources = dict(workspace.query("select enrichment_source, count(*) from customers group by 1"))
+    assert sources.get("postcodes.io", 0) >= 1
+    assert all(len(batch) <= 100 for batch in workspace.api.requests)
+    asked = [code for batch in workspace.api.requests for code in batch]
+    assert len(asked) == len(set(asked)), "each distinct postcode is asked once"
+
+    workspace.api.down = True
+    assert workspace.pipeline(path, "--run-id", "down") == 0
+    sources = dict(workspace.query("select enrichment_source, count(*) from customers group by 1"))
+    assert set(sources) <= {"reference", "none"}
+
+
+HEADER = (
+    "customer_id,first_name,last_name,email,phone,postcode,company_name,company_number,"
+    "date_of_birth,signup_date,country,marketing_consent\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "not found"),
+        (b"", "is empty"),
+        (b"\x00\x01\x02binary\x00" * 10, "is binary"),
+        (HEADER.replace(",email", "").encode(), "lacks required column(s) email"),
+    ],
+)
+def test_bad_input_is_one_clear_line_a_failed_run_row_and_nothing_loaded(
+    workspace: Workspace,
+    content: bytes | None,
+    message: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path = workspace.root / "input.csv"
+    if content is not None:
+        path.write_bytes(content)
+
+    assert workspace.pipeline(path, "--run-id", "bad") == 1
+
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert message in err and "run bad failed" in err
+    assert workspace.query("select status, error is not null from etl_runs") == [("failed", 1)]
+    assert workspace.query("select count(*) from customers") == [(0,)]
+    summary = json.loads((workspace.runs / "bad" / "summary.json").read_text())
+    assert summary["status"] == "failed"
+    assert message in summary["error"]
+
+
+def test_a_failed_load_resumes_without_redoing_earlier_stages(
+    workspace: Workspace,
+    sample: tuple[Path, Sample],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path, generated = sample
+    # A PostgreSQL warehouse on a port where nothing listens: the load cannot connect.
+    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", "postgresql+psycopg://etl@127.0.0.1:9/x")
+    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__CONNECT_TIMEOUT_SECONDS", "2")
+    assert workspace.pipeline(path, "--run-id", "outage") == 1
+    assert "WarehouseUnavailableError" not in capsys.readouterr().err  # a sentence, not a class
+    folder = workspace.runs / "outage"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["status"] == "failed"
+    assert set(manifest["stages"]) == {"extract", "transform", "enrich"}
+    stamps = {s: (folder / f"{s}.parquet").stat().st_mtime_ns for s in manifest["stages"]}
+
+    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", workspace.warehouse_url)
+    assert workspace.run("resume", "outage", "--output", str(workspace.runs)) == 0
+
+    assert {s: (folder / f"{s}.parquet").stat().st_mtime_ns for s in stamps} == stamps
+    assert workspace.query("select count(*) from customers") == [(ROWS - len(generated.defects),)]
+    assert workspace.query("select status from etl_runs") == [("succeeded",)]
+
+
+def test_retention_deletes_customers_not_seen_within_the_period(
+    workspace: Workspace, sample: tuple[Path, Sample], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, generated = sample
+    assert workspace.pipeline(path) == 0
+    loaded = ROWS - len(generated.defects)
+    with create_engine(workspace.warehouse_url).begin() as connection:
+        connection.execute(
+            text(
+                "update customers set last_seen_at = '2010-01-01 00:00:00' "
+                "where customer_id in (select customer_id from customers limit 5)"
+            )
+        )
+    capsys.readouterr()
+    assert workspace.run("retention") == 0
+    assert "5 customer(s) deleted" in capsys.readouterr().out
+    assert workspace.query("select count(*) from customers") == [(loaded - 5,)]
+    assert workspace.query("select kind, rows_deleted from etl_runs where kind = 'retention'") == [
+        ("retention", 5)
+    ]
+
+
+def test_no_personal_data_reaches_logs_summaries_run_rows_or_alerts(
+    workspace: Workspace,
+    sample: tuple[Path, Sample],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path, generated = sample
+    assert workspace.pipeline(path, "--run-id", "ok") == 0
+    # A failing run too, so that error messages and the alert are scanned.
+    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", "postgresql+psycopg://etl@127.0.0.1:9/x")
+    assert workspace.pipeline(path, "--run-id", "failing") == 1
+    console = capsys.readouterr()
+
+    operator_text = console.out + console.err
+    for folder in (workspace.runs / "ok", workspace.runs / "failing"):
+        for name in ("summary.json", "manifest.json", "run.log.jsonl"):
+            operator_text += (folder / name).read_text()
+    operator_text += json.dumps(workspace.query("select * from etl_runs"), default=str)
+    assert "alert" in (workspace.runs / "failing" / "run.log.jsonl").read_text()
+
+    frame = generated.frame
+    values = set(frame["email"]) | set(frame["phone"]) | set(frame["date_of_birth"])
+    values |= set(frame["postcode"]) | set(frame["postcode"].str.upper())
+    values |= set(frame["first_name"] + " " + frame["last_name"])
+    values |= {name for name in frame["last_name"] if len(name) >= 5}
+    leaks = sorted(v for v in values if v and re.search(rf"\b{re.escape(v)}\b", operator_text))
+    assert leaks == []
+
+
+def test_generate_sample_and_config_show(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "s.csv"
+    assert main(["generate-sample", "--rows", "50", "--seed", "1", "--output", str(target)]) == 0
+    assert len(pd.read_csv(target, dtype=str)) == 50
+    assert (
+        main(
+            [
+                "config",
+                "show",
+                "--env",
+                "staging",
+                "--config",
+                str(REPO / "config" / "staging.yaml"),
+            ]
+        )
+        == 0
+    )
+    shown = capsys.readouterr().out
+    assert "environment: staging" in shown
+    assert "password_ref: secretsmanager:" in shown
+
+
+def test_a_bad_configuration_is_exit_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "local.yaml"
+    bad.write_text("environment: local\nwarehouse:\n  nope: 1\n")
+    assert main(["run", "x.csv", "--config", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "warehouse.nope" in err

@@ -1,0 +1,180 @@
+"""The real ASL under moto's Step Functions interpreter, with the real handlers in-process."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+from sqlalchemy import create_engine, text
+
+from customer_etl.sample import generate_customers
+from tests.fakes.lambda_invoke import ACCOUNT, REGION, function_arn, handlers_in_process
+from tests.fakes.postcodes_api import FakePostcodesApi, serve
+
+REPO = Path(__file__).resolve().parents[2]
+STAGES = ["extract", "transform", "enrich", "load"]
+LANDING, CHECKPOINTS = "landing-bucket", "checkpoint-bucket"
+
+
+@pytest.fixture
+def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        s3 = boto3.client("s3", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        sns = boto3.client("sns", region_name=REGION)
+        for bucket in (LANDING, CHECKPOINTS):
+            s3.create_bucket(
+                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
+            )
+        quarantine_url = sqs.create_queue(QueueName="quarantine")["QueueUrl"]
+        alerts_url = sqs.create_queue(QueueName="alert-inbox")["QueueUrl"]
+        alerts_arn = sqs.get_queue_attributes(QueueUrl=alerts_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        topic_arn = sns.create_topic(Name="alerts")["TopicArn"]
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=alerts_arn)
+
+        definition = (REPO / "statemachine" / "pipeline.asl.json").read_text()
+        substitutions = {f"{s.capitalize()}FunctionArn": function_arn(s) for s in STAGES}
+        substitutions |= {"QuarantineQueueUrl": quarantine_url, "AlertTopicArn": topic_arn}
+        for name, value in substitutions.items():
+            definition = definition.replace("${" + name + "}", value)
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        machine = sfn.create_state_machine(
+            name="customer-etl",
+            definition=definition,
+            roleArn=f"arn:aws:iam::{ACCOUNT}:role/customer-etl-states",
+        )["stateMachineArn"]
+
+        warehouse = tmp_path / "warehouse.db"
+        with serve(FakePostcodesApi()) as api:
+            for name, value in {
+                "CUSTOMER_ETL_ENV": "dev",
+                "CUSTOMER_ETL_CONFIG_DIR": str(REPO / "config"),
+                "CUSTOMER_ETL__WAREHOUSE__URL": f"sqlite:///{warehouse}",
+                "CUSTOMER_ETL__WAREHOUSE__PASSWORD_REF": "null",
+                "CUSTOMER_ETL__ENRICHMENT__POSTCODES__BASE_URL": api.base_url,
+                "CUSTOMER_ETL__AWS__CHECKPOINT_BUCKET": CHECKPOINTS,
+                "CUSTOMER_ETL__AWS__QUARANTINE_QUEUE_URL": quarantine_url,
+                "CUSTOMER_ETL__AWS__ALERT_TOPIC_ARN": topic_arn,
+            }.items():
+                monkeypatch.setenv(name, value)
+            yield {
+                "s3": s3,
+                "sqs": sqs,
+                "sfn": sfn,
+                "machine": machine,
+                "quarantine_url": quarantine_url,
+                "alerts_url": alerts_url,
+                "warehouse": warehouse,
+            }
+
+
+def execute(aws: dict[str, Any], key: str, name: str) -> dict[str, Any]:
+    """Start the state machine on an S3 'Object Created' event and wait for its end."""
+    event = {
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "detail": {"bucket": {"name": LANDING}, "object": {"key": key}},
+    }
+    with handlers_in_process(STAGES):
+        arn = aws["sfn"].start_execution(
+            stateMachineArn=aws["machine"], name=name, input=json.dumps(event)
+        )["executionArn"]
+        deadline = time.monotonic() + 60
+        while True:
+            described: dict[str, Any] = aws["sfn"].describe_execution(executionArn=arn)
+            if described["status"] != "RUNNING" or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+    if described["status"] == "RUNNING":
+        aws["sfn"].stop_execution(executionArn=arn)
+    return described
+
+
+def messages(aws: dict[str, Any], queue: str) -> list[str]:
+    found = aws["sqs"].receive_message(QueueUrl=aws[queue], MaxNumberOfMessages=10)
+    return [m["Body"] for m in found.get("Messages", [])]
+
+
+def personal_values(frame: Any) -> set[str]:
+    return {
+        value
+        for column in ("email", "phone", "postcode", "last_name")
+        for value in frame[column]
+        if len(value) > 3
+    }
+
+
+def test_an_uploaded_csv_runs_every_stage_and_reaches_the_warehouse(
+    aws: dict[str, Any], tmp_path: Path
+) -> None:
+    sample = generate_customers(rows=300, seed=11, defect_rate=0.1)
+    body = sample.frame.to_csv(index=False).encode()
+    aws["s3"].put_object(Bucket=LANDING, Key="incoming/customers 2026.csv", Body=body)
+
+    # S3 event keys arrive URL-encoded: a space is '+'.
+    result = execute(aws, "incoming/customers+2026.csv", name="run-ok")
+
+    assert result["status"] == "SUCCEEDED", result
+    manifest = json.loads(result["output"])
+    assert manifest["status"] == "succeeded"
+    assert set(manifest["stages"]) == set(STAGES)
+    rows_quarantined = sum(s["rows_quarantined"] for s in manifest["stages"].values())
+    assert rows_quarantined == len(sample.defects)
+    loaded = manifest["stages"]["load"]["rows_out"]
+    assert loaded + rows_quarantined == 300
+    engine = create_engine(f"sqlite:///{aws['warehouse']}")
+    with engine.connect() as connection:
+        assert connection.execute(text("select count(*) from customers")).scalar_one() == loaded
+        assert connection.execute(text("select status from etl_runs")).scalars().all() == [
+            "succeeded"
+        ]
+    for stage in STAGES:
+        assert manifest["stages"][stage]["checkpoint_uri"].startswith(
+            f"s3://{CHECKPOINTS}/runs/run-ok/"
+        )
+    notices = [json.loads(m) for m in messages(aws, "quarantine_url")]
+    assert [(n["kind"], n["stage"], n["rows"]) for n in notices] == [
+        ("rows_quarantined", "transform", len(sample.defects))
+    ]
+    quarantine_key = notices[0]["uri"].split(f"{CHECKPOINTS}/", 1)[1]
+    assert aws["s3"].head_object(Bucket=CHECKPOINTS, Key=quarantine_key)["ContentLength"] > 0
+    text_seen = json.dumps(notices) + result["output"]
+    assert not [v for v in personal_values(sample.frame) if v in text_seen]
+
+
+def test_a_failing_stage_ends_in_the_catch_path_with_a_quarantine_message_and_an_alert(
+    aws: dict[str, Any],
+) -> None:
+    sample = generate_customers(rows=20, seed=3, defect_rate=0.0)
+    without_email = sample.frame.drop(columns=["email"]).to_csv(index=False).encode()
+    aws["s3"].put_object(Bucket=LANDING, Key="incoming/bad.csv", Body=without_email)
+
+    result = execute(aws, "incoming/bad.csv", name="run-bad")
+
+    assert result["status"] == "FAILED"
+    history = aws["sfn"].get_execution_history(executionArn=result["executionArn"])["events"]
+    entered = [
+        e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")
+    ]
+    assert entered[-3:] == ["QuarantineFailure", "Alert", "Failed"]
+    [notice] = [json.loads(m) for m in messages(aws, "quarantine_url")]
+    assert notice["kind"] == "run_failed"
+    assert notice["run_id"] == "run-bad"
+    assert notice["error"] == "InputFileError"
+    assert "lacks required column(s) email" in notice["cause"]
+    [alert] = [json.loads(m)["Message"] for m in messages(aws, "alerts_url")]
+    assert "run-bad" in alert and "InputFileError" in alert
+    text_seen = json.dumps(notice) + alert
+    assert not [
+        v
+        for v in personal_values(sample.frame.drop(columns=["email"]).assign(email=""))
+        if v in text_seen
+    ]
