@@ -16,9 +16,9 @@ HASHED_COLUMNS: tuple[str, ...] = (*CANONICAL_COLUMNS, *ENRICHMENT_COLUMNS)
 def content_hashes(chunk: pd.DataFrame) -> pd.Series:
     """SHA-256 of each record's loaded values, so that the warehouse can tell an unchanged
     record from a changed one without comparing values."""
-    values = [chunk[name].astype("string").fillna("") for name in HASHED_COLUMNS]
+    values = chunk.loc[:, list(HASHED_COLUMNS)].astype("string").fillna("")
     # Vectorised concatenation; a row-wise apply was ten times slower than the hashing.
-    joined = values[0].str.cat(values[1:], sep="\x1f")
+    joined = values.iloc[:, 0].str.cat(values.iloc[:, 1:], sep="\x1f")
     digests = [hashlib.sha256(row.encode("utf-8")).hexdigest() for row in joined]
     return pd.Series(digests, index=chunk.index, dtype=object)
 
