@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 RUNTIME := $(VENV)/.runtime-installed
 DEV := $(VENV)/.dev-installed
-ENV ?= staging
+ENV ?=
 CDK := CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true \
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 PATH="$(CURDIR)/$(BIN):$$PATH" \
 	npx --yes aws-cdk@2
@@ -45,17 +45,19 @@ e2e: $(DEV)
 lint: $(DEV)
 	$(BIN)/ruff check .
 typecheck: $(DEV)
-	$(BIN)/mypy layers/customer_etl functions tests scripts
+	$(BIN)/mypy layers/customer_etl functions infra tests scripts
 
 check: lint typecheck test
 
 docs: $(DEV) ## regenerate docs/configuration.md from the configuration model
 	$(BIN)/customer-etl config docs --output docs/configuration.md
 
-synth: $(DEV) ## synthesise the CloudFormation template of ENV (default staging)
+synth: $(DEV) ## synthesise the CloudFormation template of ENV (dev, staging or prod)
+	@test -n "$(ENV)" || { echo "name the environment: make synth ENV=staging"; exit 2; }
 	$(CDK) synth --context env=$(ENV) --no-notices
 
-deploy: $(DEV) ## deploy ENV (default staging) to the current AWS account
+deploy: $(DEV) ## deploy ENV (dev, staging or prod) to the current AWS account
+	@test -n "$(ENV)" || { echo "name the environment: make deploy ENV=staging"; exit 2; }
 	$(CDK) deploy --context env=$(ENV) --no-notices
 
 bench: $(DEV)

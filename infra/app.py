@@ -1,0 +1,124 @@
+"""The CDK app: `npx aws-cdk@2 synth --context env=staging` builds the stack of one environment.
+
+cdk.json runs it as a module (`python3 -m infra.app`) from the repository root, so that
+`infra/constructs/` is only ever `infra.constructs` and never shadows the `constructs` library.
+
+The environment must be named on every invocation (no default in cdk.json), so that nobody
+deploys staging by forgetting a flag.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks
+
+from customer_etl.config import ConfigError, load_config
+from infra.stack import CustomerEtlStack
+
+REPO = Path(__file__).resolve().parents[1]
+
+DEPLOYABLE_ENVIRONMENTS = ("dev", "staging", "prod")
+"""Environments with an AWS account; `local` runs on one machine and has no stack."""
+
+PROJECT = "customer-etl"
+
+SKIP_BUNDLING_CONTEXT = "skip-bundling"
+BUNDLING_STACKS_CONTEXT = "aws:cdk:bundling-stacks"
+
+
+class DeploymentEnvironmentError(ValueError):
+    """The app was not told which environment to build, or cannot build it."""
+
+
+def stack_name(env_name: str) -> str:
+    return f"{PROJECT}-{env_name}"
+
+
+def build(app: cdk.App, environ: Mapping[str, str] | None = None) -> CustomerEtlStack:
+    """Add the stack of the environment named by the `env` context value to `app`.
+
+    `environ` holds the `CUSTOMER_ETL__...` overrides applied on top of the YAML file
+    (default: this process's environment), as everywhere else the configuration is read.
+    """
+    env_name = app.node.try_get_context("env")
+    valid = ", ".join(DEPLOYABLE_ENVIRONMENTS)
+    if not env_name:
+        raise DeploymentEnvironmentError(
+            f"no environment selected: pass --context env=NAME, where NAME is one of {valid} "
+            "(e.g. `make synth ENV=staging`)"
+        )
+    if env_name not in DEPLOYABLE_ENVIRONMENTS:
+        raise DeploymentEnvironmentError(
+            f"unknown environment {env_name!r}: --context env= must be one of {valid}"
+        )
+
+    config_file = REPO / "config" / f"{env_name}.yaml"
+    config = load_config(
+        env_name, config_file=config_file, environ=os.environ if environ is None else environ
+    )
+    if config.aws.account is None:
+        raise DeploymentEnvironmentError(
+            f"{config_file}: aws.account is not set; the stack deploys to an explicit account "
+            "so that synth needs no AWS credentials"
+        )
+
+    stack = CustomerEtlStack(
+        app,
+        stack_name(env_name),
+        config=config,
+        env=cdk.Environment(account=config.aws.account, region=config.aws.region),
+        description=f"customer-etl {env_name}: governed ETL pipeline for customer CSV records",
+        # An environment whose data is kept is also protected from an accidental delete.
+        termination_protection=config.aws.retain_data,
+    )
+    if _skip_bundling_asked(app):
+        cdk.Annotations.of(stack).add_warning_v2(
+            "customer-etl:unbundled",
+            "asset bundling was skipped: the dependency layer holds its sources, not a build. "
+            "Use this synth to read the template; never deploy it.",
+        )
+    cdk.Tags.of(stack).add("project", PROJECT)
+    cdk.Tags.of(stack).add("environment", env_name)
+
+    # Every finding fails the synth unless acknowledged, with its reason, next to the
+    # resource that causes it.
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stack
+
+
+def skip_bundling_if_asked(app: cdk.App) -> None:
+    """Honour `--context skip-bundling=true`: synthesise without building the layer.
+
+    The CLI refuses `aws:` keys on its command line and bundles on every synth, which needs
+    pip and the network; a template check needs neither. The assets of such a synth are the
+    unbuilt sources, so it must never be deployed: the stack carries a warning saying so.
+    """
+    if not _skip_bundling_asked(app):
+        return
+    # Only possible before the first construct is added to the app.
+    app.node.set_context(BUNDLING_STACKS_CONTEXT, [])
+
+
+def _skip_bundling_asked(app: cdk.App) -> bool:
+    # The CLI passes context values from the command line as strings.
+    return str(app.node.try_get_context(SKIP_BUNDLING_CONTEXT)).lower() == "true"
+
+
+def main() -> None:
+    app = cdk.App()
+    skip_bundling_if_asked(app)
+    try:
+        build(app)
+    except (DeploymentEnvironmentError, ConfigError) as error:
+        # A one-line message reads better in the CLI's output than a traceback.
+        sys.exit(f"error: {error}")
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

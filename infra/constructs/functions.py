@@ -1,0 +1,374 @@
+"""The stage functions, the layers they share, and the daily retention schedule."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import jsii
+from aws_cdk import (
+    BundlingOptions,
+    DockerImage,
+    Duration,
+    ILocalBundling,
+    RemovalPolicy,
+    Size,
+    Stack,
+)
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_secretsmanager as secretsmanager
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from customer_etl.config import Config
+from infra.nag import acknowledge, acknowledge_wildcard_action, acknowledge_wildcard_resource
+
+REPO = Path(__file__).resolve().parents[2]
+LAYERS_DIR = REPO / "layers"
+REQUIREMENTS = LAYERS_DIR / "dependencies" / "requirements.txt"
+PACKAGE_DIR = LAYERS_DIR / "customer_etl" / "customer_etl"
+CONFIG_DIR = REPO / "config"
+FUNCTIONS_DIR = REPO / "functions"
+
+STAGES = ("extract", "transform", "enrich", "load")
+"""The functions the state machine calls, in pipeline order."""
+FUNCTION_NAMES = (*STAGES, "retention")
+
+RUNTIME = lambda_.Runtime.PYTHON_3_12
+"""3.12 because the AWS SDK for pandas layer and the pip platform tags below must match it."""
+PYTHON_VERSION = "3.12"
+
+AWS_SDK_PANDAS_ACCOUNT = "336392948345"
+AWS_SDK_PANDAS_LAYER_VERSIONS: Mapping[str, int] = {
+    # Version of the managed layer `AWSSDKPandas-Python312` (x86_64) per region. Versions
+    # differ between regions; the table is at
+    # https://aws-sdk-pandas.readthedocs.io/en/stable/layers.html. Published versions stay
+    # available, so moving to a newer one is a deliberate change, tested in dev first.
+    "eu-west-2": 31,
+}
+
+# fmt: off
+PIP_PLATFORM_ARGS = (
+    # Wheels for Lambda's Amazon Linux 2023 x86_64, whatever machine runs the synth.
+    "--platform", "manylinux_2_28_x86_64",
+    "--platform", "manylinux2014_x86_64",
+    "--implementation", "cp",
+    "--python-version", PYTHON_VERSION,
+    "--only-binary=:all:",
+)
+# fmt: on
+
+PRUNED_DISTRIBUTIONS = ("boto3", "botocore", "s3transfer", "jmespath")
+"""Pulled in by aws-xray-sdk, but the Lambda runtime already has them: dropping them keeps the
+layer well under Lambda's 250 MB unzipped limit beside the pandas layer."""
+
+EPHEMERAL_STORAGE = Size.mebibytes(2048)
+"""Extract downloads the CSV to /tmp before reading it in chunks; 512 MB is Lambda's default."""
+
+RETENTION_SCHEDULE = events.Schedule.cron(minute="0", hour="3")
+"""Daily at 03:00 UTC, outside UK office hours and before the morning's files arrive."""
+
+
+class Functions(Construct):
+    """Five functions (four stages and retention) on one dependency layer plus the pandas layer."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: Config,
+        key: kms.IKey,
+        landing: s3.IBucket,
+        checkpoints: s3.IBucket,
+        quarantine: sqs.IQueue,
+        alerts: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        env_name = config.environment
+        region = Stack.of(self).region
+        retain = config.aws.retain_data
+
+        self.dependencies = lambda_.LayerVersion(
+            self,
+            "Dependencies",
+            description="customer-etl: the customer_etl package, its dependencies and config/",
+            code=dependency_layer_code(),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[lambda_.Architecture.X86_64],
+        )
+        self.pandas = lambda_.LayerVersion.from_layer_version_arn(
+            self, "AwsSdkPandas", aws_sdk_pandas_layer_arn(region)
+        )
+
+        environment = {
+            "CUSTOMER_ETL_ENV": env_name,
+            # The dependency layer puts config/ at /opt/config (layers unpack under /opt).
+            "CUSTOMER_ETL_CONFIG_DIR": "/opt/config",
+            "CUSTOMER_ETL__AWS__LANDING_BUCKET": landing.bucket_name,
+            "CUSTOMER_ETL__AWS__CHECKPOINT_BUCKET": checkpoints.bucket_name,
+            "CUSTOMER_ETL__AWS__QUARANTINE_QUEUE_URL": quarantine.queue_url,
+            "CUSTOMER_ETL__AWS__ALERT_TOPIC_ARN": alerts.topic_arn,
+            "POWERTOOLS_SERVICE_NAME": "customer-etl",
+            "POWERTOOLS_METRICS_NAMESPACE": "CustomerEtl",
+        }
+
+        self.by_name: dict[str, lambda_.Function] = {}
+        for name in FUNCTION_NAMES:
+            self.by_name[name] = self._function(
+                name,
+                env_name=env_name,
+                config=config,
+                key=key,
+                environment=environment,
+                retain=retain,
+            )
+
+        # Grants, least privilege per function. Every function writes checkpoints or reads
+        # them, and may raise an alert.
+        for function in self.by_name.values():
+            checkpoints.grant_read_write(function)
+            alerts.grant_publish(function)
+            key.grant_encrypt_decrypt(function)
+        landing.grant_read(self.by_name["extract"])
+        for name in ("transform", "load"):
+            quarantine.grant_send_messages(self.by_name[name])
+        warehouse_users = [self.by_name["load"], self.by_name["retention"]]
+        self._grant_warehouse_password(config.warehouse.password_ref, warehouse_users)
+
+        self.retention_schedule = events.Rule(
+            self,
+            "RetentionSchedule",
+            description=f"customer-etl {env_name}: daily retention run",
+            schedule=RETENTION_SCHEDULE,
+            targets=[targets.LambdaFunction(self.by_name["retention"], retry_attempts=2)],
+        )
+
+        self._acknowledge_findings(landing=landing, checkpoints=checkpoints)
+
+    @property
+    def stages(self) -> dict[str, lambda_.Function]:
+        """The four functions the state machine calls."""
+        return {name: self.by_name[name] for name in STAGES}
+
+    def _function(
+        self,
+        name: str,
+        *,
+        env_name: str,
+        config: Config,
+        key: kms.IKey,
+        environment: Mapping[str, str],
+        retain: bool,
+    ) -> lambda_.Function:
+        construct_id = name.capitalize()
+        log_group = logs.LogGroup(
+            self,
+            f"{construct_id}Logs",
+            retention=logs.RetentionDays.ONE_YEAR if retain else logs.RetentionDays.ONE_MONTH,
+            encryption_key=key,
+            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+        )
+        # An explicit role without the AWSLambdaBasicExecutionRole managed policy: the
+        # function only ever writes to its own log group, so it gets only that.
+        role = iam.Role(
+            self,
+            f"{construct_id}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"customer-etl {env_name} {name} function",
+        )
+        log_group.grant_write(role)
+        return lambda_.Function(
+            self,
+            construct_id,
+            function_name=f"customer-etl-{env_name}-{name}",
+            description=f"customer-etl {env_name}: {name}",
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.X86_64,
+            handler="handler.handler",
+            code=lambda_.Code.from_asset(
+                str(FUNCTIONS_DIR / name), exclude=["__pycache__", "*.pyc"]
+            ),
+            # Layers unpack into /opt in this order, a later one overwriting an earlier one:
+            # ours goes last so its versions of shared packages (typing_extensions for
+            # pydantic, say) win over the pandas layer's.
+            layers=[self.pandas, self.dependencies],
+            memory_size=config.aws.lambda_memory_mb,
+            timeout=Duration.seconds(config.aws.lambda_timeout_seconds),
+            ephemeral_storage_size=EPHEMERAL_STORAGE,
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            role=role,
+            environment=dict(environment),
+        )
+
+    def _grant_warehouse_password(
+        self, password_ref: str | None, grantees: Iterable[iam.IGrantable]
+    ) -> None:
+        if password_ref is None:
+            return
+        kind, _, name = password_ref.partition(":")
+        if kind == "secretsmanager":
+            # A name or a complete ARN (as the console shows it), never a partial ARN.
+            secret = (
+                secretsmanager.Secret.from_secret_complete_arn(self, "WarehouseSecret", name)
+                if name.startswith("arn:")
+                else secretsmanager.Secret.from_secret_name_v2(self, "WarehouseSecret", name)
+            )
+            for grantee in grantees:
+                secret.grant_read(grantee)
+        elif kind == "ssm":
+            parameter = ssm.StringParameter.from_secure_string_parameter_attributes(
+                self, "WarehouseParameter", parameter_name=name
+            )
+            for grantee in grantees:
+                parameter.grant_read(grantee)
+        # `env:` references are filled in by whoever sets the function's environment.
+
+    def _acknowledge_findings(self, *, landing: s3.IBucket, checkpoints: s3.IBucket) -> None:
+        """The wildcards the grants above produce, each one intended."""
+        for action in (
+            "s3:GetObject*",
+            "s3:GetBucket*",
+            "s3:List*",
+            "s3:DeleteObject*",
+            "s3:Abort*",
+        ):
+            acknowledge_wildcard_action(
+                self, action, "CDK's bucket grant, on objects of one named bucket only."
+            )
+        for bucket in (landing, checkpoints):
+            acknowledge_wildcard_resource(
+                self,
+                bucket.arn_for_objects("*"),
+                "Object keys are per run and unknown at deploy time; the grant stays inside "
+                "this one bucket.",
+            )
+        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
+            acknowledge_wildcard_action(
+                self, action, "CDK's encrypt/decrypt grant, on the pipeline's own key only."
+            )
+        acknowledge_wildcard_resource(
+            self,
+            "*",
+            "X-Ray's PutTraceSegments and PutTelemetryRecords (active tracing) have no "
+            "resource-level permissions.",
+        )
+        acknowledge(
+            self,
+            "AwsSolutions-L1",
+            "Pinned to Python 3.12: the AWS SDK for pandas layer and the dependency layer's "
+            "wheels are built for it. Move all three together.",
+        )
+
+
+def aws_sdk_pandas_layer_arn(region: str) -> str:
+    """The ARN of the managed AWS SDK for pandas layer (pandas, pyarrow, numpy) in `region`."""
+    try:
+        version = AWS_SDK_PANDAS_LAYER_VERSIONS[region]
+    except KeyError:
+        known = ", ".join(sorted(AWS_SDK_PANDAS_LAYER_VERSIONS))
+        raise ValueError(
+            f"no AWSSDKPandas-Python312 layer version known for region {region} (known: "
+            f"{known}); add it to AWS_SDK_PANDAS_LAYER_VERSIONS in infra/constructs/functions.py"
+        ) from None
+    return (
+        f"arn:aws:lambda:{region}:{AWS_SDK_PANDAS_ACCOUNT}:layer:AWSSDKPandas-Python312:{version}"
+    )
+
+
+def dependency_layer_code() -> lambda_.AssetCode:
+    """The dependency layer, built by pip on this machine (no Docker).
+
+    The Docker image is only the fallback CDK requires in the options; local bundling
+    always answers first. The asset hash covers every input of the build, so a change to
+    the package, the requirements or a config file rebuilds the layer and nothing else does.
+    """
+    return lambda_.Code.from_asset(
+        str(LAYERS_DIR),
+        asset_hash=_fingerprint(),
+        exclude=["**/__pycache__", "**/*.pyc", "*.egg-info"],
+        bundling=BundlingOptions(
+            image=DockerImage.from_registry(f"public.ecr.aws/sam/build-python{PYTHON_VERSION}"),
+            local=PipLayerBundling(),
+        ),
+    )
+
+
+@jsii.implements(ILocalBundling)
+class PipLayerBundling:
+    """Builds the layer with pip for Lambda's platform, whatever platform runs the synth."""
+
+    def try_bundle(self, output_dir: str, *, image: DockerImage, **_options: Any) -> bool:
+        out = Path(output_dir)
+        site = out / "python"
+        command = [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--target",
+            str(site),
+            *PIP_PLATFORM_ARGS,
+            "--disable-pip-version-check",
+            "--quiet",
+            "-r",
+            str(REQUIREMENTS),
+        ]
+        # A failed pip must stop the synth with pip's message, not fall back to Docker.
+        result = subprocess.run(command, capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise RuntimeError(
+                f"building the dependency layer failed: {' '.join(command)}\n{result.stderr}"
+            )
+        _prune(site)
+        shutil.copytree(
+            PACKAGE_DIR,
+            site / "customer_etl",
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            dirs_exist_ok=True,
+        )
+        shutil.copytree(
+            CONFIG_DIR, out / "config", ignore=shutil.ignore_patterns("*~"), dirs_exist_ok=True
+        )
+        return True
+
+
+def _prune(site: Path) -> None:
+    for distribution in PRUNED_DISTRIBUTIONS:
+        for path in [site / distribution, *site.glob(f"{distribution}-*.dist-info")]:
+            shutil.rmtree(path, ignore_errors=True)
+    for cache in site.rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def _fingerprint() -> str:
+    digest = hashlib.sha256()
+    digest.update(" ".join(PIP_PLATFORM_ARGS + PRUNED_DISTRIBUTIONS).encode())
+    inputs = [REQUIREMENTS, *_files(PACKAGE_DIR), *_files(CONFIG_DIR)]
+    for path in inputs:
+        digest.update(str(path.relative_to(REPO)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(
+        path
+        for path in folder.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc"
+    )

@@ -1,0 +1,114 @@
+"""The landing bucket (CSV files arrive here) and the checkpoint bucket (Parquet between stages)."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+CHECKPOINT_EXPIRY_DAYS = 30
+"""Checkpoints exist to resume or redrive a failed run; a month is longer than any fix takes,
+and deleting them bounds how long copies of personal data live outside the warehouse."""
+
+NONCURRENT_VERSION_EXPIRY_DAYS = 30
+"""Versioning guards against an accidental overwrite; old versions must still expire, or a
+deletion made for retention would leave the personal data behind in a previous version."""
+
+ACCESS_LOG_EXPIRY_DAYS = 365
+
+
+class Storage(Construct):
+    """Both data buckets, encrypted with the pipeline key, plus their access-log bucket."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey, retain: bool) -> None:
+        super().__init__(scope, construct_id)
+        removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
+
+        # S3 server access logs can only be delivered to a bucket encrypted with S3-managed
+        # keys (the logging service cannot use a customer key), hence a separate bucket.
+        self.access_logs = s3.Bucket(
+            self,
+            "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            versioned=True,
+            # Object ownership left to CDK: it grants the logging service by bucket policy
+            # (with cdk.json's feature flag) or by ACL, and each needs its own setting.
+            removal_policy=removal,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-access-logs",
+                    expiration=Duration.days(ACCESS_LOG_EXPIRY_DAYS),
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_EXPIRY_DAYS),
+                )
+            ],
+        )
+
+        self.landing = self._data_bucket(
+            "Landing",
+            key=key,
+            removal=removal,
+            log_prefix="landing/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-old-versions",
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_EXPIRY_DAYS),
+                    abort_incomplete_multipart_upload_after=Duration.days(7),
+                )
+            ],
+        )
+        # Turn on S3 -> EventBridge delivery through the bucket's own property:
+        # `event_bridge_enabled=True` would do it with a custom-resource Lambda instead.
+        cfn_landing = self.landing.node.default_child
+        assert isinstance(cfn_landing, s3.CfnBucket)
+        cfn_landing.add_property_override(
+            "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
+        )
+
+        self.checkpoints = self._data_bucket(
+            "Checkpoints",
+            key=key,
+            removal=removal,
+            log_prefix="checkpoints/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-run-checkpoints",
+                    expiration=Duration.days(CHECKPOINT_EXPIRY_DAYS),
+                    noncurrent_version_expiration=Duration.days(1),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+        )
+
+    def _data_bucket(
+        self,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        removal: RemovalPolicy,
+        log_prefix: str,
+        lifecycle_rules: list[s3.LifecycleRule],
+    ) -> s3.Bucket:
+        return s3.Bucket(
+            self,
+            construct_id,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key,
+            # An S3 bucket key cuts the KMS requests (and their cost and throttling) from one
+            # per object to one per bucket and time window.
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            minimum_tls_version=1.2,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_logs,
+            server_access_logs_prefix=log_prefix,
+            lifecycle_rules=lifecycle_rules,
+            # No auto_delete_objects: it adds a custom-resource Lambda, and emptying a bucket
+            # of customer data should be a deliberate act (docs/deployment.md).
+            removal_policy=removal,
+        )

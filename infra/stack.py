@@ -1,0 +1,64 @@
+"""The customer-etl stack of one environment: it composes the constructs and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import Stack
+from constructs import Construct
+
+from customer_etl.config import Config
+from infra.constructs.alerting import Alerting
+from infra.constructs.encryption import Encryption
+from infra.constructs.functions import Functions
+from infra.constructs.orchestration import Orchestration
+from infra.constructs.quarantine import Quarantine
+from infra.constructs.storage import Storage
+
+
+class CustomerEtlStack(Stack):
+    """Everything one environment needs in the cloud, from `config/<env>.yaml`."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, config: Config, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        env_name = config.environment
+        retain = config.aws.retain_data
+
+        encryption = Encryption(self, "Encryption", env_name=env_name, retain=retain)
+        key = encryption.key
+        storage = Storage(self, "Storage", key=key, retain=retain)
+        quarantine = Quarantine(self, "Quarantine", env_name=env_name, key=key, retain=retain)
+        alerting = Alerting(
+            self, "Alerting", env_name=env_name, key=key, email_to=config.alerts.email.to
+        )
+        functions = Functions(
+            self,
+            "Functions",
+            config=config,
+            key=key,
+            landing=storage.landing,
+            checkpoints=storage.checkpoints,
+            quarantine=quarantine.queue,
+            alerts=alerting.topic,
+        )
+        orchestration = Orchestration(
+            self,
+            "Orchestration",
+            env_name=env_name,
+            key=key,
+            stages=functions.stages,
+            landing=storage.landing,
+            quarantine=quarantine.queue,
+            alerts=alerting.topic,
+            retain=retain,
+        )
+        alerting.watch(orchestration.state_machine)
+
+        self.encryption = encryption
+        self.storage = storage
+        self.quarantine = quarantine
+        self.alerting = alerting
+        self.functions = functions
+        self.orchestration = orchestration
