@@ -22,10 +22,6 @@ class InputStore(Protocol):
         """A local path holding the object's bytes (the original file, or a downloaded copy)."""
         ...
 
-    def size(self, uri: str) -> int:
-        """Size of the object in bytes."""
-        ...
-
 
 class CheckpointWriter(Protocol):
     def write(self, chunk: pd.DataFrame) -> None: ...
@@ -37,10 +33,6 @@ class CheckpointWriter(Protocol):
 
 class CheckpointStore(Protocol):
     """Parquet checkpoints, one per stage per run."""
-
-    def uri(self, run_id: str, stage: str) -> str: ...
-
-    def exists(self, run_id: str, stage: str) -> bool: ...
 
     def writer(self, run_id: str, stage: str, schema: object) -> CheckpointWriter:
         """A writer for a new checkpoint; `schema` is the pyarrow schema of every chunk."""

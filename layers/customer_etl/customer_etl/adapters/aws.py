@@ -55,10 +55,6 @@ class S3InputStore:
             raise
         return target
 
-    def size(self, uri: str) -> int:
-        bucket, key = split_s3_uri(uri)
-        return int(self._s3.head_object(Bucket=bucket, Key=key)["ContentLength"])
-
 
 class S3CheckpointStore:
     """Checkpoints at `s3://<bucket>/<prefix><run_id>/<stage>.parquet`."""
@@ -71,13 +67,6 @@ class S3CheckpointStore:
 
     def _key(self, run_id: str, stage: str) -> str:
         return f"{self._prefix}{run_id}/{stage}.parquet"
-
-    def uri(self, run_id: str, stage: str) -> str:
-        return f"{_S3}{self._bucket}/{self._key(run_id, stage)}"
-
-    def exists(self, run_id: str, stage: str) -> bool:
-        listed = self._s3.list_objects_v2(Bucket=self._bucket, Prefix=self._key(run_id, stage))
-        return bool(listed.get("KeyCount", 0))
 
     def writer(self, run_id: str, stage: str, schema: object) -> ParquetFileWriter:
         assert isinstance(schema, pa.Schema)

@@ -31,9 +31,6 @@ class LocalInputStore:
             raise InputFileError(f"input file {path.name} not found: check the path")
         return path
 
-    def size(self, uri: str) -> int:
-        return self.fetch(uri).stat().st_size
-
 
 class LocalCheckpointStore:
     """Checkpoints at `<root>/<run_id>/<stage>.parquet`."""
@@ -43,12 +40,6 @@ class LocalCheckpointStore:
 
     def _path(self, run_id: str, stage: str) -> Path:
         return self._root / run_id / f"{stage}.parquet"
-
-    def uri(self, run_id: str, stage: str) -> str:
-        return str(self._path(run_id, stage))
-
-    def exists(self, run_id: str, stage: str) -> bool:
-        return self._path(run_id, stage).is_file()
 
     def writer(self, run_id: str, stage: str, schema: object) -> ParquetFileWriter:
         assert isinstance(schema, pa.Schema)
