@@ -9,7 +9,7 @@ CDK := CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true \
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 PATH="$(CURDIR)/$(BIN):$$PATH" \
 	npx --yes aws-cdk@2
 
-.PHONY: install dev run test unit integration infra e2e lint typecheck check docs synth deploy bench clean
+.PHONY: install dev run test test-postgres unit integration infra e2e lint typecheck check docs synth deploy bench bench-enrich bench-load db-upgrade health clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -32,6 +32,9 @@ run: $(RUNTIME) ## run the pipeline on the bundled sample
 
 test: $(DEV) ## every test: unit, integration (moto), infrastructure (CDK), end to end
 	$(BIN)/pytest
+
+test-postgres: $(DEV) ## every test, with a throwaway PostgreSQL server for the warehouse tests
+	scripts/with-postgres.sh $(BIN)/pytest
 
 unit: $(DEV)
 	$(BIN)/pytest tests/unit
@@ -63,5 +66,26 @@ deploy: $(DEV) ## deploy ENV (dev, staging or prod) to the current AWS account
 bench: $(DEV)
 	$(BIN)/python scripts/bench_generate.py
 
+bench-enrich: $(DEV) ## batched enrichment vs one request per row, against the fake API
+	$(BIN)/python scripts/bench_enrich.py
+
+# awswrangler pins pyarrow below the version the tests use: the load benchmark has its own
+# environment. BENCH_ARGS=--rows 200000 for a shorter run.
+BENCH_VENV := .venv-bench
+$(BENCH_VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/pip install --quiet -e ".[bench]"
+	touch $@
+
+bench-load: $(BENCH_VENV)/.installed ## warehouse load vs pandas.to_sql and awswrangler
+	scripts/with-postgres.sh $(BENCH_VENV)/bin/python scripts/bench_load.py $(BENCH_ARGS)
+
+db-upgrade: $(RUNTIME) ## apply pending warehouse migrations (ENV=local by default)
+	$(BIN)/customer-etl db upgrade --env $(or $(ENV),local)
+
+health: $(RUNTIME) ## check the warehouse of ENV (local by default)
+	$(BIN)/customer-etl health --env $(or $(ENV),local)
+
 clean:
-	rm -rf .etl cdk.out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf .etl cdk.out .pytest_cache .mypy_cache .ruff_cache $(BENCH_VENV)

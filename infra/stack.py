@@ -10,6 +10,7 @@ from constructs import Construct
 from customer_etl.config import Config
 from infra.constructs.alerting import Alerting
 from infra.constructs.encryption import Encryption
+from infra.constructs.enrichment_state import EnrichmentState
 from infra.constructs.functions import Functions
 from infra.constructs.orchestration import Orchestration
 from infra.constructs.quarantine import Quarantine
@@ -33,6 +34,9 @@ class CustomerEtlStack(Stack):
         alerting = Alerting(
             self, "Alerting", env_name=env_name, key=key, email_to=config.alerts.email.to
         )
+        enrichment_state = EnrichmentState(
+            self, "EnrichmentState", env_name=env_name, key=key, retain=retain
+        )
         functions = Functions(
             self,
             "Functions",
@@ -42,6 +46,8 @@ class CustomerEtlStack(Stack):
             checkpoints=storage.checkpoints,
             quarantine=quarantine.queue,
             alerts=alerting.topic,
+            enrichment_cache=enrichment_state.cache,
+            circuit_breakers=enrichment_state.breakers,
         )
         orchestration = Orchestration(
             self,
@@ -60,5 +66,6 @@ class CustomerEtlStack(Stack):
         self.storage = storage
         self.quarantine = quarantine
         self.alerting = alerting
+        self.enrichment_state = enrichment_state
         self.functions = functions
         self.orchestration = orchestration

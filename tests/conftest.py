@@ -18,3 +18,10 @@ os.environ.update(
 )
 for variable in [name for name in os.environ if name.startswith("CUSTOMER_ETL")]:
     del os.environ[variable]
+
+# After the settings above: the warehouse adapter creates Powertools objects on import.
+from tests.databases import (  # noqa: E402, F401 - shared fixtures
+    postgres_url,
+    warehouse,
+    warehouse_url,
+)

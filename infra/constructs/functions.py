@@ -20,6 +20,7 @@ from aws_cdk import (
     Size,
     Stack,
 )
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -96,6 +97,8 @@ class Functions(Construct):
         checkpoints: s3.IBucket,
         quarantine: sqs.IQueue,
         alerts: sns.ITopic,
+        enrichment_cache: dynamodb.ITable,
+        circuit_breakers: dynamodb.ITable,
     ) -> None:
         super().__init__(scope, construct_id)
         env_name = config.environment
@@ -122,6 +125,8 @@ class Functions(Construct):
             "CUSTOMER_ETL__AWS__CHECKPOINT_BUCKET": checkpoints.bucket_name,
             "CUSTOMER_ETL__AWS__QUARANTINE_QUEUE_URL": quarantine.queue_url,
             "CUSTOMER_ETL__AWS__ALERT_TOPIC_ARN": alerts.topic_arn,
+            "CUSTOMER_ETL__AWS__ENRICHMENT_CACHE_TABLE": enrichment_cache.table_name,
+            "CUSTOMER_ETL__AWS__CIRCUIT_BREAKER_TABLE": circuit_breakers.table_name,
             "POWERTOOLS_SERVICE_NAME": "customer-etl",
             "POWERTOOLS_METRICS_NAMESPACE": "CustomerEtl",
         }
@@ -147,7 +152,14 @@ class Functions(Construct):
         for name in ("transform", "load"):
             quarantine.grant_send_messages(self.by_name[name])
         warehouse_users = [self.by_name["load"], self.by_name["retention"]]
-        self._grant_warehouse_password(config.warehouse.password_ref, warehouse_users)
+        self._grant_secret("Warehouse", config.warehouse.password_ref, warehouse_users)
+        # Only enrich talks to the enrichment APIs: it alone reads their state and key.
+        enrich = self.by_name["enrich"]
+        enrichment_cache.grant_read_write_data(enrich)
+        circuit_breakers.grant_read_write_data(enrich)
+        self._grant_secret(
+            "CompaniesHouseKey", config.enrichment.companies_house.api_key_ref, [enrich]
+        )
 
         self.retention_schedule = events.Rule(
             self,
@@ -216,24 +228,25 @@ class Functions(Construct):
             environment=dict(environment),
         )
 
-    def _grant_warehouse_password(
-        self, password_ref: str | None, grantees: Iterable[iam.IGrantable]
+    def _grant_secret(
+        self, construct_id: str, reference: str | None, grantees: Iterable[iam.IGrantable]
     ) -> None:
-        if password_ref is None:
+        if reference is None:
             return
-        kind, _, name = password_ref.partition(":")
+        kind, _, name = reference.partition(":")
         if kind == "secretsmanager":
             # A name or a complete ARN (as the console shows it), never a partial ARN.
+            secret_id = f"{construct_id}Secret"
             secret = (
-                secretsmanager.Secret.from_secret_complete_arn(self, "WarehouseSecret", name)
+                secretsmanager.Secret.from_secret_complete_arn(self, secret_id, name)
                 if name.startswith("arn:")
-                else secretsmanager.Secret.from_secret_name_v2(self, "WarehouseSecret", name)
+                else secretsmanager.Secret.from_secret_name_v2(self, secret_id, name)
             )
             for grantee in grantees:
                 secret.grant_read(grantee)
         elif kind == "ssm":
             parameter = ssm.StringParameter.from_secure_string_parameter_attributes(
-                self, "WarehouseParameter", parameter_name=name
+                self, f"{construct_id}Parameter", parameter_name=name
             )
             for grantee in grantees:
                 parameter.grant_read(grantee)

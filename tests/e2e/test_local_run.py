@@ -15,10 +15,11 @@ from sqlalchemy import create_engine, text
 
 from customer_etl.runtime.cli import main
 from customer_etl.sample import Sample, write_sample
-from tests.fakes.postcodes_api import FakePostcodesApi, details, serve
+from tests.fakes.postcodes_api import FakePostcodesApi, company_profile, details, serve
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS = 400
+API_KEY = "e2e-key"
 
 
 @dataclass
@@ -46,9 +47,19 @@ class Workspace:
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
     url = f"sqlite:///{tmp_path / 'warehouse.db'}"
-    with serve(FakePostcodesApi()) as api:
+    with serve(FakePostcodesApi(api_key=API_KEY)) as api:
         monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", url)
+        # The samples here are 10% defective, above the default max_bad_ratio of 5%.
+        monkeypatch.setenv("CUSTOMER_ETL__QUALITY__MAX_BAD_RATIO", "0.2")
         monkeypatch.setenv("CUSTOMER_ETL__ENRICHMENT__POSTCODES__BASE_URL", api.base_url)
+        monkeypatch.setenv("CUSTOMER_ETL__ENRICHMENT__COMPANIES_HOUSE__BASE_URL", api.base_url)
+        monkeypatch.setenv("CUSTOMER_ETL__ENRICHMENT__CACHE_PATH", str(tmp_path / "cache.db"))
+        monkeypatch.setenv("COMPANIES_HOUSE_API_KEY", API_KEY)
+        # Retries happen, without their real waits.
+        for api_name in ("POSTCODES", "COMPANIES_HOUSE"):
+            monkeypatch.setenv(
+                f"CUSTOMER_ETL__ENRICHMENT__{api_name}__BACKOFF_INITIAL_SECONDS", "0"
+            )
         yield Workspace(tmp_path, tmp_path / "runs", url, api)
 
 
@@ -130,9 +141,76 @@ def test_enrichment_uses_the_api_and_falls_back_when_it_is_down(
     assert len(asked) == len(set(asked)), "each distinct postcode is asked once"
 
     workspace.api.down = True
+    workspace.api.requests.clear()
+    assert workspace.pipeline(path, "--run-id", "cached") == 0
+    assert workspace.api.requests == [], "every answer of the first run came from the cache"
+    sources = dict(workspace.query("select enrichment_source, count(*) from customers group by 1"))
+    assert sources.get("postcodes.io", 0) >= 1
+    summary = json.loads((workspace.runs / "cached" / "summary.json").read_text())
+    postcodes = summary["stages"]["enrich"]["apis"]["postcodes.io"]
+    assert (postcodes["calls"], postcodes["fallback_rows"]) == (0, 0)
+    [(distinct,)] = workspace.query("select count(distinct postcode) from customers")
+    assert postcodes["cache_hits"] == distinct
+
+    (workspace.root / "cache.db").unlink()
     assert workspace.pipeline(path, "--run-id", "down") == 0
     sources = dict(workspace.query("select enrichment_source, count(*) from customers group by 1"))
     assert set(sources) <= {"reference", "none"}
+    summary = json.loads((workspace.runs / "down" / "summary.json").read_text())
+    postcodes = summary["stages"]["enrich"]["apis"]["postcodes.io"]
+    assert postcodes["fallback_rows"] == postcodes["rows"] > 0
+    assert postcodes["breaker_state_changes"] == {"closed->open": 1}
+    assert postcodes["errors"]["http_503"] >= 1
+
+
+def test_companies_are_enriched_and_the_summary_shows_each_api(
+    workspace: Workspace, sample: tuple[Path, Sample]
+) -> None:
+    path, generated = sample
+    valid = generated.frame.drop(index=generated.defects.index)
+    numbers = sorted({n for n in valid["company_number"] if n})
+    workspace.api.companies = {numbers[0]: company_profile(sic_codes=("62020", "70229"))}
+
+    assert workspace.pipeline(path, "--run-id", "companies") == 0
+
+    [(status, sic, source)] = workspace.query(
+        "select company_status, sic_codes, company_enrichment_source from customers "
+        f"where company_number = '{numbers[0]}' limit 1"
+    )
+    assert (status, sic, source) == ("active", "62020;70229", "companies_house")
+    sources = dict(
+        workspace.query("select company_enrichment_source, count(*) from customers group by 1")
+    )
+    assert set(sources) == {"companies_house", "none"}
+    assert sorted(workspace.api.company_requests) == numbers, "each number asked once"
+    apis = json.loads((workspace.runs / "companies" / "summary.json").read_text())["stages"][
+        "enrich"
+    ]["apis"]
+    assert set(apis) == {"postcodes.io", "companies_house"}
+    companies = apis["companies_house"]
+    assert companies["calls"] == companies["successes"] == len(numbers)
+    assert companies["unknown_rows"] >= len(numbers) - 1
+    assert companies["latency_ms_max"] >= companies["latency_ms_p95"] >= companies["latency_ms_p50"]
+
+
+def test_a_run_fails_clearly_when_more_rows_fall_back_than_the_ceiling_allows(
+    workspace: Workspace,
+    sample: tuple[Path, Sample],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path, _ = sample
+    workspace.api.down = True
+    monkeypatch.setenv("CUSTOMER_ETL__ENRICHMENT__POSTCODES__MAX_FALLBACK_SHARE", "0.5")
+
+    assert workspace.pipeline(path, "--run-id", "degraded") == 1
+
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "postcodes.io failed for" in err and "above the ceiling of 50%" in err
+    manifest = json.loads((workspace.runs / "degraded" / "manifest.json").read_text())
+    assert "enrich" not in manifest["stages"], "a resume enriches again"
+    assert workspace.query("select count(*) from customers") == [(0,)]
 
 
 HEADER = (
@@ -245,6 +323,7 @@ def test_no_personal_data_reaches_logs_summaries_run_rows_or_alerts(
     values |= set(frame["postcode"]) | set(frame["postcode"].str.upper())
     values |= set(frame["first_name"] + " " + frame["last_name"])
     values |= {name for name in frame["last_name"] if len(name) >= 5}
+    values |= {number for number in frame["company_number"] if number}  # public, but not logged
     leaks = sorted(v for v in values if v and re.search(rf"\b{re.escape(v)}\b", operator_text))
     assert leaks == []
 

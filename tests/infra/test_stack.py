@@ -42,6 +42,8 @@ ENVIRONMENT_VARIABLES = {
     "CUSTOMER_ETL__AWS__CHECKPOINT_BUCKET",
     "CUSTOMER_ETL__AWS__QUARANTINE_QUEUE_URL",
     "CUSTOMER_ETL__AWS__ALERT_TOPIC_ARN",
+    "CUSTOMER_ETL__AWS__ENRICHMENT_CACHE_TABLE",
+    "CUSTOMER_ETL__AWS__CIRCUIT_BREAKER_TABLE",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
 }
@@ -96,6 +98,14 @@ def _queue_ids(synth: Synth) -> tuple[str, str]:
     dead = [qid for qid in queues if qid != main[0]]
     assert len(dead) == 1
     return main[0], dead[0]
+
+
+def _table_ids(synth: Synth) -> dict[str, str]:
+    """Partition key name -> logical id: `key` is the answer cache, `name` the breakers."""
+    return {
+        table["Properties"]["KeySchema"][0]["AttributeName"]: logical_id
+        for logical_id, table in synth.of_type("AWS::DynamoDB::Table").items()
+    }
 
 
 def _statements(synth: Synth, role_logical_id: str) -> list[dict[str, Any]]:
@@ -362,6 +372,8 @@ def test_functions_know_where_everything_is(synth: Synth) -> None:
         "CUSTOMER_ETL__AWS__CHECKPOINT_BUCKET": _ref(checkpoints),
         "CUSTOMER_ETL__AWS__QUARANTINE_QUEUE_URL": _ref(queue),
         "CUSTOMER_ETL__AWS__ALERT_TOPIC_ARN": _ref(topic),
+        "CUSTOMER_ETL__AWS__ENRICHMENT_CACHE_TABLE": _ref(_table_ids(synth)["key"]),
+        "CUSTOMER_ETL__AWS__CIRCUIT_BREAKER_TABLE": _ref(_table_ids(synth)["name"]),
         "POWERTOOLS_SERVICE_NAME": "customer-etl",
         "POWERTOOLS_METRICS_NAMESPACE": "CustomerEtl",
     }
@@ -417,6 +429,50 @@ def test_each_function_gets_only_the_access_it_needs(synth: Synth) -> None:
         assert "ManagedPolicyArns" not in role["Properties"]
 
 
+def test_enrichment_state_tables_are_encrypted_on_demand_and_the_cache_expires(
+    synth: Synth,
+) -> None:
+    tables = synth.of_type("AWS::DynamoDB::Table")
+    assert len(tables) == 2
+    ids = _table_ids(synth)
+    assert set(ids) == {"key", "name"}
+    for table in tables.values():
+        properties = table["Properties"]
+        assert properties["BillingMode"] == "PAY_PER_REQUEST"
+        assert properties["SSESpecification"]["SSEEnabled"] is True
+        assert properties["SSESpecification"]["KMSMasterKeyId"] == _arn(_key_id(synth))
+    cache = tables[ids["key"]]["Properties"]
+    assert cache["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert "TimeToLiveSpecification" not in tables[ids["name"]]["Properties"]
+
+
+def test_only_enrich_reads_and_writes_the_enrichment_state_and_the_api_key(
+    synth: Synth,
+) -> None:
+    ids = _table_ids(synth)
+    key_ref = synth.config.enrichment.companies_house.api_key_ref or ""
+    assert key_ref.startswith("secretsmanager:")
+    secret = f":secret:{key_ref.removeprefix('secretsmanager:')}-??????"
+    for name, function_id in _function_ids(synth).items():
+        statements = _statements(synth, _role_of(synth, function_id))
+        for table in ids.values():
+            for action in (
+                "dynamodb:BatchGetItem",
+                "dynamodb:BatchWriteItem",
+                "dynamodb:UpdateItem",
+            ):
+                assert _allows(statements, action, _arn(table)) == (name == "enrich"), (
+                    name,
+                    action,
+                )
+        reads_key = any(
+            "secretsmanager:GetSecretValue" in statement["Action"]
+            and secret in json.dumps(statement["Resource"])
+            for statement in statements
+        )
+        assert reads_key == (name == "enrich"), name
+
+
 def test_dependency_layer_comes_last_so_its_packages_win(synth: Synth) -> None:
     layer_id, _ = _only(synth.of_type("AWS::Lambda::LayerVersion"))
     for function in synth.of_type("AWS::Lambda::Function").values():
@@ -432,7 +488,7 @@ def test_a_warehouse_password_in_ssm_is_granted_instead(tmp_path: Path) -> None:
     )
     stack = build(app, environ={"CUSTOMER_ETL__WAREHOUSE__PASSWORD_REF": "ssm:/etl/dev/db"})
     policies = json.dumps(Template.from_stack(stack).find_resources("AWS::IAM::Policy"))
-    assert "secretsmanager:GetSecretValue" not in policies
+    assert ":secret:customer-etl/dev/warehouse" not in policies
     assert "ssm:GetParameter" in policies
     assert ":parameter/etl/dev/db" in policies
 

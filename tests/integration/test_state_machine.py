@@ -13,13 +13,16 @@ import pytest
 from moto import mock_aws
 from sqlalchemy import create_engine, text
 
+from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.sample import generate_customers
 from tests.fakes.lambda_invoke import ACCOUNT, REGION, function_arn, handlers_in_process
-from tests.fakes.postcodes_api import FakePostcodesApi, serve
+from tests.fakes.postcodes_api import FakePostcodesApi, company_profile, serve
+from tests.integration.test_dynamodb_state import BREAKERS, CACHE, create_tables
 
 REPO = Path(__file__).resolve().parents[2]
 STAGES = ["extract", "transform", "enrich", "load"]
 LANDING, CHECKPOINTS = "landing-bucket", "checkpoint-bucket"
+API_KEY = "integration-key"
 
 
 @pytest.fixture
@@ -38,6 +41,11 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
             "Attributes"
         ]["QueueArn"]
         topic_arn = sns.create_topic(Name="alerts")["TopicArn"]
+        create_tables(boto3.client("dynamodb", region_name=REGION))
+        # dev.yaml names this secret; the enrich function reads it.
+        boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name="customer-etl/dev/companies-house", SecretString=API_KEY
+        )
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=alerts_arn)
 
         definition = (REPO / "statemachine" / "pipeline.asl.json").read_text()
@@ -53,16 +61,23 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
         )["stateMachineArn"]
 
         warehouse = tmp_path / "warehouse.db"
-        with serve(FakePostcodesApi()) as api:
+        # A shared warehouse is upgraded by the deployment, not by the functions.
+        SqlWarehouse(f"sqlite:///{warehouse}").upgrade()
+        with serve(FakePostcodesApi(api_key=API_KEY)) as api:
             for name, value in {
                 "CUSTOMER_ETL_ENV": "dev",
                 "CUSTOMER_ETL_CONFIG_DIR": str(REPO / "config"),
                 "CUSTOMER_ETL__WAREHOUSE__URL": f"sqlite:///{warehouse}",
                 "CUSTOMER_ETL__WAREHOUSE__PASSWORD_REF": "null",
                 "CUSTOMER_ETL__ENRICHMENT__POSTCODES__BASE_URL": api.base_url,
+                "CUSTOMER_ETL__ENRICHMENT__COMPANIES_HOUSE__BASE_URL": api.base_url,
+                "CUSTOMER_ETL__AWS__ENRICHMENT_CACHE_TABLE": CACHE,
+                "CUSTOMER_ETL__AWS__CIRCUIT_BREAKER_TABLE": BREAKERS,
                 "CUSTOMER_ETL__AWS__CHECKPOINT_BUCKET": CHECKPOINTS,
                 "CUSTOMER_ETL__AWS__QUARANTINE_QUEUE_URL": quarantine_url,
                 "CUSTOMER_ETL__AWS__ALERT_TOPIC_ARN": topic_arn,
+                # The samples here are 10% defective, above the default max_bad_ratio.
+                "CUSTOMER_ETL__QUALITY__MAX_BAD_RATIO": "0.2",
             }.items():
                 monkeypatch.setenv(name, value)
             yield {
@@ -73,6 +88,7 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
                 "quarantine_url": quarantine_url,
                 "alerts_url": alerts_url,
                 "warehouse": warehouse,
+                "api": api,
             }
 
 
@@ -116,6 +132,9 @@ def test_an_uploaded_csv_runs_every_stage_and_reaches_the_warehouse(
     aws: dict[str, Any], tmp_path: Path
 ) -> None:
     sample = generate_customers(rows=300, seed=11, defect_rate=0.1)
+    valid = sample.frame.drop(index=sample.defects.index)
+    first_company = sorted(n for n in valid["company_number"] if n)[0]
+    aws["api"].companies = {first_company: company_profile()}
     body = sample.frame.to_csv(index=False).encode()
     aws["s3"].put_object(Bucket=LANDING, Key="incoming/customers 2026.csv", Body=body)
 
@@ -136,6 +155,16 @@ def test_an_uploaded_csv_runs_every_stage_and_reaches_the_warehouse(
         assert connection.execute(text("select status from etl_runs")).scalars().all() == [
             "succeeded"
         ]
+        enriched = connection.execute(
+            text("select company_enrichment_source from customers where company_number = :n"),
+            {"n": first_company},
+        ).scalars()
+        assert set(enriched) == {"companies_house"}
+    apis = manifest["stages"]["enrich"]["apis"]
+    assert apis["companies_house"]["successes"] >= 1
+    assert apis["postcodes.io"]["calls"] >= 1
+    cached = boto3.client("dynamodb", region_name=REGION).scan(TableName=CACHE)["Count"]
+    assert cached > 0, "the answers are kept for the next run"
     for stage in STAGES:
         assert manifest["stages"][stage]["checkpoint_uri"].startswith(
             f"s3://{CHECKPOINTS}/runs/run-ok/"

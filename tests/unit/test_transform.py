@@ -5,9 +5,17 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from customer_etl.quality.rules import load_rules
 from customer_etl.schema import CANONICAL_COLUMNS
-from customer_etl.stages.context import RunContext
-from customer_etl.stages.transform import transform
+from customer_etl.stages.context import ChunkOutcome, RunContext
+from customer_etl.stages.transform import transform as transform_stage
+
+RULES = load_rules()
+
+
+def transform(frame: pd.DataFrame, run: RunContext) -> ChunkOutcome:
+    return transform_stage(frame, run, RULES)
+
 
 VALID = {
     "customer_id": "C1",

@@ -26,3 +26,11 @@ class WarehouseUnavailableError(TransientError):
 
 class EnrichmentUnavailableError(TransientError):
     """An enrichment API could not answer; the stage falls back to reference data."""
+
+
+class WarehouseSchemaError(CustomerEtlError):
+    """The warehouse's schema is not the one this version needs (missing, older or newer)."""
+
+
+class LoadAbortedError(StageError):
+    """The load was rolled back as a whole for a reason a retry would not cure."""

@@ -12,6 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from customer_etl.api_stats import ApiReport
+from customer_etl.quality.totals import QualityTotals
+from customer_etl.stages.mapping import SourceMapping
+
 STAGES: tuple[str, ...] = ("extract", "transform", "enrich", "load")
 RunStatus = Literal["running", "succeeded", "failed"]
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
@@ -29,15 +33,41 @@ class StageReport(BaseModel):
     quarantine_uri: str | None = None
     reasons: dict[str, int] = Field(default_factory=dict)
     counters: dict[str, int] = Field(default_factory=dict)
+    apis: dict[str, ApiReport] = Field(default_factory=dict)
+    """Per enrichment API: calls, cache hits, latency, errors, retries, fallbacks."""
+    quality: QualityTotals | None = None
+    """Sums of the record scores, from a stage that scores records (transform)."""
 
 
 class FileReport(BaseModel):
+    """File-level facts: sizes, names and counts, never values."""
+
     model_config = ConfigDict(extra="forbid")
 
     size_bytes: int
     encoding: str
+    delimiter: str = ","
+    rows: int | None = None
+    """Records read (blank lines excluded); known once extract has finished."""
     columns_found: list[str]
+    columns_missing: list[str] = Field(default_factory=list)
+    """Optional canonical fields the header lacks: their values are empty."""
     columns_ignored: list[str]
+    """Columns neither canonical, mapped nor dropped: reported, not loaded."""
+    columns_dropped: list[str] = Field(default_factory=list)
+    """Columns the mapping file said to drop."""
+
+
+class ReplayReport(BaseModel):
+    """One replay of corrected quarantined records of a run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    run_id: str
+    rows_replayed: int
+    rows_recovered: int
+    rows_skipped: int
+    """Records of the file that an earlier replay had already recovered."""
 
 
 class RunManifest(BaseModel):
@@ -55,6 +85,13 @@ class RunManifest(BaseModel):
     reference_date: date
     status: RunStatus = "running"
     file: FileReport | None = None
+    mapping: SourceMapping | None = None
+    """How the source's headers map to canonical fields (`--mapping`), when they do not match."""
+    replay_of: str | None = None
+    """For a replay run, the run whose quarantined records it replays."""
+    replays: list[ReplayReport] = Field(default_factory=list)
+    recovered_source_rows: list[int] = Field(default_factory=list)
+    """Quarantined records of this run that a replay has since loaded, by `source_row`."""
     stages: dict[str, StageReport] = Field(default_factory=dict)
     error: str | None = None
     finished_at: datetime | None = None

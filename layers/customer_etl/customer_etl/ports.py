@@ -6,13 +6,16 @@ the local machine and for AWS. Tests use the real local adapters or in-memory fa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
 import pandas as pd
+
+from customer_etl.api_stats import ApiStats
 
 
 class InputStore(Protocol):
@@ -48,6 +51,8 @@ class QuarantineBatch:
     uri: str
     rows: int
     reasons: Mapping[str, int]
+    rules: Mapping[str, int] = field(default_factory=dict)
+    """Rule name -> rows it quarantined (rows a stage refused without a rule have none)."""
 
 
 class QuarantineSink(Protocol):
@@ -84,12 +89,45 @@ class PostcodeDetails:
 class PostcodeLookup(Protocol):
     """Details of UK postcodes from an external source."""
 
-    def lookup(self, postcodes: list[str]) -> dict[str, PostcodeDetails | None]:
+    def lookup(self, postcodes: list[str], stats: ApiStats) -> dict[str, PostcodeDetails | None]:
         """Details of each postcode; None for a postcode the source does not know.
 
-        Raises EnrichmentUnavailableError when the source cannot answer.
+        A postcode the source could not be asked about (it failed, or its circuit is open)
+        is absent from the answer. Calls, cache hits, retries and errors go to `stats`.
         """
         ...
+
+
+@dataclass(frozen=True)
+class CompanyDetails:
+    status: str | None
+    company_type: str | None
+    sic_codes: tuple[str, ...]
+    incorporated_on: date | None
+
+
+class CompanyLookup(Protocol):
+    """Details of companies by their Companies House registration number."""
+
+    def lookup(self, numbers: list[str], stats: ApiStats) -> dict[str, CompanyDetails | None]:
+        """Details of each company; None for a number the register does not know.
+
+        A number the source could not be asked about is absent from the answer.
+        """
+        ...
+
+
+class AnswerCache(Protocol):
+    """Persistent answers of an enrichment API, kept for a while so that a rerun or the
+    next file does not ask again. Values are JSON-ready dicts; None records "unknown"."""
+
+    def get(self, api: str, keys: list[str]) -> dict[str, dict[str, object] | None]:
+        """The unexpired answers among `keys`; a key without one is absent."""
+        ...
+
+    def put(
+        self, api: str, answers: Mapping[str, dict[str, object] | None], ttl_seconds: float
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -111,9 +149,33 @@ class RunRecord:
 
 @dataclass(frozen=True)
 class LoadResult:
-    rows_written: int
+    """What one load did, by record, and what the database did for it."""
+
     inserted: int
     updated: int
+    unchanged: int
+    rejected: int
+    database: Mapping[str, int]
+    """`db_*` counters: statements by verb and their milliseconds, commits, rollbacks,
+    savepoints, savepoint rollbacks, pool checkouts and the wait for a connection."""
+
+    def counters(self) -> dict[str, int]:
+        """The load stage's counters, for its report and the run's summary."""
+        actions = {"inserted": self.inserted, "updated": self.updated}
+        actions |= {"unchanged": self.unchanged, "rejected_by_warehouse": self.rejected}
+        return actions | dict(self.database)
+
+
+class CustomerLoad(Protocol):
+    """One load unit: the chunks of a run upserted in one transaction."""
+
+    result: LoadResult | None
+    """Set once the unit has committed."""
+
+    def upsert(self, chunk: pd.DataFrame) -> pd.Series:
+        """Upsert the chunk's records (with their content hash) on `customer_id`; the reason
+        codes of the rows the warehouse did not load, by row label."""
+        ...
 
 
 class Warehouse(Protocol):
@@ -124,8 +186,12 @@ class Warehouse(Protocol):
         """The connection URL without credentials, safe to show."""
         ...
 
-    def load_customers(self, chunks: Iterable[pd.DataFrame], run_id: str) -> LoadResult:
-        """Upsert every chunk on `customer_id` in one transaction."""
+    def check_schema(self) -> None:
+        """Raise WarehouseSchemaError when the schema is not the one this version needs."""
+        ...
+
+    def loading(self, run_id: str) -> AbstractContextManager[CustomerLoad]:
+        """A load unit that commits when the block ends without an error, else rolls back."""
         ...
 
     def record_run(self, record: RunRecord) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from customer_etl.manifest import RunManifest
 from customer_etl.ports import Alert, RunRecord
+from customer_etl.quality.gate import quality_warnings, run_quality
 
 
 def summary(manifest: RunManifest, warehouse_url: str) -> dict[str, Any]:
@@ -30,6 +31,7 @@ def summary(manifest: RunManifest, warehouse_url: str) -> dict[str, Any]:
         "warehouse": warehouse_url,
         "file": manifest.file.model_dump() if manifest.file else None,
         "quarantine_reasons": dict(sorted(reasons.items())),
+        **_quality(manifest),
         "stages": {
             name: report.model_dump(exclude={"checkpoint_uri"})
             | {"checkpoint": report.checkpoint_uri}
@@ -39,10 +41,25 @@ def summary(manifest: RunManifest, warehouse_url: str) -> dict[str, Any]:
     }
 
 
+def _quality(manifest: RunManifest) -> dict[str, Any]:
+    scores = run_quality(manifest)
+    recovered = len(manifest.recovered_source_rows)
+    return {
+        "quality_score": scores.quality_score,
+        "quality_dimensions": scores.dimensions,
+        "quality_warnings": quality_warnings(manifest),
+        "recovered": {
+            "rows": recovered,
+            "still_quarantined": manifest.rows_quarantined - recovered,
+            "replays": [replay.model_dump() for replay in manifest.replays],
+        },
+    }
+
+
 def run_record(manifest: RunManifest) -> RunRecord:
     return RunRecord(
         run_id=manifest.run_id,
-        kind="pipeline",
+        kind="replay" if manifest.replay_of else "pipeline",
         source_file=manifest.source_file,
         status=manifest.status,
         rows_in=manifest.rows_in,

@@ -131,13 +131,56 @@ ENRICHMENT_FIELDS: tuple[Field, ...] = (
         20,
         "Where the enrichment came from: `postcodes.io`, `reference` or `none`.",
     ),
+    # Company columns are optional in the warehouse: rows loaded before company
+    # enrichment existed have none, and a migration cannot invent them.
+    Field(
+        "company_status",
+        FieldType.STRING,
+        False,
+        False,
+        40,
+        "Company status on the register (`active`, `dissolved`, ...), from Companies House.",
+    ),
+    Field(
+        "company_type",
+        FieldType.STRING,
+        False,
+        False,
+        60,
+        "Company type (`ltd`, `plc`, `llp`, ...), from Companies House.",
+    ),
+    Field(
+        "sic_codes",
+        FieldType.STRING,
+        False,
+        False,
+        60,
+        "Standard Industrial Classification codes, separated by `;`, from Companies House.",
+    ),
+    Field(
+        "incorporation_date",
+        FieldType.DATE,
+        False,
+        False,
+        None,
+        "Date the company was incorporated, from Companies House.",
+    ),
+    Field(
+        "company_enrichment_source",
+        FieldType.STRING,
+        False,
+        False,
+        20,
+        "Where the company columns came from: `companies_house`, or `none` (no company "
+        "number, unknown to the register, API skipped or failed).",
+    ),
 )
 
 BUSINESS_KEY = "customer_id"
 CANONICAL_COLUMNS: tuple[str, ...] = tuple(f.name for f in CANONICAL_FIELDS)
-REQUIRED_COLUMNS: tuple[str, ...] = CANONICAL_COLUMNS
-"""Every canonical column must be present in a file's header (a value may still be empty
-where the field is optional)."""
+REQUIRED_COLUMNS: tuple[str, ...] = tuple(f.name for f in CANONICAL_FIELDS if f.required)
+"""Columns a file's header must have (or map to); an optional column may be absent, and is
+then read as empty."""
 ENRICHMENT_COLUMNS: tuple[str, ...] = tuple(f.name for f in ENRICHMENT_FIELDS)
 PERSONAL_COLUMNS: tuple[str, ...] = tuple(f.name for f in CANONICAL_FIELDS if f.personal)
 

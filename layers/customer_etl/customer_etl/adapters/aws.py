@@ -108,6 +108,7 @@ class SqsQuarantineSink:
             "stage": stage,
             "rows": batch.rows,
             "reasons": dict(batch.reasons),
+            "rules": dict(batch.rules),
             "uri": batch.uri,
         }
         self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(body))

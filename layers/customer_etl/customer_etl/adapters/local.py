@@ -68,6 +68,7 @@ class LocalQuarantineSink:
                 "stage": stage,
                 "rows": batch.rows,
                 "reasons": dict(batch.reasons),
+                "rules": dict(batch.rules),
             },
         )
 

@@ -1,78 +1,86 @@
-"""postcodes.io bulk lookup, behind a circuit breaker so that a dead API costs a run a
-couple of short timeouts, not one per batch."""
+"""postcodes.io bulk lookup: `POST /postcodes` with up to 100 postcodes a request, several
+requests in flight, each retried and guarded by the API's circuit breaker."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import pybreaker
 import requests
 
+from customer_etl.adapters.api_client import ApiClient
+from customer_etl.api_stats import ApiStats
 from customer_etl.config.model import PostcodesSettings
-from customer_etl.observability import logger
+from customer_etl.errors import EnrichmentUnavailableError
 from customer_etl.ports import PostcodeDetails
+
+API = "postcodes.io"
 
 
 class PostcodesIoLookup:
-    """`POST /postcodes` with up to `batch_size` postcodes a request.
+    """Details of postcodes from postcodes.io.
 
-    Postcodes the API could not be asked about are absent from the answer; a postcode it
-    does not know maps to None.
+    Postcodes of a batch the API could not answer are absent from the answer; a postcode
+    it does not know maps to None.
+
+    Example:
+        >>> lookup = PostcodesIoLookup(PostcodesSettings(), ApiClient(...))  # doctest: +SKIP
+        >>> lookup.lookup(["SW1A 1AA"], ApiStats())["SW1A 1AA"].region  # doctest: +SKIP
+        'London'
     """
 
-    def __init__(self, settings: PostcodesSettings, session: requests.Session | None = None):
+    def __init__(self, settings: PostcodesSettings, client: ApiClient) -> None:
         self._settings = settings
-        self._session = session or requests.Session()
-        self._breaker = pybreaker.CircuitBreaker(
-            fail_max=settings.failure_threshold, reset_timeout=60, name="postcodes.io"
-        )
+        self._client = client
 
-    def lookup(self, postcodes: list[str]) -> dict[str, PostcodeDetails | None]:
-        answers: dict[str, PostcodeDetails | None] = {}
+    def lookup(self, postcodes: list[str], stats: ApiStats) -> dict[str, PostcodeDetails | None]:
+        self._client.watch(stats)
         size = self._settings.batch_size
-        for start in range(0, len(postcodes), size):
-            batch = postcodes[start : start + size]
-            try:
-                answers.update(self._breaker.call(self._ask, batch))
-            except pybreaker.CircuitBreakerError:
-                logger.warning(
-                    "postcode API circuit open; using reference data",
-                    extra={"api": "postcodes.io", "postcodes_skipped": len(postcodes) - start},
-                )
-                break
-            except (requests.RequestException, ValueError) as error:
-                logger.warning(
-                    "postcode API request failed",
-                    extra={
-                        "api": "postcodes.io",
-                        "error_class": type(error).__name__,
-                        "status_code": _status(error),
-                    },
-                )
+        batches = [postcodes[start : start + size] for start in range(0, len(postcodes), size)]
+        answers: dict[str, PostcodeDetails | None] = {}
+        with ThreadPoolExecutor(max_workers=self._settings.concurrency) as pool:
+            for answer in pool.map(lambda batch: self._ask(batch, stats), batches):
+                answers.update(answer)
         return answers
 
-    def _ask(self, batch: list[str]) -> dict[str, PostcodeDetails | None]:
-        response = self._session.post(
-            f"{self._settings.base_url.rstrip('/')}/postcodes",
-            json={"postcodes": batch},
-            timeout=self._settings.timeout_seconds,
-        )
-        response.raise_for_status()
-        return {item["query"]: _details(item.get("result")) for item in response.json()["result"]}
+    def _ask(self, batch: list[str], stats: ApiStats) -> Mapping[str, PostcodeDetails | None]:
+        try:
+            return self._client.call(
+                "POST",
+                "/postcodes",
+                stats,
+                keys=len(batch),
+                parse=_parse,
+                json={"postcodes": batch},
+            )
+        except EnrichmentUnavailableError:
+            return {}
 
 
-def _details(result: dict[str, Any] | None) -> PostcodeDetails | None:
-    if result is None:
-        return None
+def _parse(response: requests.Response) -> dict[str, PostcodeDetails | None]:
+    return {
+        item["query"]: None if item.get("result") is None else decode(item["result"])
+        for item in response.json()["result"]
+    }
+
+
+def encode(details: PostcodeDetails) -> dict[str, object]:
+    """The cache's form of an answer."""
+    return {
+        "region": details.region,
+        "admin_district": details.admin_district,
+        "country": details.country,
+        "latitude": details.latitude,
+        "longitude": details.longitude,
+    }
+
+
+def decode(data: Mapping[str, Any]) -> PostcodeDetails:
     return PostcodeDetails(
-        region=result.get("region"),
-        admin_district=result.get("admin_district"),
-        country=result.get("country"),
-        latitude=result.get("latitude"),
-        longitude=result.get("longitude"),
+        region=data.get("region"),
+        admin_district=data.get("admin_district"),
+        country=data.get("country"),
+        latitude=data.get("latitude"),
+        longitude=data.get("longitude"),
     )
-
-
-def _status(error: Exception) -> int | None:
-    response = getattr(error, "response", None)
-    return getattr(response, "status_code", None)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 import boto3
+from botocore.exceptions import BotoCoreError, ClientError
 
 from customer_etl.errors import CustomerEtlError
 
@@ -24,11 +25,17 @@ def resolve_secret(reference: str | None) -> str | None:
         if value is None:
             raise SecretError(f"secret reference {reference}: environment variable is not set")
         return value
-    if scheme == "secretsmanager":
-        client = boto3.client("secretsmanager")
-        return str(client.get_secret_value(SecretId=name)["SecretString"])
-    if scheme == "ssm":
-        client = boto3.client("ssm")
-        response = client.get_parameter(Name=name, WithDecryption=True)
-        return str(response["Parameter"]["Value"])
+    try:
+        if scheme == "secretsmanager":
+            client = boto3.client("secretsmanager")
+            return str(client.get_secret_value(SecretId=name)["SecretString"])
+        if scheme == "ssm":
+            client = boto3.client("ssm")
+            response = client.get_parameter(Name=name, WithDecryption=True)
+            return str(response["Parameter"]["Value"])
+    except (ClientError, BotoCoreError) as error:
+        raise SecretError(
+            f"secret reference {reference} could not be read ({type(error).__name__}): check "
+            "that it exists and that this function may read it"
+        ) from None
     raise SecretError(f"secret reference {reference}: unknown scheme {scheme}")

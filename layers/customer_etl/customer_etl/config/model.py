@@ -55,6 +55,43 @@ class WarehouseSettings(_Section):
     connect_timeout_seconds: int = Field(
         10, ge=1, le=300, description="Seconds to wait for a connection before failing."
     )
+    connect_attempts: int = Field(
+        3,
+        ge=1,
+        le=10,
+        description="Attempts to connect before the run fails as retryable; the waits "
+        "between them double from `connect_backoff_seconds`, with jitter.",
+    )
+    connect_backoff_seconds: float = Field(
+        0.5, ge=0, le=60, description="Wait before the second connection attempt."
+    )
+    pool_size: int = Field(
+        5, ge=1, le=100, description="Connections kept open in the pool (per process)."
+    )
+    pool_timeout_seconds: int = Field(
+        30, ge=1, le=600, description="Seconds to wait for a free pooled connection."
+    )
+    batch_rows: int = Field(
+        10_000,
+        ge=1,
+        le=1_000_000,
+        description="Rows per sub-batch of a load, each in its own savepoint: a sub-batch "
+        "the database refuses is rolled back and quarantined without failing the load.",
+    )
+    max_failed_batches: int = Field(
+        3,
+        ge=0,
+        le=1000,
+        description="Refused sub-batches a load tolerates; one more rolls the whole load "
+        "back and fails the run.",
+    )
+    auto_upgrade: bool = Field(
+        False,
+        description="Apply pending schema migrations when a run first connects. Meant for "
+        "the local SQLite warehouse; shared databases are upgraded with "
+        "`customer-etl db upgrade` as a deployment step, and a run against an out-of-date "
+        "schema refuses to start.",
+    )
 
     @field_validator("url")
     @classmethod
@@ -64,13 +101,10 @@ class WarehouseSettings(_Section):
         return value
 
 
-class PostcodesSettings(_Section):
-    enabled: bool = Field(True, description="Ask postcodes.io for postcode details.")
-    base_url: str = Field(
-        "https://api.postcodes.io",
-        pattern=r"^https?://",
-        description="Base URL of the postcodes.io API.",
-    )
+class ApiClientSettings(_Section):
+    """What every enrichment API client shares: timeouts, retries, breaker, cache, ceiling."""
+
+    enabled: bool = Field(True, description="Ask this API; false uses the fallback only.")
     timeout_seconds: float = Field(
         3.0,
         gt=0,
@@ -78,21 +112,158 @@ class PostcodesSettings(_Section):
         description="Connect and read timeout of one request; short, so that a run "
         "without network finishes in seconds.",
     )
+    concurrency: int = Field(
+        4, ge=1, le=32, description="Requests in flight at once (one thread each)."
+    )
+    max_retries: int = Field(
+        3,
+        ge=0,
+        le=10,
+        description="Retries of a request after a timeout, a connection error, a 5xx or a "
+        "429, with exponential backoff and jitter.",
+    )
+    backoff_initial_seconds: float = Field(
+        0.5, ge=0, le=60, description="Wait before the first retry; doubles on each retry."
+    )
+    backoff_max_seconds: float = Field(
+        10.0, ge=0, le=300, description="Longest wait between two retries (jitter aside)."
+    )
+    failure_threshold: int = Field(
+        5,
+        ge=1,
+        le=100,
+        description="Consecutive failed requests after which the circuit opens and the "
+        "API is not asked again until `reset_timeout_seconds` have passed.",
+    )
+    reset_timeout_seconds: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Seconds an open circuit waits before letting one trial request through.",
+    )
+    cache_ttl_days: int = Field(
+        30,
+        ge=0,
+        le=3650,
+        description="Days an answer (found or unknown) is kept in the persistent cache; "
+        "0 turns the cache off for this API.",
+    )
+    max_fallback_share: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Largest share of the rows needing this API that may fall back because "
+        "it failed; above it the run fails. 1 means never fail.",
+    )
+
+
+class PostcodesSettings(ApiClientSettings):
+    base_url: str = Field(
+        "https://api.postcodes.io",
+        pattern=r"^https?://",
+        description="Base URL of the postcodes.io API.",
+    )
     batch_size: int = Field(
         100, ge=1, le=100, description="Postcodes per bulk request (the API takes 100 at most)."
     )
-    failure_threshold: int = Field(
-        2,
+
+
+class CompaniesHouseSettings(ApiClientSettings):
+    base_url: str = Field(
+        "https://api.company-information.service.gov.uk",
+        pattern=r"^https?://",
+        description="Base URL of the Companies House public data API.",
+    )
+    api_key_ref: SecretRef | None = Field(
+        None,
+        description="Reference to the Companies House API key; unset (or an unset `env:` "
+        "variable) skips company enrichment with one notice.",
+    )
+    concurrency: int = Field(
+        2, ge=1, le=32, description="Requests in flight at once (one thread each)."
+    )
+    requests_per_window: int = Field(
+        600,
         ge=1,
-        le=100,
-        description="Consecutive failed requests after which the circuit opens and the rest "
-        "of the run uses the built-in reference table.",
+        le=100_000,
+        description="Client-side rate limit: requests allowed per `window_seconds` "
+        "(the API allows 600 per 5 minutes).",
+    )
+    window_seconds: float = Field(
+        300.0, gt=0, le=3600, description="Length of the rate-limit window."
+    )
+    max_rate_limit_wait_seconds: float = Field(
+        300.0,
+        ge=0,
+        le=900,
+        description="Longest wait honoured after a 429 before giving up on the request.",
+    )
+    max_requests_per_run: int | None = Field(
+        1000,
+        ge=0,
+        description="Company lookups one run may send (the rate limit makes a large file "
+        "take hours); the rest are left for a later run. Null means no limit.",
     )
 
 
 class EnrichmentSettings(_Section):
     postcodes: PostcodesSettings = Field(
         default_factory=PostcodesSettings, description="postcodes.io client."
+    )
+    companies_house: CompaniesHouseSettings = Field(
+        default_factory=CompaniesHouseSettings, description="Companies House client."
+    )
+    cache_path: Path = Field(
+        Path(".etl/enrichment-cache.db"),
+        description="Local runs: SQLite file of the persistent cache of API answers "
+        "(the cloud uses the DynamoDB table `aws.enrichment_cache_table`).",
+    )
+
+
+class SourceSettings(_Section):
+    encoding: Literal["auto", "utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1"] = Field(
+        "auto",
+        description="Text encoding of source files; `auto` detects it (byte-order mark, "
+        "then UTF-8, then Windows-1252, then Latin-1) and the summary says which was used.",
+    )
+    delimiter: Literal["auto", ",", ";", "\t", "|"] = Field(
+        "auto",
+        description="Field delimiter of source files; `auto` picks the one under which the "
+        "header names the most known columns.",
+    )
+
+
+class QualitySettings(_Section):
+    rules_file: Path | None = Field(
+        None,
+        description="YAML file of data quality rules (docs/data-quality.md); unset uses the "
+        "rules shipped in the package.",
+    )
+    max_bad_ratio: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="Share of a file's rows that may be quarantined; a run whose share is "
+        "strictly greater fails after quarantining, loading nothing, with an alert.",
+    )
+    warn_bad_ratio: float | None = Field(
+        0.02,
+        ge=0,
+        le=1,
+        description="Share of quarantined rows above which the run alerts but goes on; "
+        "null turns the warning off.",
+    )
+    warn_below_quality_score: float | None = Field(
+        90.0,
+        ge=0,
+        le=100,
+        description="Run quality score (0 to 100) below which the run alerts but goes on; "
+        "null turns the warning off.",
+    )
+    on_invalid_rows: Literal["quarantine", "fail_file"] = Field(
+        "quarantine",
+        description="`quarantine` loads the good rows and quarantines the rest; "
+        "`fail_file` quarantines the bad rows and loads nothing if there is any.",
     )
 
 
@@ -144,6 +315,19 @@ class AwsSettings(_Section):
         "", description="SQS queue for quarantine notices (set by the stack)."
     )
     alert_topic_arn: str = Field("", description="SNS topic for alerts (set by the stack).")
+    quarantine_bucket: str = Field(
+        "",
+        description="Bucket for quarantined rows (Parquet, under `quarantine/`); empty uses "
+        "the checkpoint bucket.",
+    )
+    enrichment_cache_table: str = Field(
+        "", description="DynamoDB table of cached API answers (set by the stack)."
+    )
+    circuit_breaker_table: str = Field(
+        "",
+        description="DynamoDB table holding each API's circuit state, shared by every "
+        "invocation (set by the stack).",
+    )
     lambda_memory_mb: int = Field(
         2048, ge=128, le=10240, description="Memory of each stage function."
     )
@@ -178,3 +362,10 @@ class Config(_Section):
     )
     alerts: AlertsSettings = Field(default_factory=AlertsSettings, description="Alerting.")
     aws: AwsSettings = Field(default_factory=AwsSettings, description="Cloud deployment.")
+    source: SourceSettings = Field(
+        default_factory=SourceSettings, description="How source files are read."
+    )
+    quality: QualitySettings = Field(
+        default_factory=QualitySettings,
+        description="Data quality rules, thresholds and degraded modes.",
+    )

@@ -1,4 +1,5 @@
-"""`customer-etl`: run, resume, retention, sample data and configuration, from the shell.
+"""`customer-etl`: run, resume, retention, the warehouse schema and health, sample data and
+configuration, from the shell.
 
 Exit codes: 0 success, 1 a run or command failed for a reason the message names, 2 bad
 usage or configuration.
@@ -17,11 +18,15 @@ import yaml
 from customer_etl.config import Config, ConfigError, load_config
 from customer_etl.config.reference import render_reference
 from customer_etl.errors import CustomerEtlError
+from customer_etl.health.database import check_database
 from customer_etl.manifest import RUN_ID_PATTERN, RunManifest
-from customer_etl.observability import logger, send_logs_to
+from customer_etl.observability import logger
 from customer_etl.retention_job import apply_retention, new_run_id
-from customer_etl.runtime.factory import local_ports
+from customer_etl.runtime import quarantine
+from customer_etl.runtime.factory import build_warehouse, local_ports
 from customer_etl.runtime.local_runner import LocalRunner, RunFailedError
+from customer_etl.runtime.quarantine import run_log
+from customer_etl.stages.mapping import load_mapping
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -43,12 +48,37 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("input", type=Path, help="customer CSV file")
     run.add_argument("--output", type=Path, help="runs folder (default: pipeline.output_dir)")
     run.add_argument("--run-id", help="run id (default: start time and a random suffix)")
+    run.add_argument(
+        "--mapping", type=Path, help="YAML mapping of source headers (docs/data-quality.md)"
+    )
 
     resume = with_config(commands.add_parser("resume", help="continue a failed run"))
     resume.add_argument("run_id")
     resume.add_argument("--output", type=Path, help="runs folder (default: pipeline.output_dir)")
 
     with_config(commands.add_parser("retention", help="delete customers past their retention"))
+
+    quarantine = commands.add_parser("quarantine", help="list, export and replay quarantine")
+    quarantine_commands = quarantine.add_subparsers(dest="quarantine_command", required=True)
+    for name, help_text in (
+        ("list", "say what a run quarantined and why"),
+        ("export", "write a run's quarantined records to a CSV file for correction"),
+        ("replay", "run corrected records through the pipeline"),
+    ):
+        command = with_config(quarantine_commands.add_parser(name, help=help_text))
+        command.add_argument("run_id")
+        command.add_argument(
+            "--runs", dest="output", type=Path, help="runs folder (default: pipeline.output_dir)"
+        )
+        if name == "export":
+            command.add_argument("--output", dest="export_file", type=Path, required=True)
+        if name == "replay":
+            command.add_argument("file", type=Path, help="the corrected export")
+
+    db = commands.add_parser("db", help="manage the warehouse schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    with_config(db_commands.add_parser("upgrade", help="apply pending schema migrations"))
+    with_config(commands.add_parser("health", help="check the warehouse; exit 1 if unhealthy"))
 
     sample = commands.add_parser("generate-sample", help="write a synthetic customer CSV")
     sample.add_argument("--rows", type=int, default=1000)
@@ -105,7 +135,11 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         )
         return EXIT_OK
 
+    if args.command in ("db", "health"):
+        return _warehouse_command(args, config, out)
     ports = local_ports(config)
+    if args.command == "quarantine":
+        return _quarantine_command(args, LocalRunner(config, ports), config, out)
     if args.command == "retention":
         record = apply_retention(ports.warehouse(), config.retention.customer_retention_days)
         print(f"retention {record.run_id}: {record.rows_deleted} customer(s) deleted", file=out)
@@ -117,18 +151,45 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         raise CustomerEtlError(
             f"run id {run_id!r} is not valid: use letters, digits, '-', '_', '.'"
         )
-    log_path = config.pipeline.output_dir / run_id / "run.log.jsonl"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("a", encoding="utf-8") as log:
-        send_logs_to(log)
-        try:
-            manifest = (
-                runner.run(args.input, run_id) if args.command == "run" else runner.resume(run_id)
-            )
-        finally:
-            send_logs_to(None)
+    mapping = load_mapping(args.mapping) if getattr(args, "mapping", None) else None
+    with run_log(config.pipeline.output_dir, run_id):
+        manifest = (
+            runner.run(args.input, run_id, mapping=mapping)
+            if args.command == "run"
+            else runner.resume(run_id)
+        )
     _report(manifest, runner.summary_path(manifest.run_id), out)
     return EXIT_OK
+
+
+def _quarantine_command(
+    args: argparse.Namespace, runner: LocalRunner, config: Config, out: TextIO
+) -> int:
+    root = config.pipeline.output_dir
+    if args.quarantine_command == "list":
+        print("\n".join(quarantine.describe(runner.manifest(args.run_id))), file=out)
+    elif args.quarantine_command == "export":
+        count = quarantine.export(root, runner.manifest(args.run_id), args.export_file)
+        print(f"wrote {count} quarantined record(s) to {args.export_file}", file=out)
+    else:
+        manifest = quarantine.replay(runner, root, args.run_id, args.file)
+        _report(manifest, runner.summary_path(manifest.run_id), out)
+        print(f"recovered: see customer-etl quarantine list {args.run_id}", file=out)
+    return EXIT_OK
+
+
+def _warehouse_command(args: argparse.Namespace, config: Config, out: TextIO) -> int:
+    warehouse = build_warehouse(config)
+    try:
+        if args.command == "health":
+            result = check_database(warehouse)
+            print(result.summary(), file=out)
+            return EXIT_OK if result.healthy else EXIT_FAILED
+        before, after = warehouse.upgrade()
+        print(f"warehouse {warehouse.display_url}: schema {before or 'none'} -> {after}", file=out)
+        return EXIT_OK
+    finally:
+        warehouse.dispose()
 
 
 def _config(args: argparse.Namespace) -> Config:

@@ -18,12 +18,12 @@ from customer_etl.adapters.local import (
     LogNotifier,
     SmtpNotifier,
 )
-from customer_etl.adapters.postcodes_io import PostcodesIoLookup
 from customer_etl.adapters.secrets import resolve_secret
-from customer_etl.adapters.warehouse import SqlWarehouse
+from customer_etl.adapters.warehouse import ConnectionOptions, SqlWarehouse
 from customer_etl.config.model import Config
 from customer_etl.pipeline import Ports
-from customer_etl.ports import Notifier, PostcodeLookup, Warehouse
+from customer_etl.ports import Notifier, Warehouse
+from customer_etl.runtime.enrichment import cloud_enrichment, local_enrichment
 
 
 def build_warehouse(config: Config) -> SqlWarehouse:
@@ -31,13 +31,17 @@ def build_warehouse(config: Config) -> SqlWarehouse:
     return SqlWarehouse(
         settings.url,
         password=resolve_secret(settings.password_ref),
-        connect_timeout_seconds=settings.connect_timeout_seconds,
+        connection=ConnectionOptions(
+            connect_timeout_seconds=settings.connect_timeout_seconds,
+            connect_attempts=settings.connect_attempts,
+            connect_backoff_seconds=settings.connect_backoff_seconds,
+            pool_size=settings.pool_size,
+            pool_timeout_seconds=settings.pool_timeout_seconds,
+        ),
+        batch_rows=settings.batch_rows,
+        max_failed_batches=settings.max_failed_batches,
+        auto_upgrade=settings.auto_upgrade,
     )
-
-
-def _postcodes(config: Config) -> PostcodeLookup | None:
-    settings = config.enrichment.postcodes
-    return PostcodesIoLookup(settings) if settings.enabled else None
 
 
 def _lazy_warehouse(config: Config) -> Callable[[], Warehouse]:
@@ -58,7 +62,7 @@ def local_ports(config: Config) -> Ports:
         checkpoints=LocalCheckpointStore(root),
         quarantine=LocalQuarantineSink(root),
         warehouse=_lazy_warehouse(config),
-        postcodes=_postcodes(config),
+        enrichment=cache(lambda: local_enrichment(config)),
         notifier=local_notifier(config),
     )
 
@@ -68,9 +72,11 @@ def cloud_ports(config: Config) -> Ports:
     return Ports(
         inputs=S3InputStore(),
         checkpoints=S3CheckpointStore(aws.checkpoint_bucket),
-        quarantine=SqsQuarantineSink(aws.checkpoint_bucket, aws.quarantine_queue_url),
+        quarantine=SqsQuarantineSink(
+            aws.quarantine_bucket or aws.checkpoint_bucket, aws.quarantine_queue_url
+        ),
         warehouse=_lazy_warehouse(config),
-        postcodes=_postcodes(config),
+        enrichment=cache(lambda: cloud_enrichment(config)),
         notifier=SnsNotifier(aws.alert_topic_arn),
     )
 

@@ -14,13 +14,19 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from customer_etl.adapters.warehouse.metrics import database_metrics
+from customer_etl.api_metrics import emit_api_metrics
 from customer_etl.config import Config, load_config
+from customer_etl.errors import CustomerEtlError
 from customer_etl.manifest import RunManifest
 from customer_etl.observability import logger, metrics, raised_at, tracer
 from customer_etl.pipeline import run_stage
+from customer_etl.quality.gate import VALIDATING_STAGES, enforce
 from customer_etl.reports import finished, run_record
 from customer_etl.retention_job import apply_retention
+from customer_etl.run_history import record_failed_run
 from customer_etl.runtime.factory import build_warehouse, cloud_ports
+from customer_etl.runtime.settings import stage_settings
 
 ENV_VARIABLE = "CUSTOMER_ETL_ENV"
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -45,7 +51,16 @@ def run_stage_in_lambda(stage: str, event: dict[str, Any]) -> dict[str, Any]:
     manifest = manifest_from_event(stage, event)
     logger.append_keys(run_id=manifest.run_id, stage=stage)
     ports = cloud_ports(config)
-    manifest = run_stage(stage, manifest, ports, config.pipeline.chunk_rows)
+    try:
+        manifest = run_stage(
+            stage, manifest, ports, config.pipeline.chunk_rows, stage_settings(config)
+        )
+        if stage == VALIDATING_STAGES[-1]:
+            enforce(manifest, config.quality, ports.notifier)
+    except CustomerEtlError as error:
+        if stage == "load":
+            record_failed_run(ports.warehouse, finished(manifest, error=str(error)))
+        raise
     if stage == "load":
         manifest = finished(manifest)
         ports.warehouse().record_run(run_record(manifest))
@@ -55,6 +70,9 @@ def run_stage_in_lambda(stage: str, event: dict[str, Any]) -> dict[str, Any]:
     metrics.add_metric(name="RowsOut", unit=MetricUnit.Count, value=report.rows_out)
     metrics.add_metric(name="RowsQuarantined", unit=MetricUnit.Count, value=report.rows_quarantined)
     metrics.add_metric(name="StageDuration", unit=MetricUnit.Seconds, value=report.duration_seconds)
+    emit_api_metrics(report.apis)
+    for name, (unit, value) in database_metrics(report.counters).items():
+        metrics.add_metric(name=name, unit=unit, value=value)
     return manifest.model_dump(mode="json")
 
 

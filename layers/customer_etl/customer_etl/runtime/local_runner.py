@@ -7,12 +7,16 @@ from pathlib import Path
 from typing import Any
 
 from customer_etl.config.model import Config
-from customer_etl.errors import CustomerEtlError
+from customer_etl.errors import CustomerEtlError, WarehouseUnavailableError
 from customer_etl.manifest import RunManifest
 from customer_etl.observability import logger, raised_at
 from customer_etl.pipeline import Ports, run_stage
+from customer_etl.quality.gate import VALIDATING_STAGES, enforce
 from customer_etl.reports import failure_alert, finished, run_record, summary
 from customer_etl.retention_job import new_run_id
+from customer_etl.run_history import record_failed_run
+from customer_etl.runtime.settings import stage_settings
+from customer_etl.stages.mapping import SourceMapping
 
 MANIFEST_FILE = "manifest.json"
 SUMMARY_FILE = "summary.json"
@@ -39,31 +43,67 @@ class LocalRunner:
         self._config = config
         self._ports = ports
         self._root = config.pipeline.output_dir
+        self._settings = stage_settings(config)
 
-    def run(self, source: Path, run_id: str | None = None) -> RunManifest:
-        manifest = RunManifest.start(run_id or new_run_id(), str(source))
+    def run(
+        self,
+        source: Path,
+        run_id: str | None = None,
+        mapping: SourceMapping | None = None,
+        replay_of: str | None = None,
+    ) -> RunManifest:
+        """Run every stage on `source`; `mapping` maps its headers, `replay_of` names the run
+        whose corrected quarantined records it holds."""
+        self._refuse_unusable_schema()
+        manifest = RunManifest.start(run_id or new_run_id(), str(source)).model_copy(
+            update={"mapping": mapping, "replay_of": replay_of}
+        )
         return self._continue(manifest)
 
-    def resume(self, run_id: str) -> RunManifest:
-        """Continue a failed run from the first stage it did not finish."""
+    def manifest(self, run_id: str) -> RunManifest:
         path = self._root / run_id / MANIFEST_FILE
         if not path.is_file():
             raise CustomerEtlError(f"no run {run_id} under {self._root}: check the run id")
-        manifest = RunManifest.model_validate_json(path.read_text(encoding="utf-8"))
+        return RunManifest.model_validate_json(path.read_text(encoding="utf-8"))
+
+    def save(self, manifest: RunManifest) -> None:
+        """Write a run's manifest and summary (a replay updates its original run's)."""
+        self._save(manifest)
+
+    def resume(self, run_id: str) -> RunManifest:
+        """Continue a failed run from the first stage it did not finish."""
+        manifest = self.manifest(run_id)
         if manifest.status == "succeeded":
             return manifest
+        self._refuse_unusable_schema()
         return self._continue(manifest.model_copy(update={"status": "running", "error": None}))
 
     def summary_path(self, run_id: str) -> Path:
         return self._root / run_id / SUMMARY_FILE
 
+    def _refuse_unusable_schema(self) -> None:
+        """Stop before the first stage when the warehouse schema is not the one this version
+        needs (WarehouseSchemaError says to run `customer-etl db upgrade`). A warehouse that
+        cannot be reached yet does not stop the run: the load retries, and a resume finishes."""
+        try:
+            self._ports.warehouse().check_schema()
+        except WarehouseUnavailableError:
+            logger.warning("warehouse unreachable before the run; the load will try again")
+
     def _continue(self, manifest: RunManifest) -> RunManifest:
         logger.append_keys(run_id=manifest.run_id)
         stage = manifest.next_stage()
         try:
+            if stage not in (*VALIDATING_STAGES, None):
+                # A resume of a run its thresholds stopped: judged again, with today's settings.
+                enforce(manifest, self._config.quality, self._ports.notifier)
             while stage is not None:
-                manifest = run_stage(stage, manifest, self._ports, self._config.pipeline.chunk_rows)
+                manifest = run_stage(
+                    stage, manifest, self._ports, self._config.pipeline.chunk_rows, self._settings
+                )
                 self._save(manifest)
+                if stage == VALIDATING_STAGES[-1]:
+                    enforce(manifest, self._config.quality, self._ports.notifier)
                 stage = manifest.next_stage()
         except CustomerEtlError as error:
             self._fail(manifest, stage, type(error).__name__, str(error))
@@ -93,12 +133,7 @@ class LocalRunner:
     ) -> None:
         failed = finished(manifest, error=message)
         self._save(failed)
-        try:
-            self._ports.warehouse().record_run(run_record(failed))
-        except Exception as error:  # the failure being reported matters more than this one
-            logger.error(
-                "could not record the failed run", extra={"error_class": type(error).__name__}
-            )
+        record_failed_run(self._ports.warehouse, failed)
         self._ports.notifier.send(failure_alert(failed, stage, error_class))
         logger.error("run failed", extra={"stage": stage, "error_class": error_class})
         raise RunFailedError(failed, message)

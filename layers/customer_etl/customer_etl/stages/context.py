@@ -8,7 +8,9 @@ from datetime import date
 
 import pandas as pd
 
-from customer_etl.ports import PostcodeDetails
+from customer_etl.api_stats import ApiStats
+from customer_etl.ports import CompanyDetails, PostcodeDetails
+from customer_etl.quality.totals import QualityTotals
 
 REASON_SEPARATOR = ";"
 SOURCE_ROW = "source_row"
@@ -26,8 +28,15 @@ class RunContext:
 
     run_id: str
     today: date
-    seen_customer_ids: set[str] = field(default_factory=set)
+    seen_keys: dict[str, list[pd.Index]] = field(default_factory=dict)
+    """Per uniqueness rule, the distinct values of each earlier chunk of the run (an Index
+    keeps its hash table, so each chunk's is built once)."""
+    quality: QualityTotals = field(default_factory=QualityTotals)
+    """Sums of the record scores so far."""
     postcode_cache: dict[str, PostcodeDetails | None] = field(default_factory=dict)
+    company_cache: dict[str, CompanyDetails | None] = field(default_factory=dict)
+    api_stats: dict[str, ApiStats] = field(default_factory=dict)
+    """Per enrichment API, what the run asked of it and how it went."""
     counters: Counter[str] = field(default_factory=Counter)
 
 
@@ -35,11 +44,13 @@ class RunContext:
 class ChunkOutcome:
     """What a stage made of one chunk: rows passed on and rows quarantined.
 
-    `quarantined` keeps the rows' values as they came in, plus `reason_codes`.
+    `quarantined` keeps the rows' values as they came in, plus `reason_codes` and `rules`.
+    `scores`, from a stage that scores records, has one row per record in.
     """
 
     passed: pd.DataFrame
     quarantined: pd.DataFrame
+    scores: pd.DataFrame | None = None
 
     @property
     def rows_in(self) -> int:

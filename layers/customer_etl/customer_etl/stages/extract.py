@@ -1,4 +1,10 @@
-"""Extract: check that a file is a readable customer CSV and read it in chunks."""
+"""Extract: check that a file is a readable customer CSV and read it in chunks.
+
+Reads UTF-8 (with or without a byte-order mark), UTF-16 with a byte-order mark, and
+Windows-1252 / Latin-1; comma, semicolon, tab or pipe delimited; quoted fields holding
+delimiters, quotes and line breaks; blank lines (skipped) and trailing delimiters. A row
+with too many or too few fields is quarantined with a reason and the file goes on.
+"""
 
 from __future__ import annotations
 
@@ -11,11 +17,32 @@ from pathlib import Path
 import pandas as pd
 
 from customer_etl.errors import InputFileError
-from customer_etl.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
-from customer_etl.stages.context import SOURCE_ROW
+from customer_etl.schema import BUSINESS_KEY, CANONICAL_COLUMNS
+from customer_etl.stages.context import SOURCE_ROW, ChunkOutcome, RunContext
+from customer_etl.stages.mapping import (
+    HeaderPlan,
+    SourceMapping,
+    derive_customer_ids,
+    normalise_header,
+    plan_header,
+)
+from customer_etl.stages.source_format import (
+    HEAD_BYTES,
+    detect_delimiter,
+    detect_encoding,
+    first_row,
+    head_text,
+)
 
-_SNIFF_BYTES = 64 * 1024
-_ENCODING = "utf-8-sig"  # reads UTF-8 with or without a byte-order mark
+SOURCE_LINE = "source_line"
+"""Line of the file where the record starts (1 is the first line, usually the header)."""
+RAW_RECORD = "raw_record"
+"""A ragged row's fields as they were, re-joined as one CSV line; empty for other rows."""
+REASON_CODES = "reason_codes"
+TOO_MANY_FIELDS = "too_many_fields"
+TOO_FEW_FIELDS = "too_few_fields"
+
+__all__ = ["FileFacts", "extract", "inspect_file", "normalise_header", "read_chunks"]
 
 
 @dataclass(frozen=True)
@@ -24,90 +51,160 @@ class FileFacts:
 
     size_bytes: int
     encoding: str
-    columns_found: tuple[str, ...]
-    columns_ignored: tuple[str, ...]
+    delimiter: str
+    header: HeaderPlan
+
+    @property
+    def columns_found(self) -> tuple[str, ...]:
+        return self.header.columns_found
+
+    @property
+    def columns_ignored(self) -> tuple[str, ...]:
+        return self.header.columns_ignored
 
 
-def normalise_header(name: str) -> str:
-    """`" First Name "` and `first_name` name the same column."""
-    return "_".join(name.strip().lower().replace("-", " ").split())
+def inspect_file(
+    path: Path,
+    mapping: SourceMapping | None = None,
+    encoding: str | None = None,
+    delimiter: str | None = None,
+) -> FileFacts:
+    """Check the file can be read as a customer CSV, or raise InputFileError saying why.
 
-
-def inspect_file(path: Path) -> FileFacts:
-    """Check the file can be read as a customer CSV, or raise InputFileError saying why."""
+    `encoding` and `delimiter` are detected when None.
+    """
     if not path.is_file():
         raise InputFileError(f"input file {path.name} not found: check the path")
     size = path.stat().st_size
     if size == 0:
         raise InputFileError(f"input file {path.name} is empty: expected a CSV with a header row")
     with path.open("rb") as handle:
-        head = handle.read(_SNIFF_BYTES)
-    if b"\x00" in head:
-        raise InputFileError(f"input file {path.name} is binary, not a CSV text file")
-    text = _decode_head(head, path.name)
-    header_line = next(csv.reader(io.StringIO(text)), [])
-    columns = tuple(normalise_header(name) for name in header_line)
-    if not any(columns):
+        head = handle.read(HEAD_BYTES)
+    encoding = encoding or detect_encoding(path, head)
+    text = head_text(head, encoding)
+    if not text.strip():
         raise InputFileError(f"input file {path.name} has no header row")
-    missing = [name for name in REQUIRED_COLUMNS if name not in columns]
-    if missing:
-        raise InputFileError(
-            f"input file {path.name} lacks required column(s) {', '.join(missing)}: "
-            "add them to the header (see docs/data-dictionary.md)"
-        )
-    duplicated = sorted({name for name in columns if columns.count(name) > 1 and name})
-    if duplicated:
-        raise InputFileError(
-            f"input file {path.name} repeats column(s) {', '.join(duplicated)} in its header"
-        )
-    ignored = tuple(name for name in columns if name not in CANONICAL_COLUMNS)
-    return FileFacts(size, "utf-8", columns, ignored)
+    if delimiter is None:
+        mapping_names = [normalise_header(n) for n in (mapping.columns if mapping else {})]
+        delimiter = detect_delimiter(text, [*CANONICAL_COLUMNS, *mapping_names])
+    header = _trim_trailing_empty(first_row(text, delimiter))
+    return FileFacts(size, encoding, delimiter, plan_header(header, mapping, path.name))
 
 
-def _decode_head(head: bytes, name: str) -> str:
-    try:
-        return head.decode(_ENCODING)
-    except UnicodeDecodeError as error:
-        # A multi-byte character cut at the sniff boundary is not an encoding problem.
-        if len(head) == _SNIFF_BYTES and error.start >= len(head) - 4:
-            return head[: error.start].decode(_ENCODING)
-        raise InputFileError(
-            f"input file {name} is not UTF-8 text (byte {error.start}): save it as UTF-8"
-        ) from None
-
-
-def read_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """The file's rows as string DataFrames of at most `chunk_rows` rows, canonical columns
-    only, plus `source_row`. Empty cells are empty strings, never NaN."""
+def read_chunks(
+    path: Path, chunk_rows: int, facts: FileFacts | None = None
+) -> Iterator[pd.DataFrame]:
+    """The file's records as string DataFrames of at most `chunk_rows` rows: `source_row`,
+    `source_line`, the canonical columns (empty strings where absent), `raw_record` and
+    `reason_codes` (empty, or why the row is ragged). Blank lines are skipped."""
+    facts = facts or inspect_file(path)
+    positions = facts.header.positions
+    width = len(_trim_trailing_empty(list(facts.columns_found)))
     next_row = 1
     try:
-        reader = pd.read_csv(
-            path,
-            dtype=str,
-            keep_default_na=False,
-            encoding=_ENCODING,
-            chunksize=chunk_rows,
-            skip_blank_lines=True,
-            on_bad_lines="error",
-        )
-        with reader:
-            for raw in reader:
-                raw.columns = [normalise_header(str(name)) for name in raw.columns]
-                chunk = raw.loc[:, list(CANONICAL_COLUMNS)].fillna("")
-                chunk.insert(0, SOURCE_ROW, range(next_row, next_row + len(chunk)))
-                next_row += len(chunk)
-                yield chunk.reset_index(drop=True)
-    except pd.errors.ParserError as error:
-        # pandas' message names line numbers and field counts, never cell values.
+        with path.open(encoding=facts.encoding, newline="") as handle:
+            reader = csv.reader(handle, delimiter=facts.delimiter)
+            _skip_to_header(reader)
+            rows: list[list[str]] = []
+            lines: list[int] = []
+            reasons: list[str] = []
+            raw: list[str | None] = []
+            last_line = reader.line_num
+            for row in reader:
+                line, last_line = last_line + 1, reader.line_num
+                if not any(row) or (len(row) == 1 and not row[0].strip()):
+                    continue  # a blank line, or one of spaces or delimiters only: no record
+                reason = ""
+                if len(row) > width:
+                    if any(row[width:]):
+                        reason = TOO_MANY_FIELDS
+                    else:
+                        row = row[:width]  # trailing delimiters
+                elif len(row) < width:
+                    reason = TOO_FEW_FIELDS
+                if reason:
+                    raw.append(_as_line(row, facts.delimiter))
+                    row = (row + [""] * width)[:width]
+                else:
+                    raw.append(None)
+                rows.append(row)
+                lines.append(line)
+                reasons.append(reason)
+                if len(rows) == chunk_rows:
+                    yield _frame(rows, lines, reasons, raw, positions, next_row)
+                    next_row += len(rows)
+                    rows, lines, reasons, raw = [], [], [], []
+            if rows or next_row == 1:
+                yield _frame(rows, lines, reasons, raw, positions, next_row)
+    except csv.Error as error:
+        # The csv module's messages name the problem, never a cell's value.
         raise InputFileError(
-            f"input file {path.name} is not a well-formed CSV ({_first_line(error)}): "
-            "fix the rows' field counts or quoting"
+            f"input file {path.name} is not a well-formed CSV near line {reader.line_num} "
+            f"({error}): fix its quoting"
         ) from None
-    except UnicodeDecodeError:
+    except UnicodeDecodeError as error:
         raise InputFileError(
-            f"input file {path.name} is not UTF-8 text: save it as UTF-8"
+            f"input file {path.name} is not {facts.encoding} text (byte {error.start} of a "
+            "block): save it as UTF-8"
         ) from None
 
 
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+def extract(
+    chunk: pd.DataFrame, context: RunContext, mapping: SourceMapping | None
+) -> ChunkOutcome:
+    """Pass on the well-formed records (with a derived `customer_id` where the mapping asks
+    for one) and quarantine the ragged ones."""
+    ragged = chunk[REASON_CODES] != ""
+    records = chunk.drop(columns=[REASON_CODES, RAW_RECORD])
+    if mapping is not None and mapping.customer_id_from:
+        records[BUSINESS_KEY] = derive_customer_ids(records, mapping.customer_id_from)
+    for code, count in chunk.loc[ragged, REASON_CODES].value_counts().items():
+        context.counters[f"reason:{code}"] += int(count)
+    quarantined = chunk.loc[ragged].copy()
+    quarantined["rules"] = "row_shape"
+    return ChunkOutcome(
+        passed=records.loc[~ragged].reset_index(drop=True),
+        quarantined=quarantined.reset_index(drop=True),
+    )
+
+
+def _frame(
+    rows: list[list[str]],
+    lines: list[int],
+    reasons: list[str],
+    raw: list[str | None],
+    positions: dict[str, int],
+    first_row_number: int,
+) -> pd.DataFrame:
+    table = pd.DataFrame(rows, dtype=object)
+    frame = pd.DataFrame(
+        {
+            SOURCE_ROW: range(first_row_number, first_row_number + len(rows)),
+            SOURCE_LINE: lines,
+        }
+    )
+    for name in CANONICAL_COLUMNS:
+        frame[name] = table[positions[name]] if name in positions and rows else ""
+    frame[RAW_RECORD] = pd.Series(raw, dtype=object)
+    frame[REASON_CODES] = pd.Series(reasons, dtype=object)
+    return frame.astype({SOURCE_LINE: "int64", SOURCE_ROW: "int64"}).astype(
+        {name: object for name in CANONICAL_COLUMNS}
+    )
+
+
+def _skip_to_header(reader: Iterator[list[str]]) -> None:
+    for row in reader:
+        if any(cell.strip() for cell in row):
+            return
+
+
+def _trim_trailing_empty(header: list[str]) -> list[str]:
+    while header and not header[-1].strip():
+        header = header[:-1]
+    return header
+
+
+def _as_line(row: list[str], delimiter: str) -> str:
+    buffer = io.StringIO()
+    csv.writer(buffer, delimiter=delimiter, lineterminator="").writerow(row)
+    return buffer.getvalue()

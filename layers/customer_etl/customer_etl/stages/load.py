@@ -1,16 +1,20 @@
-"""Load: shape validated, enriched records for the warehouse upsert."""
+"""Load: hash each validated, enriched record and hand it to the warehouse's load unit;
+rows the warehouse cannot take come back with reasons and are quarantined like any other."""
 
 from __future__ import annotations
 
 import hashlib
+from datetime import date
 
 import pandas as pd
 
+from customer_etl.ports import CustomerLoad
 from customer_etl.schema import CANONICAL_COLUMNS, ENRICHMENT_COLUMNS
-from customer_etl.stages.context import ChunkOutcome, RunContext
+from customer_etl.stages.context import SOURCE_ROW, ChunkOutcome
 
 CONTENT_HASH = "content_hash"
 HASHED_COLUMNS: tuple[str, ...] = (*CANONICAL_COLUMNS, *ENRICHMENT_COLUMNS)
+REASON_CODES = "reason_codes"
 
 
 def content_hashes(chunk: pd.DataFrame) -> pd.Series:
@@ -23,8 +27,38 @@ def content_hashes(chunk: pd.DataFrame) -> pd.Series:
     return pd.Series(digests, index=chunk.index, dtype=object)
 
 
-def prepare_load(chunk: pd.DataFrame, context: RunContext) -> ChunkOutcome:
+def prepare_load(chunk: pd.DataFrame) -> pd.DataFrame:
     """The records to upsert, each with its content hash."""
     prepared = chunk.copy()
     prepared[CONTENT_HASH] = content_hashes(chunk) if len(chunk) else pd.Series(dtype=object)
-    return ChunkOutcome(passed=prepared, quarantined=chunk.iloc[0:0])
+    return prepared
+
+
+def load(chunk: pd.DataFrame, unit: CustomerLoad) -> ChunkOutcome:
+    """Upsert the chunk through `unit`; what the warehouse refused is quarantined."""
+    prepared = prepare_load(chunk)
+    refused = unit.upsert(prepared)
+    return ChunkOutcome(
+        passed=prepared.drop(index=refused.index),
+        quarantined=as_quarantined(prepared.loc[refused.index], refused),
+    )
+
+
+def as_quarantined(rows: pd.DataFrame, reasons: pd.Series) -> pd.DataFrame:
+    """Rows in the quarantine's shape: the source row, the record's fields as text (as a
+    source file would have had them) and the reason codes."""
+    quarantined = pd.DataFrame({SOURCE_ROW: rows[SOURCE_ROW]}, index=rows.index)
+    for name in CANONICAL_COLUMNS:
+        quarantined[name] = rows[name].map(_as_text).astype(object)
+    quarantined[REASON_CODES] = reasons.loc[rows.index]
+    return quarantined.reset_index(drop=True)
+
+
+def _as_text(value: object) -> str | None:
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)

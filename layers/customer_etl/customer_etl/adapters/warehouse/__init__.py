@@ -1,0 +1,188 @@
+"""The warehouse: SQLAlchemy Core over SQLite (the local default), PostgreSQL and SQL Server.
+
+The modules beside this one each own one concern: `tables` (the schema), `schema` (its
+Alembic revision), `engine` (connections), `fit` (values against column sizes), `statements`
+and `staging` (the load's SQL per dialect), `unit` (transaction and savepoints), `metrics`
+(what the database did).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import pandas as pd
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.exc import DBAPIError
+
+from customer_etl.adapters.warehouse import schema
+from customer_etl.adapters.warehouse.engine import (
+    CONNECTION_ERRORS,
+    ConnectionOptions,
+    build_engine,
+    checked_url,
+    connect,
+    unavailable,
+)
+from customer_etl.adapters.warehouse.fit import characters, utf16_units
+from customer_etl.adapters.warehouse.metrics import DatabaseMetrics
+from customer_etl.adapters.warehouse.staging import staging_for
+from customer_etl.adapters.warehouse.tables import customers, etl_runs
+from customer_etl.adapters.warehouse.unit import LoadUnit
+from customer_etl.errors import LoadAbortedError
+from customer_etl.ports import LoadResult, RunRecord
+
+
+class SqlWarehouse:
+    """Customers, their change history and the run history in a SQL database.
+
+    Example:
+        >>> warehouse = SqlWarehouse("sqlite://", auto_upgrade=True)
+        >>> warehouse.load_customers([], "run-1").inserted
+        0
+    """
+
+    def __init__(
+        self,
+        url: str,
+        password: str | None = None,
+        *,
+        connection: ConnectionOptions | None = None,
+        batch_rows: int = 10_000,
+        max_failed_batches: int = 3,
+        auto_upgrade: bool = False,
+    ) -> None:
+        parsed = checked_url(make_url(url))
+        if password is not None:
+            parsed = parsed.set(password=password)
+        self._url: URL = parsed
+        self._options = connection or ConnectionOptions()
+        self._batch_rows = batch_rows
+        self._max_failed_batches = max_failed_batches
+        self._auto_upgrade = auto_upgrade
+        self.engine: Engine = build_engine(parsed, self._options)
+        self.metrics = DatabaseMetrics(self.engine)
+        self._schema_checked = False
+
+    @property
+    def display_url(self) -> str:
+        return self._url.render_as_string(hide_password=True).replace(":***@", "@")
+
+    @property
+    def dialect(self) -> str:
+        return self._url.get_backend_name()
+
+    def connect(self) -> Connection:
+        """A pooled connection, retried while the server refuses it."""
+        with self.metrics.waiting_for_connection():
+            return connect(self.engine, self._options, self.display_url)
+
+    @contextmanager
+    def _transaction(self) -> Iterator[Connection]:
+        """A connection in a transaction of its own; a lost connection is retryable."""
+        try:
+            with self.connect() as connection, connection.begin():
+                yield connection
+        except CONNECTION_ERRORS as error:
+            raise unavailable(self.display_url, error, "failed") from None
+
+    def check_schema(self) -> None:
+        """Refuse a schema this version cannot use; with `auto_upgrade`, upgrade it first."""
+        if self._schema_checked:
+            return
+        with self._transaction() as connection:
+            revision = schema.current_revision(connection)
+            state = schema.schema_state(connection, revision)
+            if state is not schema.SchemaState.CURRENT:
+                if not (self._auto_upgrade and state in schema.UPGRADABLE):
+                    raise schema.refusal(state, revision, self.display_url)
+                schema.upgrade(connection)
+        self._schema_checked = True
+
+    def upgrade(self) -> tuple[str | None, str]:
+        """Apply pending migrations; the revisions before and after."""
+        with self._transaction() as connection:
+            before = schema.current_revision(connection)
+            state = schema.schema_state(connection, before)
+            if state not in (schema.SchemaState.CURRENT, *schema.UPGRADABLE):
+                raise schema.refusal(state, before, self.display_url)
+            schema.upgrade(connection)
+        self._schema_checked = True
+        return before, schema.head_revision()
+
+    @contextmanager
+    def loading(self, run_id: str) -> Iterator[LoadUnit]:
+        """A load unit: chunks upserted inside it commit together when the block ends, or
+        not at all."""
+        self.check_schema()
+        before = self.metrics.snapshot()
+        connection = self.connect()
+        unit = LoadUnit(
+            connection,
+            staging_for(self.dialect, self.metrics),
+            run_id,
+            datetime.now(UTC),
+            batch_rows=self._batch_rows,
+            max_failed_batches=self._max_failed_batches,
+            lengths=utf16_units if self.dialect == "mssql" else characters,
+        )
+        try:
+            with connection.begin():
+                unit.start()
+                yield unit
+                counts = unit.finish()
+        except CONNECTION_ERRORS as error:
+            raise unavailable(self.display_url, error, "failed during the load") from None
+        except DBAPIError as error:
+            raise LoadAbortedError(
+                f"load into {self.display_url} failed ({type(error).__name__}) and was rolled "
+                "back: check the warehouse with `customer-etl health`, then resume the run"
+            ) from None
+        finally:
+            connection.close()
+        unit.result = LoadResult(
+            inserted=counts["inserted"],
+            updated=counts["updated"],
+            unchanged=counts["unchanged"],
+            rejected=unit.rejected,
+            database=self.metrics.since(before),
+        )
+
+    def load_customers(self, chunks: Iterable[pd.DataFrame], run_id: str) -> LoadResult:
+        """Upsert every chunk in one load unit (rows it refuses are counted, not kept)."""
+        with self.loading(run_id) as unit:
+            for chunk in chunks:
+                unit.upsert(chunk)
+        assert unit.result is not None
+        return unit.result
+
+    def record_run(self, record: RunRecord) -> None:
+        """Insert or replace the run's `etl_runs` row in a transaction of its own."""
+        self.check_schema()
+        values = asdict(record)
+        with self._transaction() as connection:
+            replaced = connection.execute(
+                update(etl_runs).where(etl_runs.c.run_id == record.run_id).values(**values)
+            )
+            if replaced.rowcount == 0:
+                connection.execute(insert(etl_runs).values(**values))
+
+    def delete_customers_last_seen_before(self, cutoff: datetime) -> int:
+        self.check_schema()
+        with self._transaction() as connection:
+            result = connection.execute(delete(customers).where(customers.c.last_seen_at < cutoff))
+            return int(result.rowcount)
+
+    def count_customers(self) -> int:
+        self.check_schema()
+        with self._transaction() as connection:
+            return int(connection.execute(select(func.count()).select_from(customers)).scalar_one())
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+__all__ = ["ConnectionOptions", "SqlWarehouse"]

@@ -1,0 +1,132 @@
+"""One SQLAlchemy engine per warehouse: pool, timeouts, TLS, the SQLite transaction fix,
+and connecting with retries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.exc import InterfaceError, OperationalError
+from tenacity import (
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+from customer_etl.errors import StageError, WarehouseUnavailableError
+
+SUPPORTED_DIALECTS = ("sqlite", "postgresql", "mssql")
+CONNECTION_ERRORS = (OperationalError, InterfaceError)
+"""What a lost or refused connection raises, on every driver."""
+
+
+@dataclass(frozen=True)
+class ConnectionOptions:
+    """How the warehouse is connected to. The configuration's `warehouse` section fills it."""
+
+    connect_timeout_seconds: int = 10
+    connect_attempts: int = 3
+    connect_backoff_seconds: float = 0.5
+    pool_size: int = 5
+    pool_timeout_seconds: int = 30
+
+
+def checked_url(url: URL) -> URL:
+    """The URL to connect with: a supported dialect, and TLS to SQL Server."""
+    backend = url.get_backend_name()
+    if backend not in SUPPORTED_DIALECTS:
+        raise StageError(
+            f"warehouse dialect {backend} is not supported yet: use sqlite, postgresql or mssql"
+        )
+    if backend != "mssql":
+        return url
+    encrypt = str(url.query.get("Encrypt", "yes")).lower()
+    if encrypt not in ("yes", "true", "mandatory", "strict"):
+        raise StageError(
+            f"warehouse URL sets Encrypt={encrypt}: connections to SQL Server must be "
+            "encrypted; remove the setting or set Encrypt=yes"
+        )
+    return url.update_query_dict({"Encrypt": "yes"} if "Encrypt" not in url.query else {})
+
+
+def build_engine(url: URL, options: ConnectionOptions) -> Engine:
+    backend = url.get_backend_name()
+    arguments: dict[str, Any] = {"pool_pre_ping": True}
+    if _is_file_or_server(url):
+        arguments |= {"pool_size": options.pool_size, "pool_timeout": options.pool_timeout_seconds}
+    if backend == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        # A busy database makes a writer wait this long before "database is locked".
+        arguments["connect_args"] = {"timeout": options.connect_timeout_seconds}
+    elif backend == "postgresql":
+        arguments["connect_args"] = {"connect_timeout": options.connect_timeout_seconds}
+    else:
+        # pyodbc's `timeout` is the login timeout; fast_executemany sends a whole sub-batch
+        # to the staging table as one parameter array.
+        arguments |= {
+            "connect_args": {"timeout": options.connect_timeout_seconds},
+            "fast_executemany": True,
+        }
+    try:
+        engine = create_engine(url, **arguments)
+    except ModuleNotFoundError as missing:
+        raise StageError(
+            f"the {backend} driver {missing.name} is not installed: for SQL Server, "
+            "pip install 'customer-etl[mssql]' and install Microsoft's ODBC Driver 18"
+        ) from None
+    if backend == "sqlite":
+        _emit_begin_ourselves(engine)
+    return engine
+
+
+def _is_file_or_server(url: URL) -> bool:
+    """False for an in-memory SQLite database, whose pool holds one connection per thread."""
+    return url.get_backend_name() != "sqlite" or url.database not in (None, "", ":memory:")
+
+
+def _emit_begin_ourselves(engine: Engine) -> None:
+    """SQLAlchemy's documented fix for SAVEPOINT on pysqlite: the driver's own transaction
+    handling does not begin a transaction before SAVEPOINT, so a nested rollback followed by
+    an outer rollback left rows behind. The driver is put in autocommit mode and SQLAlchemy
+    emits BEGIN itself."""
+
+    @event.listens_for(engine, "connect")
+    def _driver_autocommit(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def connect(engine: Engine, options: ConnectionOptions, display_url: str) -> Connection:
+    """A connection from the pool, retried with exponential backoff and jitter while the
+    server refuses or drops it; WarehouseUnavailableError (retryable) once the attempts run
+    out. Jitter keeps many functions that failed together from retrying together."""
+    retrying = Retrying(
+        stop=stop_after_attempt(options.connect_attempts),
+        wait=wait_exponential(multiplier=options.connect_backoff_seconds, max=30)
+        + wait_random(0, options.connect_backoff_seconds),
+        retry=retry_if_exception_type(CONNECTION_ERRORS),
+        reraise=True,
+    )
+    try:
+        return retrying(engine.connect)
+    except CONNECTION_ERRORS as error:
+        raise unavailable(display_url, error, "cannot be reached") from None
+
+
+def unavailable(display_url: str, error: Exception, what: str) -> WarehouseUnavailableError:
+    """The retryable error for a warehouse that is down, naming the driver's error class only
+    (its message may quote a value)."""
+    cause = getattr(error, "orig", None) or error
+    return WarehouseUnavailableError(
+        f"warehouse {display_url} {what} ({type(cause).__name__}): check it is up, "
+        "then resume the run"
+    )

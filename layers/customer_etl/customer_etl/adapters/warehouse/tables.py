@@ -1,0 +1,117 @@
+"""The warehouse tables, as SQLAlchemy Core metadata shared by every dialect.
+
+The database gets these tables from the Alembic migrations in `customer_etl/migrations`, never
+from `metadata.create_all`; a test checks that the migrations build exactly this metadata.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Unicode,
+)
+from sqlalchemy.types import TypeEngine
+
+from customer_etl.schema import (
+    BUSINESS_KEY,
+    CANONICAL_FIELDS,
+    ENRICHMENT_FIELDS,
+    Field,
+    FieldType,
+    field,
+)
+
+# Named constraints, so that a later migration can drop or alter them by name on every dialect.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+RUN_ID_LENGTH = 80
+HASH_LENGTH = 64
+ACTIONS = ("inserted", "updated", "unchanged")
+"""What a load did to a record, as `customer_changes.action` says it."""
+
+
+def _column_type(spec: Field) -> TypeEngine[Any]:
+    if spec.type is FieldType.STRING:
+        # Unicode is NVARCHAR on SQL Server (VARCHAR there would lose characters outside the
+        # server's code page) and VARCHAR on PostgreSQL and SQLite. Personal-data columns keep
+        # their plaintext sizes until encryption resizes them in a migration of its own.
+        return Unicode(spec.max_length or 255)
+    if spec.type is FieldType.DATE:
+        return Date()
+    if spec.type is FieldType.BOOLEAN:
+        return Boolean()
+    return Float()
+
+
+def _record_columns() -> list[Column[Any]]:
+    return [
+        Column(
+            spec.name,
+            _column_type(spec),
+            primary_key=spec.name == BUSINESS_KEY,
+            nullable=not spec.required,
+        )
+        for spec in (*CANONICAL_FIELDS, *ENRICHMENT_FIELDS)
+    ]
+
+
+RECORD_COLUMNS: tuple[str, ...] = tuple(c.name for c in _record_columns())
+"""The columns a record brings to the warehouse (its content)."""
+
+customers = Table(
+    "customers",
+    metadata,
+    *_record_columns(),
+    Column("content_hash", String(HASH_LENGTH), nullable=False),
+    Column("first_seen_at", DateTime(timezone=True), nullable=False),
+    Column("last_updated_at", DateTime(timezone=True), nullable=False),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("last_run_id", String(RUN_ID_LENGTH), nullable=False),
+)
+
+etl_runs = Table(
+    "etl_runs",
+    metadata,
+    Column("run_id", String(RUN_ID_LENGTH), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("source_file", Unicode(255), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("rows_in", Integer, nullable=False),
+    Column("rows_loaded", Integer, nullable=False),
+    Column("rows_quarantined", Integer, nullable=False),
+    Column("rows_deleted", Integer, nullable=False, default=0),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("error", Text),
+)
+
+customer_changes = Table(
+    "customer_changes",
+    metadata,
+    Column("run_id", String(RUN_ID_LENGTH), primary_key=True),
+    Column(BUSINESS_KEY, _column_type(field(BUSINESS_KEY)), primary_key=True),
+    Column("action", String(10), nullable=False),
+    Column("before_hash", String(HASH_LENGTH)),
+    Column("after_hash", String(HASH_LENGTH), nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    # A customer's history across runs.
+    Index(None, BUSINESS_KEY),
+)
+"""The audit trail: one row per record a run loaded, with hashes and never values."""

@@ -1,0 +1,113 @@
+"""One load: every chunk of a run in one transaction, each sub-batch in a savepoint.
+
+A sub-batch the database refuses (a constraint, a value it will not take) is rolled back to
+its savepoint and its rows are handed back for quarantine with the error class; the rest of
+the load goes on. Anything else (a lost connection, too many refused sub-batches, a
+statement that cannot run at all) is for the caller to roll the whole load back.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+import pandas as pd
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+
+from customer_etl.adapters.warehouse import statements
+from customer_etl.adapters.warehouse.fit import Lengths, unfit_reasons
+from customer_etl.adapters.warehouse.staging import Staging
+from customer_etl.adapters.warehouse.tables import ACTIONS, customers
+from customer_etl.errors import LoadAbortedError
+from customer_etl.observability import logger
+from customer_etl.ports import LoadResult
+
+ROW_ERRORS = (IntegrityError, DataError)
+"""Errors that belong to the rows of a sub-batch rather than to the database."""
+
+
+class LoadUnit:
+    """Upserts chunks into the transaction its caller opened on `connection`."""
+
+    def __init__(
+        self,
+        connection: Connection,
+        staging: Staging,
+        run_id: str,
+        now: datetime,
+        *,
+        batch_rows: int,
+        max_failed_batches: int,
+        lengths: Lengths,
+    ) -> None:
+        self._connection = connection
+        self._staging = staging
+        self._run_id = run_id
+        self._now = now
+        self._batch_rows = batch_rows
+        self._max_failed_batches = max_failed_batches
+        self._lengths = lengths
+        self.failed_batches = 0
+        self.rejected = 0
+        self.result: LoadResult | None = None
+
+    def start(self) -> None:
+        self._staging.start(self._connection)
+
+    def upsert(self, chunk: pd.DataFrame) -> pd.Series:
+        """Upsert the chunk's records; the reason codes of the rows it did not load, by row
+        label (empty when every row was loaded)."""
+        unfit = unfit_reasons(chunk, customers, statements.STAGED_COLUMNS, self._lengths)
+        rejected = [unfit]
+        fitting = chunk.drop(index=unfit.index)
+        for start in range(0, len(fitting), self._batch_rows):
+            batch = fitting.iloc[start : start + self._batch_rows]
+            reason = self._upsert_batch(batch)
+            if reason is not None:
+                rejected.append(pd.Series(reason, index=batch.index, dtype=object))
+        reasons = pd.concat(rejected) if len(rejected) > 1 else unfit
+        self.rejected += len(reasons)
+        return reasons
+
+    def _upsert_batch(self, batch: pd.DataFrame) -> str | None:
+        savepoint = self._connection.begin_nested()
+        try:
+            self._staging.load(self._connection, batch, self._run_id, self._now)
+        except ROW_ERRORS as error:
+            savepoint.rollback()
+            return self._refused(error, len(batch))
+        savepoint.commit()
+        return None
+
+    def _refused(self, error: DBAPIError, rows: int) -> str:
+        self.failed_batches += 1
+        logger.warning(
+            "warehouse refused a sub-batch; it was rolled back and its rows quarantined",
+            extra={
+                "error_class": type(error).__name__,
+                "driver_error_class": type(error.orig).__name__,
+                "rows": rows,
+                "failed_batches": self.failed_batches,
+            },
+        )
+        if self.failed_batches > self._max_failed_batches:
+            raise LoadAbortedError(
+                f"the warehouse refused {self.failed_batches} sub-batches "
+                f"({type(error).__name__}), more than warehouse.max_failed_batches="
+                f"{self._max_failed_batches}; the load was rolled back. See the log for the "
+                "error classes, fix the cause, then resume the run"
+            )
+        return f"db_{_snake(type(error).__name__)}"
+
+    def finish(self) -> dict[str, int]:
+        """Drop the staging table and count the run's records by action."""
+        self._staging.finish(self._connection)
+        counts = dict.fromkeys(ACTIONS, 0)
+        for action, rows in self._connection.execute(statements.count_actions(self._run_id)):
+            counts[action] = int(rows)
+        return counts
+
+
+def _snake(name: str) -> str:
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()

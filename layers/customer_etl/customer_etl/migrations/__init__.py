@@ -1,0 +1,2 @@
+"""Alembic migrations of the warehouse schema, shipped inside the package so that the Lambda
+layer and a plain `pip install` carry them. Applied by `customer-etl db upgrade`."""

@@ -1,0 +1,1 @@
+"""Data quality: the rules engine, record and run scores, and the run's thresholds."""
