@@ -9,7 +9,7 @@ CDK := CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true \
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 PATH="$(CURDIR)/$(BIN):$$PATH" \
 	npx --yes aws-cdk@2
 
-.PHONY: install dev run test test-postgres unit integration infra e2e lint typecheck check docs synth deploy bench bench-enrich bench-load db-upgrade health clean
+.PHONY: install dev run test chromium test-postgres unit integration infra e2e lint typecheck check docs synth deploy bench bench-enrich bench-encrypt bench-load db-upgrade health clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -30,8 +30,11 @@ dev: $(DEV)
 run: $(RUNTIME) ## run the pipeline on the bundled sample
 	$(BIN)/customer-etl run data/sample/customers.csv
 
-test: $(DEV) ## every test: unit, integration (moto), infrastructure (CDK), end to end
+test: $(DEV) chromium ## every test: unit, integration (moto), infrastructure (CDK), end to end
 	$(BIN)/pytest
+
+chromium: ## Debian's Chromium for the report tests, unless one is installed (needs root or sudo)
+	bash scripts/install-chromium.sh
 
 test-postgres: $(DEV) ## every test, with a throwaway PostgreSQL server for the warehouse tests
 	scripts/with-postgres.sh $(BIN)/pytest
@@ -47,6 +50,7 @@ e2e: $(DEV)
 
 lint: $(DEV)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 typecheck: $(DEV)
 	$(BIN)/mypy layers/customer_etl functions infra tests scripts
 
@@ -68,6 +72,9 @@ bench: $(DEV)
 
 bench-enrich: $(DEV) ## batched enrichment vs one request per row, against the fake API
 	$(BIN)/python scripts/bench_enrich.py
+
+bench-encrypt: $(DEV) ## envelope encryption of 1,000,000 values vs Powertools encrypt, moto KMS
+	$(BIN)/python scripts/bench_encrypt.py
 
 # awswrangler pins pyarrow below the version the tests use: the load benchmark has its own
 # environment. BENCH_ARGS=--rows 200000 for a shorter run.

@@ -12,8 +12,10 @@ from infra.constructs.alerting import Alerting
 from infra.constructs.encryption import Encryption
 from infra.constructs.enrichment_state import EnrichmentState
 from infra.constructs.functions import Functions
+from infra.constructs.monitoring import Monitoring
 from infra.constructs.orchestration import Orchestration
 from infra.constructs.quarantine import Quarantine
+from infra.constructs.schedules import Schedules
 from infra.constructs.storage import Storage
 
 
@@ -42,8 +44,10 @@ class CustomerEtlStack(Stack):
             "Functions",
             config=config,
             key=key,
+            field_key=encryption.field_key,
             landing=storage.landing,
             checkpoints=storage.checkpoints,
+            reports=storage.reports,
             quarantine=quarantine.queue,
             alerts=alerting.topic,
             enrichment_cache=enrichment_state.cache,
@@ -60,7 +64,23 @@ class CustomerEtlStack(Stack):
             alerts=alerting.topic,
             retain=retain,
         )
-        alerting.watch(orchestration.state_machine)
+        failed_executions = alerting.watch(orchestration.state_machine)
+        schedules = Schedules(
+            self,
+            "Schedules",
+            env_name=env_name,
+            health=functions.by_name["health"],
+            report=functions.by_name["report"],
+        )
+        monitoring = Monitoring(
+            self,
+            "Monitoring",
+            env_name=env_name,
+            settings=config.aws.alarms,
+            topic=alerting.topic,
+            state_machine=orchestration.state_machine,
+            failed_executions=failed_executions,
+        )
 
         self.encryption = encryption
         self.storage = storage
@@ -69,3 +89,5 @@ class CustomerEtlStack(Stack):
         self.enrichment_state = enrichment_state
         self.functions = functions
         self.orchestration = orchestration
+        self.schedules = schedules
+        self.monitoring = monitoring

@@ -70,8 +70,10 @@ def main() -> int:
         rate = report.rows_in / report.duration_seconds if report.duration_seconds else 0
         print(f"  {name:<9} {report.duration_seconds:7.2f} s  {rate:12,.0f} rows/s")
     print(f"pipeline: {pipeline_seconds:.2f} s, {args.rows / pipeline_seconds:,.0f} rows/s")
-    print(f"baseline (read_csv + to_sql): {baseline_seconds:.2f} s, "
-          f"{args.rows / baseline_seconds:,.0f} rows/s")
+    print(
+        f"baseline (read_csv + to_sql): {baseline_seconds:.2f} s, "
+        f"{args.rows / baseline_seconds:,.0f} rows/s"
+    )
     print(f"pipeline / baseline time: {pipeline_seconds / baseline_seconds:.1f}x")
     print(f"peak RSS: {before:.0f} MB after generating, {pipeline_peak:.0f} MB after the run")
     return 0

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+import pytest
 
 # Set before any boto3 client or Powertools object exists, so that nothing can reach AWS
 # and tracing stays off outside Lambda.
@@ -25,3 +28,9 @@ from tests.databases import (  # noqa: E402, F401 - shared fixtures
     warehouse,
     warehouse_url,
 )
+
+
+@pytest.fixture(autouse=True)
+def _key_file_per_test(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's local key-encryption key file in its own folder, never the repo's `.etl`."""
+    monkeypatch.setenv("CUSTOMER_ETL__ENCRYPTION__KEY_FILE", str(tmp_path / "keys.json"))

@@ -1,4 +1,5 @@
-"""The customer-managed KMS key that protects every store of the pipeline."""
+"""The customer-managed KMS keys: one protects every store of the pipeline, the other wraps
+the data keys of field-level encryption."""
 
 from __future__ import annotations
 
@@ -9,11 +10,15 @@ from constructs import Construct
 
 
 class Encryption(Construct):
-    """One key for buckets, queues, the topic and the log groups of one environment.
+    """`key`: one key for buckets, queues, the topic and the log groups of one environment.
+    `field_key`: the key-encryption key of field-level encryption in the warehouse.
 
-    One key rather than one per store: the stores hold the same customer data at different
-    stages, so separate keys would not separate who may read it, and each key costs money
-    and key-policy upkeep.
+    One storage key rather than one per store: the stores hold the same customer data at
+    different stages, so separate keys would not separate who may read it, and each key costs
+    money and key-policy upkeep. The field key is separate because it does separate readers:
+    every function and AWS service that touches a bucket, queue or log group uses the storage
+    key, while only the functions that seal or check personal values in the warehouse may
+    use the field key, so decrypting a stored column needs a grant that nothing else holds.
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, env_name: str, retain: bool) -> None:
@@ -28,6 +33,22 @@ class Encryption(Construct):
             enable_key_rotation=True,
             # Losing the key loses every object encrypted with it, so a kept environment
             # keeps the key even when the stack goes.
+            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+            pending_window=Duration.days(30 if retain else 7),
+        )
+
+        self.field_key = kms.Key(
+            self,
+            "FieldKey",
+            alias=f"alias/customer-etl-{env_name}-fields",
+            description=(
+                f"customer-etl {env_name}: wraps the per-run data keys of the encrypted "
+                "personal-data columns in the warehouse"
+            ),
+            enable_key_rotation=True,
+            # Without this key the encrypted columns cannot be read again: same keeping
+            # rules as the storage key. Its policy is CDK's default (the account delegates
+            # to IAM); the grants to the functions that use it are in functions.py.
             removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
             pending_window=Duration.days(30 if retain else 7),
         )

@@ -1,4 +1,5 @@
-"""The stage functions, the layers they share, and the daily retention schedule."""
+"""The stage functions, the retention, health and report functions, the layers they share,
+and the daily retention schedule (the health and report schedules are in schedules.py)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,8 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from customer_etl.config import Config
+from customer_etl.config.encryption import KMS_KEY_VARIABLE
+from customer_etl.health.keys import PROBE_CONTEXT
 from infra.nag import acknowledge, acknowledge_wildcard_action, acknowledge_wildcard_resource
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,7 +49,25 @@ FUNCTIONS_DIR = REPO / "functions"
 
 STAGES = ("extract", "transform", "enrich", "load")
 """The functions the state machine calls, in pipeline order."""
-FUNCTION_NAMES = (*STAGES, "retention")
+PIPELINE_FUNCTIONS = (*STAGES, "retention")
+"""The functions that move or delete customer data: each reads and writes checkpoints."""
+FUNCTION_NAMES = (*PIPELINE_FUNCTIONS, "health", "report")
+
+SMALL_FUNCTIONS: Mapping[str, tuple[int, int]] = {
+    # Memory (MB) and timeout (s) of the functions that handle no rows: enough to import the
+    # package (pandas included); the stage functions take theirs from config.
+    "health": (512, 60),
+    "report": (1024, 300),
+}
+
+FIELD_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
+"""Making a run's data key and unwrapping a stored one. No function re-wraps data keys
+(kms:ReEncrypt*): `customer-etl keys rotate` is an operator's command, run with the
+operator's own credentials, and KMS rotates the key material itself."""
+
+HEALTH_PROBE_PREFIX = "health/"
+"""Where the health check puts and deletes its probe object in the checkpoint bucket
+(health/object_store.py)."""
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 """3.12 because the AWS SDK for pandas layer and the pip platform tags below must match it."""
@@ -84,7 +105,8 @@ RETENTION_SCHEDULE = events.Schedule.cron(minute="0", hour="3")
 
 
 class Functions(Construct):
-    """Five functions (four stages and retention) on one dependency layer plus the pandas layer."""
+    """Seven functions (four stages, retention, health, report) on one dependency layer plus
+    the pandas layer."""
 
     def __init__(
         self,
@@ -93,8 +115,10 @@ class Functions(Construct):
         *,
         config: Config,
         key: kms.IKey,
+        field_key: kms.IKey,
         landing: s3.IBucket,
         checkpoints: s3.IBucket,
+        reports: s3.IBucket,
         quarantine: sqs.IQueue,
         alerts: sns.ITopic,
         enrichment_cache: dynamodb.ITable,
@@ -127,6 +151,10 @@ class Functions(Construct):
             "CUSTOMER_ETL__AWS__ALERT_TOPIC_ARN": alerts.topic_arn,
             "CUSTOMER_ETL__AWS__ENRICHMENT_CACHE_TABLE": enrichment_cache.table_name,
             "CUSTOMER_ETL__AWS__CIRCUIT_BREAKER_TABLE": circuit_breakers.table_name,
+            "CUSTOMER_ETL__AWS__REPORTS_BUCKET": reports.bucket_name,
+            # The field key's ARN (no secret) in one environment shared by every function;
+            # only load and health are granted its use, below.
+            KMS_KEY_VARIABLE: field_key.key_arn,
             "POWERTOOLS_SERVICE_NAME": "customer-etl",
             "POWERTOOLS_METRICS_NAMESPACE": "CustomerEtl",
         }
@@ -142,9 +170,10 @@ class Functions(Construct):
                 retain=retain,
             )
 
-        # Grants, least privilege per function. Every function writes checkpoints or reads
-        # them, and may raise an alert.
-        for function in self.by_name.values():
+        # Grants, least privilege per function. Every pipeline function writes checkpoints
+        # or reads them, and may raise an alert.
+        for name in PIPELINE_FUNCTIONS:
+            function = self.by_name[name]
             checkpoints.grant_read_write(function)
             alerts.grant_publish(function)
             key.grant_encrypt_decrypt(function)
@@ -152,13 +181,57 @@ class Functions(Construct):
         for name in ("transform", "load"):
             quarantine.grant_send_messages(self.by_name[name])
         warehouse_users = [self.by_name["load"], self.by_name["retention"]]
+        # Masking for non-production environments: every stage handler resolves the
+        # masking key when it builds its settings, so every stage function reads it.
+        masking = config.privacy.masking
+        if masking.enabled:
+            self._grant_secret(
+                "MaskingKey", masking.key_ref, [self.by_name[name] for name in STAGES]
+            )
+        # Field-level encryption: load seals the personal-data columns under one data key
+        # per run and needs the blind-index secret.
+        field_key.grant(self.by_name["load"], *FIELD_KEY_ACTIONS)
+        self._grant_secret(
+            "BlindIndexKey", config.encryption.blind_index_key_ref, [self.by_name["load"]]
+        )
+
+        # Health probes what a run needs: the warehouse, a put and delete under health/ in
+        # the checkpoint bucket, a data-key round trip, the APIs and their breaker states.
+        # Report reads the run history, writes under the reports prefix and announces the
+        # report on the topic. Neither reads customer rows, so neither gets the checkpoints'
+        # objects or the quarantine queue.
+        health = self.by_name["health"]
+        report = self.by_name["report"]
+        warehouse_users += [health, report]
+        checkpoints.grant_put(health, f"{HEALTH_PROBE_PREFIX}*")
+        checkpoints.grant_delete(health, f"{HEALTH_PROBE_PREFIX}*")
+        circuit_breakers.grant_read_data(health)
+        health.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=list(FIELD_KEY_ACTIONS),
+                resources=[field_key.key_arn],
+                # Only under the probe's encryption context: the check can make and open
+                # its own throwaway keys, never unwrap the data key of a run.
+                conditions={
+                    "StringEquals": {
+                        f"kms:EncryptionContext:{context_key}": value
+                        for context_key, value in PROBE_CONTEXT.items()
+                    }
+                },
+            )
+        )
+        # The put grant includes the pipeline key, which publishing to the encrypted topic
+        # also needs (SNS makes a data key as the publisher).
+        reports.grant_put(report, f"{config.aws.reports_prefix}*")
+        alerts.grant_publish(report)
         self._grant_secret("Warehouse", config.warehouse.password_ref, warehouse_users)
-        # Only enrich talks to the enrichment APIs: it alone reads their state and key.
+        # Only enrich talks to the enrichment APIs: it alone writes their state; health
+        # reads the breaker states and asks each API once with its key.
         enrich = self.by_name["enrich"]
         enrichment_cache.grant_read_write_data(enrich)
         circuit_breakers.grant_read_write_data(enrich)
         self._grant_secret(
-            "CompaniesHouseKey", config.enrichment.companies_house.api_key_ref, [enrich]
+            "CompaniesHouseKey", config.enrichment.companies_house.api_key_ref, [enrich, health]
         )
 
         self.retention_schedule = events.Rule(
@@ -169,7 +242,9 @@ class Functions(Construct):
             targets=[targets.LambdaFunction(self.by_name["retention"], retry_attempts=2)],
         )
 
-        self._acknowledge_findings(landing=landing, checkpoints=checkpoints)
+        self._acknowledge_findings(
+            landing=landing, checkpoints=checkpoints, reports=reports, config=config
+        )
 
     @property
     def stages(self) -> dict[str, lambda_.Function]:
@@ -187,6 +262,9 @@ class Functions(Construct):
         retain: bool,
     ) -> lambda_.Function:
         construct_id = name.capitalize()
+        memory_mb, timeout_seconds = SMALL_FUNCTIONS.get(
+            name, (config.aws.lambda_memory_mb, config.aws.lambda_timeout_seconds)
+        )
         log_group = logs.LogGroup(
             self,
             f"{construct_id}Logs",
@@ -218,8 +296,8 @@ class Functions(Construct):
             # ours goes last so its versions of shared packages (typing_extensions for
             # pydantic, say) win over the pandas layer's.
             layers=[self.pandas, self.dependencies],
-            memory_size=config.aws.lambda_memory_mb,
-            timeout=Duration.seconds(config.aws.lambda_timeout_seconds),
+            memory_size=memory_mb,
+            timeout=Duration.seconds(timeout_seconds),
             ephemeral_storage_size=EPHEMERAL_STORAGE,
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
@@ -252,7 +330,9 @@ class Functions(Construct):
                 parameter.grant_read(grantee)
         # `env:` references are filled in by whoever sets the function's environment.
 
-    def _acknowledge_findings(self, *, landing: s3.IBucket, checkpoints: s3.IBucket) -> None:
+    def _acknowledge_findings(
+        self, *, landing: s3.IBucket, checkpoints: s3.IBucket, reports: s3.IBucket, config: Config
+    ) -> None:
         """The wildcards the grants above produce, each one intended."""
         for action in (
             "s3:GetObject*",
@@ -271,6 +351,18 @@ class Functions(Construct):
                 "Object keys are per run and unknown at deploy time; the grant stays inside "
                 "this one bucket.",
             )
+        acknowledge_wildcard_resource(
+            self,
+            checkpoints.arn_for_objects(f"{HEALTH_PROBE_PREFIX}*"),
+            "The health probe's object key is random per check; the grant is a put and a "
+            "delete under health/ of this one bucket.",
+        )
+        acknowledge_wildcard_resource(
+            self,
+            reports.arn_for_objects(f"{config.aws.reports_prefix}*"),
+            "Report keys name their period and date, unknown at deploy time; the grant stays "
+            "under the reports prefix of this one bucket.",
+        )
         for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
             acknowledge_wildcard_action(
                 self, action, "CDK's encrypt/decrypt grant, on the pipeline's own key only."

@@ -1,4 +1,5 @@
-"""The landing bucket (CSV files arrive here) and the checkpoint bucket (Parquet between stages)."""
+"""The landing bucket (CSV files arrive here), the checkpoint bucket (Parquet between stages)
+and the reports bucket (the scheduled period reports)."""
 
 from __future__ import annotations
 
@@ -17,9 +18,14 @@ deletion made for retention would leave the personal data behind in a previous v
 
 ACCESS_LOG_EXPIRY_DAYS = 365
 
+REPORT_EXPIRY_DAYS = 400
+"""Thirteen months of period reports, so that a week can be compared with the same week a
+year before; older ones can be produced again from the warehouse's run history."""
+
 
 class Storage(Construct):
-    """Both data buckets, encrypted with the pipeline key, plus their access-log bucket."""
+    """The data buckets and the reports bucket, encrypted with the pipeline key, plus their
+    access-log bucket."""
 
     def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey, retain: bool) -> None:
         super().__init__(scope, construct_id)
@@ -78,6 +84,25 @@ class Storage(Construct):
                     id="expire-run-checkpoints",
                     expiration=Duration.days(CHECKPOINT_EXPIRY_DAYS),
                     noncurrent_version_expiration=Duration.days(1),
+                    abort_incomplete_multipart_upload_after=Duration.days(1),
+                )
+            ],
+        )
+
+        # Reports in a bucket of their own rather than under a prefix of the checkpoint
+        # bucket: they hold counts and scores, never personal data, so an operator who reads
+        # them needs no access to the checkpoints (which hold personal data), and they are
+        # kept for a year where checkpoints go after a month.
+        self.reports = self._data_bucket(
+            "Reports",
+            key=key,
+            removal=removal,
+            log_prefix="reports/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-old-reports",
+                    expiration=Duration.days(REPORT_EXPIRY_DAYS),
+                    noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_EXPIRY_DAYS),
                     abort_incomplete_multipart_upload_after=Duration.days(1),
                 )
             ],

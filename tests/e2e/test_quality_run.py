@@ -15,6 +15,8 @@ from sqlalchemy import create_engine, text
 
 from customer_etl.runtime.cli import main
 from customer_etl.sample import Sample, write_sample
+from tests.decrypted import plaintext_customers
+from tests.e2e.run_logs import run_log
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -89,7 +91,7 @@ def test_the_bundled_sample_at_exactly_the_threshold_succeeds_with_scores_and_fi
 
 
 def test_too_many_bad_rows_fail_the_run_after_quarantining_with_an_alert(
-    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+    workspace: Workspace, log_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     path, generated = sample(workspace, rows=200, defect_rate=0.1)
     assert workspace.run(path, "bad") == 1
@@ -99,7 +101,7 @@ def test_too_many_bad_rows_fail_the_run_after_quarantining_with_an_alert(
     assert summary["status"] == "failed" and summary["rows_quarantined"] == 20
     assert set(summary["stages"]) == {"extract", "transform"}
     assert (workspace.runs / "bad" / "quarantine" / "transform.parquet").is_file()
-    log = (workspace.runs / "bad" / "run.log.jsonl").read_text()
+    log = run_log(log_dir, "bad")
     assert "QualityThresholdError" in log and '"message":"alert"' in log
     assert workspace.query("select count(*) from customers") == [(0,)]
 
@@ -121,12 +123,12 @@ def test_fail_file_mode_loads_nothing_when_any_row_is_bad(
 
 
 def test_a_warning_threshold_alerts_and_the_run_goes_on(
-    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+    workspace: Workspace, log_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("CUSTOMER_ETL__QUALITY__WARN_BAD_RATIO", "0.01")
     path, _ = sample(workspace, rows=100, defect_rate=0.03)
     assert workspace.run(path, "warned") == 0
-    log = (workspace.runs / "warned" / "run.log.jsonl").read_text()
+    log = run_log(log_dir, "warned")
     assert "data quality warning" in log and "warn_bad_ratio" in log
 
 
@@ -159,7 +161,9 @@ def test_a_mapped_semicolon_latin1_file_with_ragged_rows_runs_and_reports_its_fa
     assert "phone" in file["columns_missing"]
     assert summary["quarantine_reasons"] == {"too_many_fields": 1}
     assert (summary["rows_loaded"], summary["reconciled"]) == (2, True)
-    rows = workspace.query("select first_name, signup_date, customer_id from customers order by 1")
+    # Names are stored encrypted: read them through the decrypt path.
+    records = plaintext_customers(workspace.warehouse_url)
+    rows = sorted((r["first_name"], r["signup_date"], r["customer_id"]) for r in records)
     assert [(name, str(day)[:10]) for name, day, _ in rows] == [
         ("Bob", "2021-05-06"),
         ("Zoë", "2020-02-01"),

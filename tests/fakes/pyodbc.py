@@ -104,9 +104,11 @@ class Cursor:
         self.fast_executemany = False
 
     def execute(self, sql: str, *parameters: Any) -> Cursor:
-        rows = list(parameters[0]) if len(parameters) == 1 and isinstance(
-            parameters[0], (list, tuple)
-        ) else list(parameters)
+        rows = (
+            list(parameters[0])
+            if len(parameters) == 1 and isinstance(parameters[0], (list, tuple))
+            else list(parameters)
+        )
         self._server.calls.append(Call(sql, [rows] if rows else []))
         if self._server.refuse and self._server.refuse in sql:
             raise IntegrityError("23000", "constraint violated")

@@ -63,15 +63,20 @@ AppFactory = Callable[..., tuple[cdk.App, CustomerEtlStack]]
 
 
 def make_app(
-    env: str, *, validation: bool = False, outdir: Path | None = None
+    env: str,
+    *,
+    validation: bool = False,
+    outdir: Path | None = None,
+    environ: dict[str, str] | None = None,
 ) -> tuple[cdk.App, CustomerEtlStack]:
-    """An app holding the stack of `env`, with bundling skipped so that pip never runs."""
+    """An app holding the stack of `env`, with bundling skipped so that pip never runs;
+    `environ` holds `CUSTOMER_ETL__...` overrides of the environment's file."""
     app = cdk.App(
         context={**cdk_json_context(), "env": env, "aws:cdk:bundling-stacks": []},
         builtin_cloud_formation_validation=validation,
         outdir=str(outdir) if outdir is not None else None,
     )
-    return app, build(app, environ={})
+    return app, build(app, environ=environ or {})
 
 
 @pytest.fixture(scope="session")

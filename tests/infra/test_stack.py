@@ -20,10 +20,13 @@ import pytest
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Annotations, Match, Template
 
+from customer_etl.config.encryption import KMS_KEY_VARIABLE
 from infra import app as app_module
 from infra.app import DeploymentEnvironmentError, build, skip_bundling_if_asked
 from infra.constructs.functions import (
     FUNCTION_NAMES,
+    PIPELINE_FUNCTIONS,
+    SMALL_FUNCTIONS,
     STAGES,
     PipLayerBundling,
     aws_sdk_pandas_layer_arn,
@@ -44,6 +47,8 @@ ENVIRONMENT_VARIABLES = {
     "CUSTOMER_ETL__AWS__ALERT_TOPIC_ARN",
     "CUSTOMER_ETL__AWS__ENRICHMENT_CACHE_TABLE",
     "CUSTOMER_ETL__AWS__CIRCUIT_BREAKER_TABLE",
+    "CUSTOMER_ETL__AWS__REPORTS_BUCKET",
+    KMS_KEY_VARIABLE,
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_METRICS_NAMESPACE",
 }
@@ -67,8 +72,22 @@ def _arn(logical_id: str) -> dict[str, Any]:
     return {"Fn::GetAtt": [logical_id, "Arn"]}
 
 
+def _key_ids(synth: Synth) -> dict[str, str]:
+    """Alias name -> logical id of the key it names."""
+    return {
+        alias["Properties"]["AliasName"]: alias["Properties"]["TargetKeyId"]["Fn::GetAtt"][0]
+        for alias in synth.of_type("AWS::KMS::Alias").values()
+    }
+
+
 def _key_id(synth: Synth) -> str:
-    return _only(synth.of_type("AWS::KMS::Key"))[0]
+    """The storage key: buckets, queues, topic, tables and logs."""
+    return _key_ids(synth)[f"alias/customer-etl-{synth.env}"]
+
+
+def _field_key_id(synth: Synth) -> str:
+    """The key-encryption key of field-level encryption."""
+    return _key_ids(synth)[f"alias/customer-etl-{synth.env}-fields"]
 
 
 def _function_ids(synth: Synth) -> dict[str, str]:
@@ -80,13 +99,19 @@ def _function_ids(synth: Synth) -> dict[str, str]:
     return by_name
 
 
-def _data_bucket_ids(synth: Synth) -> tuple[str, str]:
-    """(landing, checkpoints): the two KMS-encrypted buckets, told apart by their log prefix."""
-    by_prefix = {
+def _logged_bucket_ids(synth: Synth) -> dict[str, str]:
+    """Log prefix -> logical id of the KMS-encrypted buckets (landing/, checkpoints/,
+    reports/)."""
+    return {
         bucket["Properties"]["LoggingConfiguration"]["LogFilePrefix"]: logical_id
         for logical_id, bucket in synth.of_type("AWS::S3::Bucket").items()
         if "LoggingConfiguration" in bucket["Properties"]
     }
+
+
+def _data_bucket_ids(synth: Synth) -> tuple[str, str]:
+    """(landing, checkpoints): the two buckets that hold customer rows."""
+    by_prefix = _logged_bucket_ids(synth)
     return by_prefix["landing/"], by_prefix["checkpoints/"]
 
 
@@ -194,13 +219,15 @@ def _next_targets(state: dict[str, Any]) -> list[str]:
 # Encryption
 
 
-def test_key_rotates(synth: Synth) -> None:
-    synth.template.resource_count_is("AWS::KMS::Key", 1)
-    synth.template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
+def test_storage_key_and_field_key_both_rotate(synth: Synth) -> None:
+    keys = synth.of_type("AWS::KMS::Key")
+    assert set(keys) == {_key_id(synth), _field_key_id(synth)}
+    for key in keys.values():
+        assert key["Properties"]["EnableKeyRotation"] is True
 
 
 def test_key_lets_logs_and_alarms_use_it(synth: Synth) -> None:
-    _, key = _only(synth.of_type("AWS::KMS::Key"))
+    key = synth.resources[_key_id(synth)]
     principals = [
         statement["Principal"].get("Service")
         for statement in key["Properties"]["KeyPolicy"]["Statement"]
@@ -215,7 +242,8 @@ def test_key_lets_logs_and_alarms_use_it(synth: Synth) -> None:
 def test_data_buckets_are_kms_encrypted_private_versioned_and_logged(synth: Synth) -> None:
     key_arn = _arn(_key_id(synth))
     buckets = synth.resources
-    for bucket_id in _data_bucket_ids(synth):
+    assert set(_logged_bucket_ids(synth)) == {"landing/", "checkpoints/", "reports/"}
+    for bucket_id in _logged_bucket_ids(synth).values():
         properties = buckets[bucket_id]["Properties"]
         encryption = properties["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]
         assert encryption["ServerSideEncryptionByDefault"] == {
@@ -228,7 +256,7 @@ def test_data_buckets_are_kms_encrypted_private_versioned_and_logged(synth: Synt
 
 def test_every_bucket_blocks_public_access_and_refuses_plain_http(synth: Synth) -> None:
     buckets = synth.of_type("AWS::S3::Bucket")
-    assert len(buckets) == 3  # landing, checkpoints, access logs
+    assert len(buckets) == 4  # landing, checkpoints, reports, access logs
     for bucket in buckets.values():
         assert bucket["Properties"]["PublicAccessBlockConfiguration"] == {
             "BlockPublicAcls": True,
@@ -346,17 +374,21 @@ def test_state_machine_may_do_what_its_states_do(synth: Synth) -> None:
 # Functions and layers
 
 
-def test_five_functions_on_python_312_with_their_settings(synth: Synth) -> None:
+def test_seven_functions_on_python_312_with_their_settings(synth: Synth) -> None:
     functions = synth.of_type("AWS::Lambda::Function")
     assert set(_function_ids(synth)) == set(FUNCTION_NAMES)
     assert len(functions) == len(FUNCTION_NAMES)  # no helper Lambdas (log retention etc.)
-    for function in functions.values():
-        properties = function["Properties"]
+    sizes = {
+        name: (synth.config.aws.lambda_memory_mb, synth.config.aws.lambda_timeout_seconds)
+        for name in PIPELINE_FUNCTIONS
+    }
+    sizes.update(SMALL_FUNCTIONS)
+    for name, function_id in _function_ids(synth).items():
+        properties = functions[function_id]["Properties"]
         assert properties["Runtime"] == "python3.12"
         assert properties["Architectures"] == ["x86_64"]
         assert properties["Handler"] == "handler.handler"
-        assert properties["MemorySize"] == synth.config.aws.lambda_memory_mb
-        assert properties["Timeout"] == synth.config.aws.lambda_timeout_seconds
+        assert (properties["MemorySize"], properties["Timeout"]) == sizes[name], name
         assert properties["TracingConfig"] == {"Mode": "Active"}
         assert "LogGroup" in properties["LoggingConfig"]
 
@@ -374,6 +406,8 @@ def test_functions_know_where_everything_is(synth: Synth) -> None:
         "CUSTOMER_ETL__AWS__ALERT_TOPIC_ARN": _ref(topic),
         "CUSTOMER_ETL__AWS__ENRICHMENT_CACHE_TABLE": _ref(_table_ids(synth)["key"]),
         "CUSTOMER_ETL__AWS__CIRCUIT_BREAKER_TABLE": _ref(_table_ids(synth)["name"]),
+        "CUSTOMER_ETL__AWS__REPORTS_BUCKET": _ref(_logged_bucket_ids(synth)["reports/"]),
+        KMS_KEY_VARIABLE: _arn(_field_key_id(synth)),
         "POWERTOOLS_SERVICE_NAME": "customer-etl",
         "POWERTOOLS_METRICS_NAMESPACE": "CustomerEtl",
     }
@@ -409,10 +443,13 @@ def test_each_function_gets_only_the_access_it_needs(synth: Synth) -> None:
     secret = f":secret:{password_ref.removeprefix('secretsmanager:')}-??????"
     for name, function_id in _function_ids(synth).items():
         statements = _statements(synth, _role_of(synth, function_id))
-        assert _allows(statements, "s3:PutObject", _arn(checkpoints)) or _allows(
+        writes_checkpoints = _allows(statements, "s3:PutObject", _arn(checkpoints)) or _allows(
             statements, "s3:PutObject", {"Fn::Join": ["", [_arn(checkpoints), "/*"]]}
         )
-        assert _allows(statements, "sns:Publish", _ref(topic))
+        # Health and report handle no customer rows: no checkpoints for them.
+        assert writes_checkpoints == (name in PIPELINE_FUNCTIONS), name
+        # Health only reports what it finds (a metric and its answer); the others may alert.
+        assert _allows(statements, "sns:Publish", _ref(topic)) == (name != "health"), name
         assert _allows(statements, "kms:Decrypt", key)
         assert _allows(statements, "s3:GetObject*", _arn(landing)) == (name == "extract")
         assert _allows(statements, "sqs:SendMessage", _arn(queue)) == (
@@ -423,7 +460,7 @@ def test_each_function_gets_only_the_access_it_needs(synth: Synth) -> None:
             and secret in json.dumps(statement["Resource"])
             for statement in statements
         )
-        assert reads_secret == (name in {"load", "retention"}), name
+        assert reads_secret == (name in {"load", "retention", "health", "report"}), name
         # No AWSLambdaBasicExecutionRole: each function writes only its own log group.
         role = synth.resources[_role_of(synth, function_id)]
         assert "ManagedPolicyArns" not in role["Properties"]
@@ -446,7 +483,7 @@ def test_enrichment_state_tables_are_encrypted_on_demand_and_the_cache_expires(
     assert "TimeToLiveSpecification" not in tables[ids["name"]]["Properties"]
 
 
-def test_only_enrich_reads_and_writes_the_enrichment_state_and_the_api_key(
+def test_only_enrich_writes_the_enrichment_state_and_reads_the_api_key(
     synth: Synth,
 ) -> None:
     ids = _table_ids(synth)
@@ -456,21 +493,23 @@ def test_only_enrich_reads_and_writes_the_enrichment_state_and_the_api_key(
     for name, function_id in _function_ids(synth).items():
         statements = _statements(synth, _role_of(synth, function_id))
         for table in ids.values():
-            for action in (
-                "dynamodb:BatchGetItem",
-                "dynamodb:BatchWriteItem",
-                "dynamodb:UpdateItem",
-            ):
+            for action in ("dynamodb:BatchWriteItem", "dynamodb:UpdateItem"):
                 assert _allows(statements, action, _arn(table)) == (name == "enrich"), (
                     name,
                     action,
                 )
+        # The health check reads the breaker states (never the cached answers).
+        assert _allows(statements, "dynamodb:GetItem", _arn(ids["name"])) == (
+            name in {"enrich", "health"}
+        ), name
+        assert _allows(statements, "dynamodb:GetItem", _arn(ids["key"])) == (name == "enrich")
         reads_key = any(
             "secretsmanager:GetSecretValue" in statement["Action"]
             and secret in json.dumps(statement["Resource"])
             for statement in statements
         )
-        assert reads_key == (name == "enrich"), name
+        # Health asks Companies House once with the key to check it answers.
+        assert reads_key == (name in {"enrich", "health"}), name
 
 
 def test_dependency_layer_comes_last_so_its_packages_win(synth: Synth) -> None:
@@ -584,7 +623,7 @@ def test_stack_is_named_placed_and_tagged_from_config(synth: Synth) -> None:
     assert stack.stack_name == f"customer-etl-{synth.env}"
     assert stack.account == synth.config.aws.account
     assert stack.region == synth.config.aws.region
-    _, key = _only(synth.of_type("AWS::KMS::Key"))
+    key = synth.resources[_key_id(synth)]
     tags = {tag["Key"]: tag["Value"] for tag in key["Properties"]["Tags"]}
     assert tags == {"project": "customer-etl", "environment": synth.env}
 

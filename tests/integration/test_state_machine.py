@@ -46,6 +46,12 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
         boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name="customer-etl/dev/companies-house", SecretString=API_KEY
         )
+        # The stack gives each function its KMS key; dev.yaml names the blind-index secret
+        # and the masking key (dev masks personal data).
+        kms_key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+        secrets = boto3.client("secretsmanager", region_name=REGION)
+        secrets.create_secret(Name="customer-etl/dev/blind-index-key", SecretString="b" * 48)
+        secrets.create_secret(Name="customer-etl/dev/masking-key", SecretString="m" * 48)
         sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=alerts_arn)
 
         definition = (REPO / "statemachine" / "pipeline.asl.json").read_text()
@@ -76,6 +82,7 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
                 "CUSTOMER_ETL__AWS__CHECKPOINT_BUCKET": CHECKPOINTS,
                 "CUSTOMER_ETL__AWS__QUARANTINE_QUEUE_URL": quarantine_url,
                 "CUSTOMER_ETL__AWS__ALERT_TOPIC_ARN": topic_arn,
+                "CUSTOMER_ETL__ENCRYPTION__KMS_KEY_ID": kms_key,
                 # The samples here are 10% defective, above the default max_bad_ratio.
                 "CUSTOMER_ETL__QUALITY__MAX_BAD_RATIO": "0.2",
             }.items():

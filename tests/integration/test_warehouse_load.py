@@ -66,9 +66,7 @@ def test_a_changed_record_is_rewritten_and_an_unchanged_one_only_marked_seen(
     [(first_seen, updated_before)] = rows(
         warehouse, "select first_seen_at, last_updated_at from customers where customer_id = 'B'"
     )
-    result = warehouse.load_customers(
-        [customers("A", email="new@b.co"), customers("B")], "run-2"
-    )
+    result = warehouse.load_customers([customers("A", email="new@b.co"), customers("B")], "run-2")
     assert (result.updated, result.unchanged) == (1, 1)
     changed, unchanged = rows(
         warehouse,

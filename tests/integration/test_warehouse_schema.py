@@ -81,10 +81,16 @@ def test_auto_upgrade_brings_an_empty_database_to_the_latest_revision(
 
 
 def test_db_upgrade_then_health_from_the_command_line(
-    warehouse_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    warehouse_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
 ) -> None:
     monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", warehouse_url)
     monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__AUTO_UPGRADE", "false")
+    # Health checks every component: keep the others on this machine and offline.
+    monkeypatch.setenv("CUSTOMER_ETL__PIPELINE__OUTPUT_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("CUSTOMER_ETL__ENRICHMENT__POSTCODES__BASE_URL", "http://127.0.0.1:9")
     config = ["--config", str(REPO / "config" / "local.yaml")]
 
     assert main(["health", *config]) == 1

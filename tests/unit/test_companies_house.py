@@ -18,22 +18,10 @@ from customer_etl.api_stats import ApiStats
 from customer_etl.config.model import CompaniesHouseSettings, Config
 from customer_etl.observability import send_logs_to
 from customer_etl.runtime.enrichment import enrichment_sources
+from tests.fakes.clock import FakeClock
 from tests.fakes.postcodes_api import FakeApis, company_profile, serve
 
 KEY = "test-key-123"
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def lookup_at(

@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 from customer_etl.adapters.rate_limit import SlidingWindowLimiter
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+from tests.fakes.clock import FakeClock
 
 
 def test_requests_within_the_limit_go_at_once_and_the_next_waits_for_the_window() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     limiter = SlidingWindowLimiter(3, 300, clock=clock, sleep=clock.sleep)
     for _ in range(3):
         limiter.acquire()
@@ -31,7 +19,7 @@ def test_requests_within_the_limit_go_at_once_and_the_next_waits_for_the_window(
 
 
 def test_no_more_than_the_limit_in_any_window() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     limiter = SlidingWindowLimiter(600, 300, clock=clock, sleep=clock.sleep)
     sent: list[float] = []
     for _ in range(1500):
@@ -43,7 +31,7 @@ def test_no_more_than_the_limit_in_any_window() -> None:
 
 
 def test_a_server_announced_reset_holds_every_request_until_then() -> None:
-    clock = FakeClock()
+    clock = FakeClock(1000.0)
     limiter = SlidingWindowLimiter(600, 300, clock=clock, sleep=clock.sleep)
     limiter.hold_for(42)
     limiter.acquire()

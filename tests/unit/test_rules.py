@@ -22,9 +22,7 @@ def frame(*rows: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame([{name: row.get(name) for name in CANONICAL_COLUMNS} for row in rows])
 
 
-def run(
-    rules: list[Any], *rows: dict[str, Any], context: RunContext | None = None
-) -> Evaluation:
+def run(rules: list[Any], *rows: dict[str, Any], context: RunContext | None = None) -> Evaluation:
     rule_set = RuleSet.model_validate({"rules": rules})
     return evaluate(frame(*rows), rule_set, context or RunContext("r", TODAY))
 

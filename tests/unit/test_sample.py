@@ -216,9 +216,7 @@ def test_csv_is_what_the_csv_module_would_write(written: tuple[Path, Sample]) ->
     assert data.split(b"\n", 1)[0].decode() == ",".join(CANONICAL_COLUMNS)
 
 
-@pytest.mark.parametrize(
-    ("rows", "rate"), [(-1, 0.05), (10, -0.1), (10, 1.5), (5, 1.0)]
-)
+@pytest.mark.parametrize(("rows", "rate"), [(-1, 0.05), (10, -0.1), (10, 1.5), (5, 1.0)])
 def test_impossible_requests_are_refused(rows: int, rate: float) -> None:
     # (5, 1.0): every row defective leaves no valid row for a duplicate to copy.
     with pytest.raises(ValueError):

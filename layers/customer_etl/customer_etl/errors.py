@@ -34,3 +34,12 @@ class WarehouseSchemaError(CustomerEtlError):
 
 class LoadAbortedError(StageError):
     """The load was rolled back as a whole for a reason a retry would not cure."""
+
+
+class UnexpectedPersonalDataError(InputFileError):
+    """A non-canonical column of the file holds personal data the configuration does not
+    say how to handle (`privacy.classification.extra_columns`)."""
+
+
+class MaskingKeyError(CustomerEtlError):
+    """Masking is on but its key cannot be had: a configuration error, never a default key."""

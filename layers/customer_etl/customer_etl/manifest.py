@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from customer_etl.api_stats import ApiReport
+from customer_etl.privacy.classification import ClassificationReport
 from customer_etl.quality.totals import QualityTotals
 from customer_etl.stages.mapping import SourceMapping
 
@@ -37,6 +38,13 @@ class StageReport(BaseModel):
     """Per enrichment API: calls, cache hits, latency, errors, retries, fallbacks."""
     quality: QualityTotals | None = None
     """Sums of the record scores, from a stage that scores records (transform)."""
+    # Optional, so that manifests written before these figures existed still load.
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    peak_memory_mb: float | None = None
+    """Peak resident memory of the process during the stage (see peak_memory.py)."""
+    timings: dict[str, float] = Field(default_factory=dict)
+    """Seconds spent in each `timed` function during the stage, summed over its calls."""
 
 
 class FileReport(BaseModel):
@@ -93,6 +101,8 @@ class RunManifest(BaseModel):
     recovered_source_rows: list[int] = Field(default_factory=list)
     """Quarantined records of this run that a replay has since loaded, by `source_row`."""
     stages: dict[str, StageReport] = Field(default_factory=dict)
+    classification: ClassificationReport | None = None
+    """Personal-data classes found in the source's columns (counts, never values)."""
     error: str | None = None
     finished_at: datetime | None = None
 

@@ -10,14 +10,17 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from time import perf_counter
 
 import pandas as pd
 import pyarrow as pa
 
 from customer_etl import checkpoint_schemas
+from customer_etl.config.privacy import ClassificationSettings
 from customer_etl.manifest import FileReport, RunManifest, StageReport
-from customer_etl.observability import logger
+from customer_etl.observability import logger, start_timings
+from customer_etl.peak_memory import PeakMemory
 from customer_etl.ports import (
     CheckpointStore,
     CheckpointWriter,
@@ -27,9 +30,11 @@ from customer_etl.ports import (
     QuarantineSink,
     Warehouse,
 )
+from customer_etl.privacy.classification import classify, refuse_unexpected, roles_of
+from customer_etl.privacy.envelope import FieldProtection
 from customer_etl.stages.context import ChunkOutcome, RunContext
 from customer_etl.stages.enrich import EnrichmentSources, check_fallback_ceiling, enrich
-from customer_etl.stages.extract import extract, inspect_file, read_chunks
+from customer_etl.stages.extract import FileFacts, RawSample, extract, inspect_file, read_chunks
 from customer_etl.stages.load import load
 from customer_etl.stages.mapping import SourceMapping
 from customer_etl.stages.settings import StageSettings
@@ -47,6 +52,9 @@ class Ports:
     enrichment: Callable[[], EnrichmentSources]
     """The enrichment APIs, built on first use: only enrich needs them (and their secrets)."""
     notifier: Notifier
+    protection: Callable[[], FieldProtection | None]
+    """Field encryption and blind indexes for the load (None: values load in plaintext),
+    built on first use: only load needs the key provider."""
 
 
 _OUTPUT_SCHEMAS: dict[str, pa.Schema] = {
@@ -63,8 +71,10 @@ def run_stage(
     ports: Ports,
     chunk_rows: int,
     settings: StageSettings | None = None,
+    on_rows: Callable[[int], None] | None = None,
 ) -> RunManifest:
-    """Run `stage` of the run described by `manifest` and return the updated manifest.
+    """Run `stage` of the run described by `manifest` and return the updated manifest;
+    `on_rows` hears how many rows each chunk held (a progress bar).
 
     Idempotent on (run id, stage): a stage the manifest shows as done is not run again, and
     running a stage again after a failure rewrites the same checkpoint.
@@ -72,18 +82,23 @@ def run_stage(
     if stage in manifest.stages:
         logger.info("stage already done", extra={"stage": stage, "run_id": manifest.run_id})
         return manifest
-    started = perf_counter()
+    logger.info("stage started", extra={"stage": stage, "run_id": manifest.run_id})
+    started, started_at = perf_counter(), datetime.now(UTC)
+    timings, memory = start_timings(), PeakMemory()
     context = RunContext(run_id=manifest.run_id, today=manifest.reference_date)
     updated = manifest.model_copy(deep=True)
     settings = settings or StageSettings()
     chunks = _input_chunks(stage, updated, ports, chunk_rows, settings)
-    tally = _Tally(stage, manifest.run_id, ports)
+    tally = _Tally(stage, manifest.run_id, ports, on_rows)
     writer = ports.checkpoints.writer(manifest.run_id, stage, _OUTPUT_SCHEMAS[stage])
     if stage == "load":
         # One load unit for every chunk: rows the warehouse refuses come back through the
         # tally, so they are quarantined and counted like any other stage's.
+        protection = ports.protection()
         with ports.warehouse().loading(manifest.run_id) as unit:
-            _drain(tally.stream(chunks, lambda chunk: load(chunk, unit), writer))
+            # One data key per run, whatever the row count: one key-provider call.
+            sealer = protection.start_run(unit.store_data_key) if protection else None
+            _drain(tally.stream(chunks, lambda chunk: load(chunk, unit, sealer), writer))
         if unit.result is not None:
             context.counters.update(unit.result.counters())
     else:
@@ -104,6 +119,10 @@ def run_stage(
         counters=dict(context.counters),
         apis={api: stats.report() for api, stats in context.api_stats.items()},
         quality=context.quality if tally.scored else None,
+        started_at=started_at,
+        finished_at=datetime.now(UTC),
+        peak_memory_mb=memory.peak_mb(),
+        timings=timings.totals(),
     )
     if stage == "extract" and updated.file is not None:
         updated.file.rows = tally.rows_in
@@ -117,6 +136,8 @@ def run_stage(
             "rows_out": report.rows_out,
             "rows_quarantined": report.rows_quarantined,
             "duration_seconds": report.duration_seconds,
+            "peak_memory_mb": report.peak_memory_mb,
+            "reasons": report.reasons,
         },
     )
     return updated
@@ -138,7 +159,31 @@ def _input_chunks(
         columns_ignored=list(facts.columns_ignored),
         columns_dropped=list(facts.header.columns_dropped),
     )
-    return read_chunks(path, chunk_rows, facts)
+    if not settings.classification.enabled:
+        return read_chunks(path, chunk_rows, facts)
+    sample = RawSample(rows=settings.classification.sample_rows)
+    chunks = read_chunks(path, chunk_rows, facts, sample)
+    return _classified(chunks, sample, facts, manifest, settings.classification)
+
+
+def _classified(
+    chunks: Iterator[pd.DataFrame],
+    sample: RawSample,
+    facts: FileFacts,
+    manifest: RunManifest,
+    settings: ClassificationSettings,
+) -> Iterator[pd.DataFrame]:
+    """Classify the raw sample that reading the first chunk fills, before that chunk goes
+    on: a file with an unexpected personal-data column fails before any row is passed."""
+    for chunk in chunks:
+        if sample.frame is not None and manifest.classification is None:
+            roles = roles_of(
+                facts.columns_found, facts.columns_ignored, facts.header.columns_dropped
+            )
+            report = classify(sample.frame, roles, settings, manifest.reference_date)
+            manifest.classification = report
+            refuse_unexpected(report, manifest.source_file)
+        yield chunk
 
 
 def _processor(
@@ -151,7 +196,7 @@ def _processor(
     if stage == "extract":
         return lambda chunk: extract(chunk, context, mapping)
     if stage == "transform":
-        return lambda chunk: transform(chunk, context, settings.rules)
+        return lambda chunk: transform(chunk, context, settings.rules, settings.masking)
     if stage == "enrich":
         return lambda chunk: enrich(chunk, context, ports.enrichment())
     raise ValueError(f"unknown stage {stage}")
@@ -165,8 +210,11 @@ def _drain(chunks: Iterator[pd.DataFrame]) -> None:
 class _Tally:
     """Counts rows through a stage and writes its quarantine, created on the first bad row."""
 
-    def __init__(self, stage: str, run_id: str, ports: Ports) -> None:
+    def __init__(
+        self, stage: str, run_id: str, ports: Ports, on_rows: Callable[[int], None] | None
+    ) -> None:
         self._stage = stage
+        self._on_rows = on_rows
         self._run_id = run_id
         self._sink = ports.quarantine
         self._checkpoints = ports.checkpoints
@@ -195,6 +243,8 @@ class _Tally:
             if outcome.scores is not None:
                 self._score_rows(outcome.scores)
             writer.write(outcome.passed)
+            if self._on_rows is not None:
+                self._on_rows(len(chunk))
             yield outcome.passed
 
     def _quarantine_rows(self, rows: pd.DataFrame) -> None:

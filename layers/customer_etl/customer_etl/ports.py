@@ -71,6 +71,8 @@ class Alert:
 
     subject: str
     body: str
+    severity: str | None = None
+    """P1, P2 or P3 (docs/incident-response.md), for notifiers that can route on it."""
 
 
 class Notifier(Protocol):
@@ -177,6 +179,11 @@ class CustomerLoad(Protocol):
         codes of the rows the warehouse did not load, by row label."""
         ...
 
+    def store_data_key(self, data_key_id: str, key: DataKey) -> None:
+        """Record the run's wrapped data key (never its plaintext) in this unit's
+        transaction, so that it commits with the values sealed under it, or not at all."""
+        ...
+
 
 class Warehouse(Protocol):
     """The target database."""
@@ -199,3 +206,59 @@ class Warehouse(Protocol):
         ...
 
     def delete_customers_last_seen_before(self, cutoff: datetime) -> int: ...
+
+    def runs_between(self, start: datetime, end: datetime) -> list[RunRecord]:
+        """The `etl_runs` rows of the runs started in [start, end), oldest first."""
+        ...
+
+
+class ReportStore(Protocol):
+    """Where the scheduled reports are kept (S3 in the cloud)."""
+
+    def put(self, name: str, html: str) -> str:
+        """Store an HTML report under `name` (a relative path); return its URI."""
+        ...
+
+
+@dataclass(frozen=True)
+class DataKey:
+    """A data key for envelope encryption: the plaintext key (kept in memory only) and the
+    same key wrapped by the key-encryption key, which is what gets stored."""
+
+    plaintext: bytes = field(repr=False)  # never in a log line or a traceback's locals repr
+    wrapped: bytes
+    kek_id: str
+    """Which key-encryption key wrapped it: a KMS key ARN, or a local key file's key id."""
+    kek_version: str
+    """Which version of that key: a local key file's version number, or the KMS key id
+    the wrap was made under (KMS rotates its backing keys itself)."""
+
+
+class KeyProvider(Protocol):
+    """The key-encryption key: KMS in the cloud, a key file locally. Only data keys cross
+    this port; values are encrypted with them in this process (AES-256-GCM)."""
+
+    def generate_data_key(self, context: Mapping[str, str]) -> DataKey:
+        """A new 256-bit data key, wrapped under the current key version; `context` is
+        bound to the wrap (the KMS encryption context) and needed again to unwrap it."""
+        ...
+
+    def unwrap(self, wrapped: bytes, kek_version: str, context: Mapping[str, str]) -> bytes:
+        """The plaintext of a stored data key."""
+        ...
+
+    def rewrap(
+        self, wrapped: bytes, kek_version: str, context: Mapping[str, str]
+    ) -> tuple[bytes, str]:
+        """The same data key wrapped under the current key version: (wrapped, version)."""
+        ...
+
+    def current_version(self) -> tuple[str, str]:
+        """(kek_id, kek_version) that new wraps are made under."""
+        ...
+
+    def add_version(self) -> tuple[str, str]:
+        """Start a new key version and make it current, for a rotation; (kek_id,
+        kek_version). A provider whose key service rotates key material itself (KMS)
+        returns its current version unchanged."""
+        ...

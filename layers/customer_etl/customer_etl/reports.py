@@ -9,6 +9,8 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+from customer_etl.alerting import messages
+from customer_etl.config.model import AlertsSettings
 from customer_etl.manifest import RunManifest
 from customer_etl.ports import Alert, RunRecord
 from customer_etl.quality.gate import quality_warnings, run_quality
@@ -32,12 +34,37 @@ def summary(manifest: RunManifest, warehouse_url: str) -> dict[str, Any]:
         "file": manifest.file.model_dump() if manifest.file else None,
         "quarantine_reasons": dict(sorted(reasons.items())),
         **_quality(manifest),
+        **_performance(manifest),
         "stages": {
-            name: report.model_dump(exclude={"checkpoint_uri"})
+            name: report.model_dump(mode="json", exclude={"checkpoint_uri"})
             | {"checkpoint": report.checkpoint_uri}
             for name, report in manifest.stages.items()
         },
         "error": manifest.error,
+    }
+
+
+def _performance(manifest: RunManifest) -> dict[str, Any]:
+    """The run's duration, its highest stage peak memory and each API's response figures."""
+    ended = manifest.finished_at
+    peaks = [r.peak_memory_mb for r in manifest.stages.values() if r.peak_memory_mb is not None]
+    apis = {
+        api: {
+            "calls": report.calls,
+            "success_rate": round(report.successes / report.calls, 4) if report.calls else None,
+            "latency_ms_p50": report.latency_ms_p50,
+            "latency_ms_p95": report.latency_ms_p95,
+            "latency_ms_max": report.latency_ms_max,
+        }
+        for stage in manifest.stages.values()
+        for api, report in stage.apis.items()
+    }
+    return {
+        "duration_seconds": (
+            round((ended - manifest.started_at).total_seconds(), 3) if ended else None
+        ),
+        "peak_memory_mb": max(peaks, default=None),
+        "apis": apis,
     }
 
 
@@ -71,17 +98,11 @@ def run_record(manifest: RunManifest) -> RunRecord:
     )
 
 
-def failure_alert(manifest: RunManifest, stage: str | None, error_class: str) -> Alert:
-    where = f"in stage {stage}" if stage else "before its first stage"
-    return Alert(
-        subject=f"customer-etl run {manifest.run_id} failed ({error_class})",
-        body=(
-            f"Run {manifest.run_id} of file {manifest.source_file} failed {where} "
-            f"with {error_class}.\n{manifest.error or ''}\n"
-            f"Rows in: {manifest.rows_in}; quarantined so far: {manifest.rows_quarantined}.\n"
-            f"Fix the cause, then: customer-etl resume {manifest.run_id}"
-        ),
-    )
+def failure_alert(
+    manifest: RunManifest, stage: str | None, error_class: str, settings: AlertsSettings
+) -> Alert:
+    """The one alert of a failed run, from its template (customer_etl/alerting/templates)."""
+    return messages.run_failed(manifest, stage, error_class, settings)
 
 
 def finished(manifest: RunManifest, error: str | None = None) -> RunManifest:

@@ -58,8 +58,13 @@ _COMPANY_POOL = 1000
 _EMAIL_DOMAINS = np.array(
     # Domains reserved for examples (RFC 2606), so no generated address can reach a person.
     [
-        "example.com", "example.org", "example.net", "mail.example.com", "post.example.org",
-        "home.example.net", "webmail.example.org",
+        "example.com",
+        "example.org",
+        "example.net",
+        "mail.example.com",
+        "post.example.org",
+        "home.example.net",
+        "webmail.example.org",
     ],
     dtype=object,
 )
@@ -72,10 +77,19 @@ _NUMBERED_EMAIL_SHARE = 0.7
 # Ofcom's drama ranges: each prefix is followed by three digits (000-999).
 _PHONE_PREFIXES = np.array(
     [
-        "07700 900", "07700 900", "07700 900",  # mobiles are the most common
-        "+44 7700 900", "+44 7700 900",
-        "020 7946 0", "0113 496 0", "0121 496 0", "0131 496 0", "0141 496 0",
-        "0161 496 0", "029 2018 0", "028 9649 6",
+        "07700 900",
+        "07700 900",
+        "07700 900",  # mobiles are the most common
+        "+44 7700 900",
+        "+44 7700 900",
+        "020 7946 0",
+        "0113 496 0",
+        "0121 496 0",
+        "0131 496 0",
+        "0141 496 0",
+        "0161 496 0",
+        "029 2018 0",
+        "028 9649 6",
     ],
     dtype=object,
 )
@@ -91,14 +105,66 @@ _GB_AREAS = tuple(
 # Real central-London districts with a trailing letter (the A9A and AA9A shapes): those
 # shapes exist nowhere else, so they are drawn from this list rather than made up.
 _LETTERED_DISTRICTS = (
-    "E1W", "N1C",
-    "W1A", "W1B", "W1C", "W1D", "W1F", "W1G", "W1H", "W1J", "W1K", "W1S", "W1T", "W1U", "W1W",
-    "EC1A", "EC1M", "EC1N", "EC1R", "EC1V", "EC1Y", "EC2A", "EC2M", "EC2N", "EC2R", "EC2V",
-    "EC2Y", "EC3A", "EC3M", "EC3N", "EC3R", "EC3V", "EC4A", "EC4M", "EC4N", "EC4R", "EC4V",
+    "E1W",
+    "N1C",
+    "W1A",
+    "W1B",
+    "W1C",
+    "W1D",
+    "W1F",
+    "W1G",
+    "W1H",
+    "W1J",
+    "W1K",
+    "W1S",
+    "W1T",
+    "W1U",
+    "W1W",
+    "EC1A",
+    "EC1M",
+    "EC1N",
+    "EC1R",
+    "EC1V",
+    "EC1Y",
+    "EC2A",
+    "EC2M",
+    "EC2N",
+    "EC2R",
+    "EC2V",
+    "EC2Y",
+    "EC3A",
+    "EC3M",
+    "EC3N",
+    "EC3R",
+    "EC3V",
+    "EC4A",
+    "EC4M",
+    "EC4N",
+    "EC4R",
+    "EC4V",
     "EC4Y",
-    "SW1A", "SW1E", "SW1H", "SW1P", "SW1V", "SW1W", "SW1X", "SW1Y",
-    "WC1A", "WC1B", "WC1E", "WC1H", "WC1N", "WC1R", "WC1V", "WC1X", "WC2A", "WC2B", "WC2E",
-    "WC2H", "WC2N", "WC2R",
+    "SW1A",
+    "SW1E",
+    "SW1H",
+    "SW1P",
+    "SW1V",
+    "SW1W",
+    "SW1X",
+    "SW1Y",
+    "WC1A",
+    "WC1B",
+    "WC1E",
+    "WC1H",
+    "WC1N",
+    "WC1R",
+    "WC1V",
+    "WC1X",
+    "WC2A",
+    "WC2B",
+    "WC2E",
+    "WC2H",
+    "WC2N",
+    "WC2R",
 )
 # District numbers run 1-29 in every area. Not every area has that many (ZE stops at ZE3),
 # so some outward codes do not exist; they are still well-formed, which is all the validate
@@ -188,9 +254,7 @@ def _frame(columns: dict[str, _ObjArray]) -> pd.DataFrame:
     return pd.DataFrame({name: columns[name] for name in CANONICAL_COLUMNS})
 
 
-def _generate(
-    rows: int, seed: int, defect_rate: float
-) -> tuple[dict[str, _ObjArray], pd.Series]:
+def _generate(rows: int, seed: int, defect_rate: float) -> tuple[dict[str, _ObjArray], pd.Series]:
     if rows < 0:
         raise ValueError(f"rows must not be negative, got {rows}")
     if not 0.0 <= defect_rate <= 1.0:
@@ -236,9 +300,7 @@ def _customer_ids(rows: int) -> _ObjArray:
 
 def _slugs(names: _ObjArray) -> _ObjArray:
     """Names reduced to what an email local part can hold: "O'Connor" -> "oconnor"."""
-    return np.array(
-        [_NOT_SLUG.sub("", name.lower()) or "customer" for name in names], dtype=object
-    )
+    return np.array([_NOT_SLUG.sub("", name.lower()) or "customer" for name in names], dtype=object)
 
 
 def _emails(rng: np.random.Generator, firsts: _ObjArray, lasts: _ObjArray) -> _ObjArray:
@@ -309,9 +371,7 @@ def _postcodes(rng: np.random.Generator, rows: int) -> _ObjArray:
     return postcodes
 
 
-def _companies(
-    rng: np.random.Generator, pool: _ObjArray, rows: int
-) -> tuple[_ObjArray, _ObjArray]:
+def _companies(rng: np.random.Generator, pool: _ObjArray, rows: int) -> tuple[_ObjArray, _ObjArray]:
     """Company name and Companies House number for business contacts, "" for the others."""
     has_company = rng.random(rows) < _COMPANY_SHARE
     count = int(has_company.sum())

@@ -40,7 +40,14 @@ CANONICAL_FIELDS: tuple[Field, ...] = (
     Field("first_name", FieldType.STRING, True, True, 100, "Given name."),
     Field("last_name", FieldType.STRING, True, True, 100, "Family name."),
     Field("email", FieldType.STRING, True, True, 254, "Email address, lower-cased."),
-    Field("phone", FieldType.STRING, False, True, 32, "Telephone number as supplied."),
+    Field(
+        "phone",
+        FieldType.STRING,
+        False,
+        True,
+        32,
+        "Telephone number in E.164 (`+447700900123`), read with the record's country.",
+    ),
     Field(
         "postcode",
         FieldType.STRING,
@@ -58,7 +65,13 @@ CANONICAL_FIELDS: tuple[Field, ...] = (
         "Employer or trading company, when the customer is a business contact.",
     ),
     Field(
-        "company_number", FieldType.STRING, False, False, 8, "Companies House registration number."
+        "company_number",
+        FieldType.STRING,
+        False,
+        False,
+        8,
+        "Companies House registration number: 8 digits, or two letters (`SC`, `NI`, `OC`...) "
+        "and 6 digits.",
     ),
     Field(
         "date_of_birth",

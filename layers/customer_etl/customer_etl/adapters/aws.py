@@ -120,5 +120,25 @@ class SnsNotifier:
         self._sns = sns or boto3.client("sns")
 
     def send(self, alert: Alert) -> None:
-        # SNS subjects are limited to 100 characters.
-        self._sns.publish(TopicArn=self._topic_arn, Subject=alert.subject[:100], Message=alert.body)
+        attributes: dict[str, dict[str, str]] = {}
+        if alert.severity:
+            # Lets a subscription's filter policy route by severity (P1 to the pager).
+            attributes["severity"] = {"DataType": "String", "StringValue": alert.severity}
+        self._sns.publish(
+            TopicArn=self._topic_arn,
+            Subject=sns_subject(alert.subject),
+            Message=alert.body,
+            MessageAttributes=attributes,
+        )
+
+
+SNS_SUBJECT_LIMIT = 100
+
+
+def sns_subject(subject: str) -> str:
+    """`subject` as SNS accepts it: ASCII without control characters, at most 100 characters
+    (a longer one is cut, ending in `...`, so that the severity and run id that open it stay)."""
+    printable = "".join(c if " " <= c <= "~" else " " for c in subject).strip()
+    if len(printable) <= SNS_SUBJECT_LIMIT:
+        return printable
+    return printable[: SNS_SUBJECT_LIMIT - 3].rstrip() + "..."

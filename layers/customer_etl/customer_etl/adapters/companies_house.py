@@ -16,7 +16,7 @@ from customer_etl.adapters.api_client import ApiClient
 from customer_etl.api_stats import ApiStats
 from customer_etl.config.model import CompaniesHouseSettings
 from customer_etl.errors import EnrichmentUnavailableError
-from customer_etl.observability import logger
+from customer_etl.observability import logger, timed
 from customer_etl.ports import CompanyDetails
 
 API = "companies_house"
@@ -39,6 +39,7 @@ class CompaniesHouseLookup:
         self._settings = settings
         self._client = client
 
+    @timed
     def lookup(self, numbers: list[str], stats: ApiStats) -> dict[str, CompanyDetails | None]:
         self._client.watch(stats)
         budget = self._settings.max_requests_per_run

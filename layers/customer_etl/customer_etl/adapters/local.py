@@ -4,6 +4,7 @@ for alerts."""
 from __future__ import annotations
 
 import smtplib
+import ssl
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -77,11 +78,24 @@ class LogNotifier:
     """Alerts as warning lines in the log, for machines without an SMTP relay."""
 
     def send(self, alert: Alert) -> None:
-        logger.warning("alert", extra={"subject": alert.subject, "body": alert.body})
+        logger.warning(
+            "alert",
+            extra={"severity": alert.severity, "subject": alert.subject, "body": alert.body},
+        )
 
 
 class SmtpNotifier:
-    """Alerts by email through an SMTP relay."""
+    """Alerts by email through an SMTP relay: STARTTLS (certificate checked) unless
+    `alerts.smtp.starttls` is false, then a login when a user name is set.
+
+    An alert that cannot be sent is written to the log instead and the run goes on: the
+    run's outcome matters more than its alert, and the same failure must not be reported
+    as a second one. The log line holds the alert (ids, counts, error classes) and the
+    SMTP error's class, never its message, which can quote recipients' addresses.
+
+    Example:
+        >>> SmtpNotifier(config.alerts, password=None).send(alert)  # doctest: +SKIP
+    """
 
     def __init__(self, settings: AlertsSettings, password: str | None) -> None:
         if not settings.smtp.host:
@@ -90,16 +104,35 @@ class SmtpNotifier:
         self._password = password
 
     def send(self, alert: Alert) -> None:
+        try:
+            self._send(alert)
+        except (smtplib.SMTPException, OSError) as error:
+            logger.error(
+                "alert not sent by SMTP; it is logged here instead",
+                extra={
+                    "error_class": type(error).__name__,
+                    "smtp_host": self._settings.smtp.host,
+                    "severity": alert.severity,
+                    "subject": alert.subject,
+                    "body": alert.body,
+                },
+            )
+
+    def _send(self, alert: Alert) -> None:
         smtp = self._settings.smtp
+        assert smtp.host is not None  # checked in __init__
         message = EmailMessage()
         message["Subject"] = alert.subject
         message["From"] = self._settings.email.from_address
         message["To"] = ", ".join(self._settings.email.to)
+        if alert.severity:
+            message["X-Customer-ETL-Severity"] = alert.severity
         message.set_content(alert.body)
-        assert smtp.host is not None
         with smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout_seconds) as client:
             if smtp.starttls:
-                client.starttls()
-            if smtp.username and self._password is not None:
-                client.login(smtp.username, self._password)
+                # Raises SMTPNotSupportedError when the server does not offer STARTTLS:
+                # credentials and alerts are never sent in clear by surprise.
+                client.starttls(context=ssl.create_default_context(cafile=smtp.ca_file))
+            if smtp.username:
+                client.login(smtp.username, self._password or "")
             client.send_message(message)

@@ -13,6 +13,7 @@ from customer_etl.adapters.api_client import ApiClient
 from customer_etl.api_stats import ApiStats
 from customer_etl.config.model import PostcodesSettings
 from customer_etl.errors import EnrichmentUnavailableError
+from customer_etl.observability import timed
 from customer_etl.ports import PostcodeDetails
 
 API = "postcodes.io"
@@ -34,6 +35,7 @@ class PostcodesIoLookup:
         self._settings = settings
         self._client = client
 
+    @timed
     def lookup(self, postcodes: list[str], stats: ApiStats) -> dict[str, PostcodeDetails | None]:
         self._client.watch(stats)
         size = self._settings.batch_size

@@ -10,7 +10,21 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from customer_etl.config.alarms import AlarmSettings
+from customer_etl.config.encryption import EncryptionSettings
+from customer_etl.config.error_classes import ErrorClassRule
+from customer_etl.config.health import HealthSettings
+from customer_etl.config.observability import ObservabilitySettings
+from customer_etl.config.privacy import PrivacySettings
 
 Environment = Literal["local", "dev", "staging", "prod"]
 
@@ -292,12 +306,42 @@ class SmtpSettings(_Section):
     starttls: bool = Field(True, description="Upgrade the connection with STARTTLS.")
     username: str | None = Field(None, description="SMTP user name, if the server needs one.")
     password_ref: SecretRef | None = Field(None, description="Reference to the SMTP password.")
-    timeout_seconds: float = Field(10.0, gt=0, le=120, description="SMTP connect timeout.")
+    timeout_seconds: float = Field(
+        10.0, gt=0, le=120, description="Timeout of each SMTP connect, read and write."
+    )
+    ca_file: Path | None = Field(
+        None,
+        description="CA certificates (PEM) that sign the relay's STARTTLS certificate; unset "
+        "trusts the system's store.",
+    )
+
+    @model_validator(mode="after")
+    def _login_needs_a_password(self) -> SmtpSettings:
+        if self.username and not self.password_ref:
+            raise ValueError("alerts.smtp.username is set: set alerts.smtp.password_ref too")
+        return self
 
 
 class AlertsSettings(_Section):
     email: EmailSettings = Field(default_factory=EmailSettings, description="Who is told.")
     smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="Local SMTP relay.")
+    runbook_base_url: str = Field(
+        "docs",
+        description="Where the docs are served (a URL, or the repository's `docs` folder); "
+        "alerts link to `<this>/incident-response.md#<section>`.",
+    )
+    errors: dict[str, ErrorClassRule] = Field(
+        default_factory=dict,
+        description="Overrides of the built-in error classification, keyed by error class "
+        "name (case-insensitive): category, severity (P1-P3), escalation, anchor. The "
+        "built-in matrix is in docs/incident-response.md.",
+    )
+
+    @model_validator(mode="after")
+    def _smtp_needs_recipients(self) -> AlertsSettings:
+        if self.smtp.host and not self.email.to:
+            raise ValueError("alerts.smtp.host is set: list the recipients in alerts.email.to")
+        return self
 
 
 class AwsSettings(_Section):
@@ -337,6 +381,18 @@ class AwsSettings(_Section):
     retain_data: bool = Field(
         True, description="Keep buckets and the key when the stack is deleted (true in prod)."
     )
+    reports_bucket: str = Field(
+        "", description="Bucket the scheduled period reports are written to (set by the stack)."
+    )
+    reports_prefix: str = Field(
+        "reports/",
+        pattern=r"^([A-Za-z0-9_.-]+/)*$",
+        description="Key prefix of the period reports in `reports_bucket`; the report "
+        "function may write under it and nowhere else.",
+    )
+    alarms: AlarmSettings = Field(
+        default_factory=AlarmSettings, description="Thresholds of the CloudWatch alarms."
+    )
 
 
 class Config(_Section):
@@ -368,4 +424,21 @@ class Config(_Section):
     quality: QualitySettings = Field(
         default_factory=QualitySettings,
         description="Data quality rules, thresholds and degraded modes.",
+    )
+    encryption: EncryptionSettings = Field(
+        default_factory=EncryptionSettings,
+        description="Field-level encryption of personal data at rest (docs/encryption.md).",
+    )
+    health: HealthSettings = Field(
+        default_factory=HealthSettings,
+        description="`customer-etl health` and the health function: timeouts, disk limits.",
+    )
+    observability: ObservabilitySettings = Field(
+        default_factory=ObservabilitySettings,
+        description="Logs and console output: log folder, log level, progress bar.",
+    )
+    privacy: PrivacySettings = Field(
+        default_factory=PrivacySettings,
+        description="Personal-data classification of source columns and masking for "
+        "non-production environments (docs/data-protection.md).",
     )

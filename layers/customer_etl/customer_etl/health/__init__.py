@@ -1,7 +1,10 @@
-"""Health checks of the components a run depends on, each returning a `HealthResult`.
+"""Health checks of the components a run depends on: configuration, warehouse, object
+store, disk, key provider and enrichment APIs, one module each.
 
-`customer-etl health` prints them and exits non-zero when one is unhealthy; a cloud health
-function can call the same checks and return their results.
+`checks.local_health` and `checks.cloud_health` pick and run them side by side
+(`runner.run_checks`) and give a `report.HealthReport`, which `customer-etl health` prints
+and the health function returns as JSON. `HealthResult` is the warehouse check's own
+detailed answer (`database.check_database`).
 """
 
 from __future__ import annotations

@@ -3,13 +3,17 @@ its schema the revision this version needs."""
 
 from __future__ import annotations
 
+import math
 from time import perf_counter
 
 from sqlalchemy import text
 
 from customer_etl.adapters.warehouse import SqlWarehouse, schema
+from customer_etl.config.model import Config
 from customer_etl.errors import CustomerEtlError
 from customer_etl.health import HealthResult
+from customer_etl.health.report import Finding, Status
+from customer_etl.runtime.factory import build_warehouse
 
 COMPONENT = "database"
 
@@ -40,3 +44,38 @@ def check_database(warehouse: SqlWarehouse) -> HealthResult:
         str(schema.refusal(state, revision, warehouse.display_url)),
         facts,
     )
+
+
+def check_warehouse(config: Config) -> Finding:
+    """`check_database` on a warehouse built for one quick attempt: the run's retries and
+    backoff would outlast the health check's timeout."""
+    settings = config.warehouse
+    quick = settings.model_copy(
+        update={
+            "connect_attempts": 1,
+            "connect_timeout_seconds": min(
+                settings.connect_timeout_seconds,
+                max(1, math.floor(config.health.check_timeout_seconds)),
+            ),
+        }
+    )
+    try:
+        warehouse = build_warehouse(config.model_copy(update={"warehouse": quick}))
+    except CustomerEtlError as error:  # our messages hold no secrets (secret references)
+        return Finding(Status.UNHEALTHY, str(error))
+    try:
+        result = check_database(warehouse)
+    finally:
+        warehouse.dispose()
+    if result.healthy:
+        return Finding(Status.HEALTHY, result.detail)
+    state = result.facts.get("schema_state")
+    if settings.auto_upgrade and state in {s.value for s in schema.UPGRADABLE}:
+        revision = result.facts.get("schema_revision", "none")
+        where = "no schema yet" if revision == "none" else f"schema {revision}"
+        return Finding(
+            Status.HEALTHY,
+            f"{where}, {result.facts['expected_revision']} needed: the next run applies "
+            "the migrations (warehouse.auto_upgrade)",
+        )
+    return Finding(Status.UNHEALTHY, result.detail)

@@ -3,10 +3,11 @@ let it go on. Runtimes call `enforce` after the stages that quarantine records."
 
 from __future__ import annotations
 
-from customer_etl.config.model import QualitySettings
+from customer_etl.alerting import messages
+from customer_etl.config.model import AlertsSettings, QualitySettings
 from customer_etl.manifest import RunManifest
 from customer_etl.observability import logger
-from customer_etl.ports import Alert, Notifier
+from customer_etl.ports import Notifier
 from customer_etl.quality.scores import RunScores, run_scores
 from customer_etl.quality.thresholds import QualityThresholdError, judge
 from customer_etl.quality.totals import QualityTotals
@@ -36,11 +37,17 @@ def quality_warnings(manifest: RunManifest) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-def enforce(manifest: RunManifest, thresholds: QualitySettings, notifier: Notifier) -> None:
-    """Once the validating stages have run: alert on each warning threshold crossed, and
+def enforce(
+    manifest: RunManifest,
+    thresholds: QualitySettings,
+    notifier: Notifier,
+    alerts: AlertsSettings,
+) -> None:
+    """Once the validating stages have run: alert on each warning threshold crossed, or
     raise QualityThresholdError when the run must not load (its rows stay quarantined).
 
     A replay (a steward's corrections) is judged record by record, not by its share.
+    `alerts` gives the warnings' severities and runbook links.
     """
     if manifest.replay_of or not set(VALIDATING_STAGES) <= set(manifest.stages):
         return
@@ -52,14 +59,10 @@ def enforce(manifest: RunManifest, thresholds: QualitySettings, notifier: Notifi
     )
     for warning in verdict.warnings:
         logger.warning("quality warning", extra={"run_id": manifest.run_id, "warning": warning})
-        notifier.send(
-            Alert(
-                subject=f"customer-etl run {manifest.run_id}: data quality warning",
-                body=(
-                    f"Run {manifest.run_id} of file {manifest.source_file}: {warning}.\n"
-                    "The run goes on; its summary lists the quarantine reasons."
-                ),
+        if not verdict.failure:
+            # A run that fails sends one alert, its failure's, which carries the same counts.
+            notifier.send(
+                messages.quality_warning(manifest, VALIDATING_STAGES[-1], warning, alerts)
             )
-        )
     if verdict.failure:
         raise QualityThresholdError(verdict.failure)

@@ -2,12 +2,14 @@
 configuration, from the shell.
 
 Exit codes: 0 success, 1 a run or command failed for a reason the message names, 2 bad
-usage or configuration.
+usage or configuration. `health` exits 0 when healthy or degraded (runs still succeed,
+falling back) and 1 when unhealthy, an invalid configuration included.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,14 +20,15 @@ import yaml
 from customer_etl.config import Config, ConfigError, load_config
 from customer_etl.config.reference import render_reference
 from customer_etl.errors import CustomerEtlError
-from customer_etl.health.database import check_database
+from customer_etl.health.checks import local_health
+from customer_etl.health.report import HealthReport, Status
 from customer_etl.manifest import RUN_ID_PATTERN, RunManifest
 from customer_etl.observability import logger
 from customer_etl.retention_job import apply_retention, new_run_id
 from customer_etl.runtime import quarantine
-from customer_etl.runtime.factory import build_warehouse, local_ports
+from customer_etl.runtime.factory import build_key_provider, build_warehouse, local_ports
 from customer_etl.runtime.local_runner import LocalRunner, RunFailedError
-from customer_etl.runtime.quarantine import run_log
+from customer_etl.runtime.report_command import add_report_arguments, write_period_report
 from customer_etl.stages.mapping import load_mapping
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -78,7 +81,19 @@ def _parser() -> argparse.ArgumentParser:
     db = commands.add_parser("db", help="manage the warehouse schema")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     with_config(db_commands.add_parser("upgrade", help="apply pending schema migrations"))
-    with_config(commands.add_parser("health", help="check the warehouse; exit 1 if unhealthy"))
+    keys = commands.add_parser("keys", help="manage the encryption keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    with_config(keys_commands.add_parser("rotate", help="rewrap data keys under a new key version"))
+    health = with_config(
+        commands.add_parser(
+            "health", help="check every component; exit 1 if unhealthy (0 if degraded)"
+        )
+    )
+    health.add_argument("--json", action="store_true", help="print the JSON form")
+
+    add_report_arguments(
+        with_config(commands.add_parser("report", help="write a daily or weekly runs report"))
+    )
 
     sample = commands.add_parser("generate-sample", help="write a synthetic customer CSV")
     sample.add_argument("--rows", type=int, default=1000)
@@ -126,6 +141,8 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         print(f"wrote {args.output}", file=out)
         return EXIT_OK
 
+    if args.command == "health":
+        return _health(args, out)
     config = _config(args)
     if args.command == "config":
         print(
@@ -135,8 +152,15 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         )
         return EXIT_OK
 
-    if args.command in ("db", "health"):
+    if args.command == "db":
         return _warehouse_command(args, config, out)
+    if args.command == "report":
+        print(write_period_report(args, config), file=out)
+        return EXIT_OK
+    if args.command == "keys":
+        from customer_etl.runtime.keys import rotate_command
+
+        return rotate_command(config, out)
     ports = local_ports(config)
     if args.command == "quarantine":
         return _quarantine_command(args, LocalRunner(config, ports), config, out)
@@ -152,12 +176,11 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
             f"run id {run_id!r} is not valid: use letters, digits, '-', '_', '.'"
         )
     mapping = load_mapping(args.mapping) if getattr(args, "mapping", None) else None
-    with run_log(config.pipeline.output_dir, run_id):
-        manifest = (
-            runner.run(args.input, run_id, mapping=mapping)
-            if args.command == "run"
-            else runner.resume(run_id)
-        )
+    manifest = (
+        runner.run(args.input, run_id, mapping=mapping)
+        if args.command == "run"
+        else runner.resume(run_id)
+    )
     _report(manifest, runner.summary_path(manifest.run_id), out)
     return EXIT_OK
 
@@ -181,15 +204,23 @@ def _quarantine_command(
 def _warehouse_command(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     warehouse = build_warehouse(config)
     try:
-        if args.command == "health":
-            result = check_database(warehouse)
-            print(result.summary(), file=out)
-            return EXIT_OK if result.healthy else EXIT_FAILED
         before, after = warehouse.upgrade()
         print(f"warehouse {warehouse.display_url}: schema {before or 'none'} -> {after}", file=out)
         return EXIT_OK
     finally:
         warehouse.dispose()
+
+
+def _health(args: argparse.Namespace, out: TextIO) -> int:
+    """The checks live in `customer_etl.health`; this prints them and picks the exit code."""
+    report: HealthReport = local_health(lambda: _config(args), build_key_provider)
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2), file=out)
+    else:
+        for component in report.components:
+            print(component.summary(), file=out)
+        print(f"health: {report.status.value}", file=out)
+    return EXIT_FAILED if report.status is Status.UNHEALTHY else EXIT_OK
 
 
 def _config(args: argparse.Namespace) -> Config:

@@ -22,8 +22,9 @@ from customer_etl.adapters.secrets import resolve_secret
 from customer_etl.adapters.warehouse import ConnectionOptions, SqlWarehouse
 from customer_etl.config.model import Config
 from customer_etl.pipeline import Ports
-from customer_etl.ports import Notifier, Warehouse
+from customer_etl.ports import KeyProvider, Notifier, Warehouse
 from customer_etl.runtime.enrichment import cloud_enrichment, local_enrichment
+from customer_etl.runtime.protection import field_protection, key_provider
 
 
 def build_warehouse(config: Config) -> SqlWarehouse:
@@ -42,6 +43,11 @@ def build_warehouse(config: Config) -> SqlWarehouse:
         max_failed_batches=settings.max_failed_batches,
         auto_upgrade=settings.auto_upgrade,
     )
+
+
+def build_key_provider(config: Config) -> KeyProvider:
+    """The key-encryption key of the configuration: KMS if a key is set, else the key file."""
+    return key_provider(config)
 
 
 def _lazy_warehouse(config: Config) -> Callable[[], Warehouse]:
@@ -64,6 +70,7 @@ def local_ports(config: Config) -> Ports:
         warehouse=_lazy_warehouse(config),
         enrichment=cache(lambda: local_enrichment(config)),
         notifier=local_notifier(config),
+        protection=cache(lambda: field_protection(config)),
     )
 
 
@@ -78,7 +85,8 @@ def cloud_ports(config: Config) -> Ports:
         warehouse=_lazy_warehouse(config),
         enrichment=cache(lambda: cloud_enrichment(config)),
         notifier=SnsNotifier(aws.alert_topic_arn),
+        protection=cache(lambda: field_protection(config, cloud=True)),
     )
 
 
-__all__ = ["Warehouse", "build_warehouse", "cloud_ports", "local_ports"]
+__all__ = ["Warehouse", "build_key_provider", "build_warehouse", "cloud_ports", "local_ports"]

@@ -8,24 +8,34 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from customer_etl import metric_names
+from customer_etl.adapters.aws import SnsNotifier
+from customer_etl.adapters.report_store import S3ReportStore
 from customer_etl.adapters.warehouse.metrics import database_metrics
 from customer_etl.api_metrics import emit_api_metrics
 from customer_etl.config import Config, load_config
 from customer_etl.errors import CustomerEtlError
+from customer_etl.health.checks import cloud_health
 from customer_etl.manifest import RunManifest
 from customer_etl.observability import logger, metrics, raised_at, tracer
 from customer_etl.pipeline import run_stage
 from customer_etl.quality.gate import VALIDATING_STAGES, enforce
+from customer_etl.reporting.period_report import PERIODS
+from customer_etl.reporting.publish import publish_period_report
 from customer_etl.reports import finished, run_record
 from customer_etl.retention_job import apply_retention
 from customer_etl.run_history import record_failed_run
+from customer_etl.run_metrics import emit_run_failed, emit_run_finished, emit_stage_outcome
 from customer_etl.runtime.factory import build_warehouse, cloud_ports
+from customer_etl.runtime.protection import key_provider
 from customer_etl.runtime.settings import stage_settings
 
 ENV_VARIABLE = "CUSTOMER_ETL_ENV"
@@ -55,8 +65,9 @@ def run_stage_in_lambda(stage: str, event: dict[str, Any]) -> dict[str, Any]:
         manifest = run_stage(
             stage, manifest, ports, config.pipeline.chunk_rows, stage_settings(config)
         )
+        emit_stage_outcome(stage, manifest)
         if stage == VALIDATING_STAGES[-1]:
-            enforce(manifest, config.quality, ports.notifier)
+            enforce(manifest, config.quality, ports.notifier, config.alerts)
     except CustomerEtlError as error:
         if stage == "load":
             record_failed_run(ports.warehouse, finished(manifest, error=str(error)))
@@ -64,12 +75,17 @@ def run_stage_in_lambda(stage: str, event: dict[str, Any]) -> dict[str, Any]:
     if stage == "load":
         manifest = finished(manifest)
         ports.warehouse().record_run(run_record(manifest))
+        emit_run_finished(manifest)
     report = manifest.stages[stage]
     metrics.add_dimension(name="stage", value=stage)
     metrics.add_metric(name="RowsIn", unit=MetricUnit.Count, value=report.rows_in)
     metrics.add_metric(name="RowsOut", unit=MetricUnit.Count, value=report.rows_out)
     metrics.add_metric(name="RowsQuarantined", unit=MetricUnit.Count, value=report.rows_quarantined)
     metrics.add_metric(name="StageDuration", unit=MetricUnit.Seconds, value=report.duration_seconds)
+    if report.peak_memory_mb is not None:
+        metrics.add_metric(
+            name="StagePeakMemory", unit=MetricUnit.Megabytes, value=report.peak_memory_mb
+        )
     emit_api_metrics(report.apis)
     for name, (unit, value) in database_metrics(report.counters).items():
         metrics.add_metric(name=name, unit=unit, value=value)
@@ -89,6 +105,7 @@ def stage_handler(stage: str) -> Handler:
             # The exception goes on to Step Functions (Retry, Catch); the metric feeds alarms.
             metrics.add_dimension(name="stage", value=stage)
             metrics.add_metric(name="StageFailures", unit=MetricUnit.Count, value=1)
+            emit_run_failed()
             logger.error(
                 "stage failed",
                 extra={"error_class": type(error).__name__, "raised_at": raised_at(error)},
@@ -107,3 +124,51 @@ def retention_handler(event: dict[str, Any], context: LambdaContext) -> dict[str
     record = apply_retention(build_warehouse(config), config.retention.customer_retention_days)
     metrics.add_metric(name="RowsDeleted", unit=MetricUnit.Count, value=record.rows_deleted)
     return {"run_id": record.run_id, "rows_deleted": record.rows_deleted}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def health_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Scheduled: the deployment's health in its JSON form, and the number of unhealthy
+    components as a metric for the alarm (0 when all is well, so the alarm sees data)."""
+    # As the stage functions build it: KMS, never a key file that dies with the container.
+    report = cloud_health(_config, partial(key_provider, cloud=True))
+    with single_metric(
+        name=metric_names.HEALTH_UNHEALTHY,
+        unit=MetricUnit.Count,
+        value=report.unhealthy_count,
+        namespace=metric_names.NAMESPACE,
+        default_dimensions=metric_names.RUN_DIMENSIONS,
+    ):
+        pass
+    return report.as_json()
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def report_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """Scheduled daily and weekly with `{"period": ...}`: the period report to S3 (the
+    reports bucket, else the checkpoint bucket, under `aws.reports_prefix`), announced on
+    the alert topic."""
+    period = event.get("period")
+    if period not in PERIODS:
+        raise CustomerEtlError(f"report period {period!r} is not one of: {', '.join(PERIODS)}")
+    config = _config()
+    aws = config.aws
+    store = S3ReportStore(aws.reports_bucket or aws.checkpoint_bucket, aws.reports_prefix)
+    warehouse = build_warehouse(config)
+    try:
+        published = publish_period_report(
+            warehouse, store, SnsNotifier(aws.alert_topic_arn), period, datetime.now(UTC)
+        )
+    finally:
+        warehouse.dispose()
+    report = published.report
+    logger.info("period report published", extra={"period": period, "runs": len(report.runs)})
+    return {
+        "period": period,
+        "uri": published.uri,
+        "runs": len(report.runs),
+        "success_rate": report.success_rate,
+        "unusual_runs": len(report.anomalies),
+    }

@@ -12,14 +12,19 @@ from customer_etl.manifest import RunManifest
 from customer_etl.observability import logger, raised_at
 from customer_etl.pipeline import Ports, run_stage
 from customer_etl.quality.gate import VALIDATING_STAGES, enforce
+from customer_etl.reporting.run_report import save_run_report
 from customer_etl.reports import failure_alert, finished, run_record, summary
 from customer_etl.retention_job import new_run_id
 from customer_etl.run_history import record_failed_run
+from customer_etl.runtime.console import Console
+from customer_etl.runtime.log_file import run_log_file
 from customer_etl.runtime.settings import stage_settings
 from customer_etl.stages.mapping import SourceMapping
 
 MANIFEST_FILE = "manifest.json"
 SUMMARY_FILE = "summary.json"
+CLASSIFICATION_FILE = "classification.json"
+"""Personal-data classes of the source's columns and the review list (docs/data-protection.md)."""
 
 
 class RunFailedError(CustomerEtlError):
@@ -44,6 +49,8 @@ class LocalRunner:
         self._ports = ports
         self._root = config.pipeline.output_dir
         self._settings = stage_settings(config)
+        self._console = Console(progress=config.observability.console_progress)
+        logger.setLevel(config.observability.log_level)
 
     def run(
         self,
@@ -91,19 +98,32 @@ class LocalRunner:
             logger.warning("warehouse unreachable before the run; the load will try again")
 
     def _continue(self, manifest: RunManifest) -> RunManifest:
+        with run_log_file(self._config.observability.log_dir, manifest.run_id):
+            return self._run_stages(manifest)
+
+    def _run_stages(self, manifest: RunManifest) -> RunManifest:
         logger.append_keys(run_id=manifest.run_id)
         stage = manifest.next_stage()
         try:
             if stage not in (*VALIDATING_STAGES, None):
                 # A resume of a run its thresholds stopped: judged again, with today's settings.
-                enforce(manifest, self._config.quality, self._ports.notifier)
+                enforce(manifest, self._config.quality, self._ports.notifier, self._config.alerts)
             while stage is not None:
-                manifest = run_stage(
-                    stage, manifest, self._ports, self._config.pipeline.chunk_rows, self._settings
-                )
+                with self._console.stage(stage, manifest.rows_in or None) as advance:
+                    manifest = run_stage(
+                        stage,
+                        manifest,
+                        self._ports,
+                        self._config.pipeline.chunk_rows,
+                        self._settings,
+                        on_rows=advance,
+                    )
+                self._console.stage_finished(stage, manifest.stages[stage])
                 self._save(manifest)
                 if stage == VALIDATING_STAGES[-1]:
-                    enforce(manifest, self._config.quality, self._ports.notifier)
+                    enforce(
+                        manifest, self._config.quality, self._ports.notifier, self._config.alerts
+                    )
                 stage = manifest.next_stage()
         except CustomerEtlError as error:
             self._fail(manifest, stage, type(error).__name__, str(error))
@@ -134,7 +154,7 @@ class LocalRunner:
         failed = finished(manifest, error=message)
         self._save(failed)
         record_failed_run(self._ports.warehouse, failed)
-        self._ports.notifier.send(failure_alert(failed, stage, error_class))
+        self._ports.notifier.send(failure_alert(failed, stage, error_class, self._config.alerts))
         logger.error("run failed", extra={"stage": stage, "error_class": error_class})
         raise RunFailedError(failed, message)
 
@@ -143,6 +163,11 @@ class LocalRunner:
         folder.mkdir(parents=True, exist_ok=True)
         _write_json(folder / MANIFEST_FILE, manifest.model_dump(mode="json"))
         _write_json(folder / SUMMARY_FILE, summary(manifest, self._warehouse_url()))
+        if manifest.classification is not None:
+            classification = manifest.classification.model_dump(mode="json")
+            _write_json(folder / CLASSIFICATION_FILE, classification)
+        if manifest.status != "running":  # an ended run, succeeded or failed; never raises
+            save_run_report(manifest, folder)
 
     def _warehouse_url(self) -> str:
         try:

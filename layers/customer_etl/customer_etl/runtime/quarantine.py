@@ -10,15 +10,12 @@ upserts on `customer_id`, so a replay never duplicates a customer.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pandas as pd
 
 from customer_etl.errors import CustomerEtlError, InputFileError
 from customer_etl.manifest import RUN_ID_PATTERN, STAGES, ReplayReport, RunManifest
-from customer_etl.observability import send_logs_to
 from customer_etl.retention_job import new_run_id
 from customer_etl.runtime.local_runner import LocalRunner
 from customer_etl.schema import BUSINESS_KEY, CANONICAL_COLUMNS
@@ -121,8 +118,7 @@ def replay(runner: LocalRunner, root: Path, run_id: str, corrected: Path) -> Run
     source = root / replay_id / REPLAY_INPUT
     source.parent.mkdir(parents=True, exist_ok=True)
     todo.loc[:, list(CANONICAL_COLUMNS)].to_csv(source, index=False, encoding="utf-8")
-    with run_log(root, replay_id):
-        result = runner.run(source, replay_id, replay_of=run_id)
+    result = runner.run(source, replay_id, replay_of=run_id)
     failed = set(quarantined_records(root, replay_id)[SOURCE_ROW].tolist())
     # Row i of the replay input is the i-th record kept from the corrected file.
     recovered = [
@@ -187,16 +183,3 @@ def _corrected_rows(path: Path) -> pd.DataFrame:
 def _replay_id(original: RunManifest) -> str:
     candidate = f"{original.run_id}.replay-{len(original.replays) + 1}"
     return candidate if RUN_ID_PATTERN.fullmatch(candidate) else f"replay-{new_run_id()}"
-
-
-@contextmanager
-def run_log(root: Path, run_id: str) -> Iterator[None]:
-    """Send the structured log to the run's `run.log.jsonl` while the block runs."""
-    log_path = root / run_id / "run.log.jsonl"
-    log_path.parent.mkdir(parents=True, exist_ok=True)
-    with log_path.open("a", encoding="utf-8") as log:
-        send_logs_to(log)
-        try:
-            yield
-        finally:
-            send_logs_to(None)

@@ -16,6 +16,7 @@ import pandas as pd
 
 from customer_etl.api_stats import ApiStats
 from customer_etl.errors import StageError
+from customer_etl.observability import timed
 from customer_etl.ports import CompanyDetails, CompanyLookup, PostcodeDetails, PostcodeLookup
 from customer_etl.reference.postcode_areas import POSTCODE_AREAS, area_of
 from customer_etl.stages.context import ChunkOutcome, RunContext
@@ -50,6 +51,7 @@ class EnrichmentSources:
     max_fallback_share: Mapping[str, float] = field(default_factory=dict)
 
 
+@timed
 def enrich(chunk: pd.DataFrame, context: RunContext, sources: EnrichmentSources) -> ChunkOutcome:
     """Add the postcode columns (`post_town`, `region`, `admin_district`,
     `postcode_country`, `latitude`, `longitude`, `enrichment_source`) and the company

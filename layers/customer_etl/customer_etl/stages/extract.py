@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from customer_etl.errors import InputFileError
+from customer_etl.observability import timed
 from customer_etl.schema import BUSINESS_KEY, CANONICAL_COLUMNS
 from customer_etl.stages.context import SOURCE_ROW, ChunkOutcome, RunContext
 from customer_etl.stages.mapping import (
@@ -42,7 +43,17 @@ REASON_CODES = "reason_codes"
 TOO_MANY_FIELDS = "too_many_fields"
 TOO_FEW_FIELDS = "too_few_fields"
 
-__all__ = ["FileFacts", "extract", "inspect_file", "normalise_header", "read_chunks"]
+__all__ = ["FileFacts", "RawSample", "extract", "inspect_file", "normalise_header", "read_chunks"]
+
+
+@dataclass
+class RawSample:
+    """The first `rows` records of a file with every column of its header (not only the
+    canonical ones), as `read_chunks` reads them: what personal-data classification looks
+    at, without reading the file a second time. At most one chunk's rows."""
+
+    rows: int
+    frame: pd.DataFrame | None = None
 
 
 @dataclass(frozen=True)
@@ -92,11 +103,16 @@ def inspect_file(
 
 
 def read_chunks(
-    path: Path, chunk_rows: int, facts: FileFacts | None = None
+    path: Path,
+    chunk_rows: int,
+    facts: FileFacts | None = None,
+    sample: RawSample | None = None,
 ) -> Iterator[pd.DataFrame]:
     """The file's records as string DataFrames of at most `chunk_rows` rows: `source_row`,
     `source_line`, the canonical columns (empty strings where absent), `raw_record` and
-    `reason_codes` (empty, or why the row is ragged). Blank lines are skipped."""
+    `reason_codes` (empty, or why the row is ragged). Blank lines are skipped.
+
+    `sample`, when given, is filled from the first chunk before that chunk is yielded."""
     facts = facts or inspect_file(path)
     positions = facts.header.positions
     width = len(_trim_trailing_empty(list(facts.columns_found)))
@@ -131,10 +147,12 @@ def read_chunks(
                 lines.append(line)
                 reasons.append(reason)
                 if len(rows) == chunk_rows:
+                    _fill(sample, rows, facts.columns_found, next_row)
                     yield _frame(rows, lines, reasons, raw, positions, next_row)
                     next_row += len(rows)
                     rows, lines, reasons, raw = [], [], [], []
             if rows or next_row == 1:
+                _fill(sample, rows, facts.columns_found, next_row)
                 yield _frame(rows, lines, reasons, raw, positions, next_row)
     except csv.Error as error:
         # The csv module's messages name the problem, never a cell's value.
@@ -149,6 +167,7 @@ def read_chunks(
         ) from None
 
 
+@timed
 def extract(
     chunk: pd.DataFrame, context: RunContext, mapping: SourceMapping | None
 ) -> ChunkOutcome:
@@ -189,6 +208,17 @@ def _frame(
     frame[REASON_CODES] = pd.Series(reasons, dtype=object)
     return frame.astype({SOURCE_LINE: "int64", SOURCE_ROW: "int64"}).astype(
         {name: object for name in CANONICAL_COLUMNS}
+    )
+
+
+def _fill(
+    sample: RawSample | None, rows: list[list[str]], header: tuple[str, ...], first_row: int
+) -> None:
+    if sample is None or first_row != 1:
+        return
+    width = len(_trim_trailing_empty(list(header)))
+    sample.frame = pd.DataFrame(
+        [row[:width] for row in rows[: sample.rows]], columns=list(header[:width]), dtype=object
     )
 
 

@@ -8,7 +8,9 @@ from datetime import date
 
 import pandas as pd
 
+from customer_etl.observability import timed
 from customer_etl.ports import CustomerLoad
+from customer_etl.privacy.envelope import Sealer
 from customer_etl.schema import CANONICAL_COLUMNS, ENRICHMENT_COLUMNS
 from customer_etl.stages.context import SOURCE_ROW, ChunkOutcome
 
@@ -34,10 +36,17 @@ def prepare_load(chunk: pd.DataFrame) -> pd.DataFrame:
     return prepared
 
 
-def load(chunk: pd.DataFrame, unit: CustomerLoad) -> ChunkOutcome:
-    """Upsert the chunk through `unit`; what the warehouse refused is quarantined."""
+@timed
+def load(chunk: pd.DataFrame, unit: CustomerLoad, sealer: Sealer | None = None) -> ChunkOutcome:
+    """Upsert the chunk through `unit`; what the warehouse refused is quarantined.
+
+    The content hash is of the plaintext (a reload of the same file stays unchanged, though
+    every seal draws new nonces); then `sealer` adds the blind indexes and encrypts the
+    personal columns of what the warehouse stores. The checkpoint and the quarantine keep
+    the plaintext record, as the earlier stages' do.
+    """
     prepared = prepare_load(chunk)
-    refused = unit.upsert(prepared)
+    refused = unit.upsert(sealer.seal(prepared) if sealer else prepared)
     return ChunkOutcome(
         passed=prepared.drop(index=refused.index),
         quarantined=as_quarantined(prepared.loc[refused.index], refused),

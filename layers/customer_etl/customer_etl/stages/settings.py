@@ -1,10 +1,13 @@
-"""What the stages take from the configuration: the rule set and how to read the source."""
+"""What the stages take from the configuration: the rule set, how to read the source, and
+how to classify and mask personal data."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
 
+from customer_etl.config.privacy import ClassificationSettings
+from customer_etl.privacy.masking import MaskingPlan
 from customer_etl.quality.rules import RuleSet, load_rules
 
 
@@ -21,3 +24,7 @@ class StageSettings:
     """Source text encoding; None detects it."""
     delimiter: str | None = None
     """Source field delimiter; None detects it."""
+    classification: ClassificationSettings = field(default_factory=ClassificationSettings)
+    """How extract classifies the source's columns and handles personal data in them."""
+    masking: MaskingPlan | None = None
+    """Masking transform applies after validation (with its key); None masks nothing."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from customer_etl.observability import timed
+from customer_etl.privacy.masking import MaskingPlan, mask_frame
 from customer_etl.quality.engine import as_dates, evaluate
 from customer_etl.quality.rules import RuleSet, Severity
 from customer_etl.quality.scores import record_scores
@@ -20,8 +22,18 @@ QUARANTINED = "quarantined"
 _BOOLEANS = {True: True, False: False, "true": True, "false": False}
 
 
-def transform(chunk: pd.DataFrame, context: RunContext, rules: RuleSet) -> ChunkOutcome:
-    """Validate, normalise and score one chunk of string records (as extract made them)."""
+@timed
+def transform(
+    chunk: pd.DataFrame,
+    context: RunContext,
+    rules: RuleSet,
+    masking: MaskingPlan | None = None,
+) -> ChunkOutcome:
+    """Validate, normalise and score one chunk of string records (as extract made them).
+
+    With a masking plan, the records passed on are masked: after validation, so that quality
+    is judged on the real values, and before enrichment, which the kept outward codes serve.
+    Quarantined records keep their values as they arrived."""
     evaluation = evaluate(_values(chunk), rules, context)
     failing = evaluation.quarantined()
     for severity, prefix in ((Severity.QUARANTINE, "reason"), (Severity.WARN, "warning")):
@@ -39,8 +51,11 @@ def transform(chunk: pd.DataFrame, context: RunContext, rules: RuleSet) -> Chunk
     quarantined = chunk.loc[failing].copy()
     quarantined["reason_codes"] = evaluation.joined(failing, "code").to_numpy()
     quarantined["rules"] = evaluation.joined(failing, "name").to_numpy()
+    passed = clean.loc[~failing].reset_index(drop=True)
+    if masking is not None:
+        passed = mask_frame(passed, masking, context.today)
     return ChunkOutcome(
-        passed=clean.loc[~failing].reset_index(drop=True),
+        passed=passed,
         quarantined=quarantined.reset_index(drop=True),
         scores=scores.reset_index(drop=True),
     )

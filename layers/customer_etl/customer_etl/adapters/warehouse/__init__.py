@@ -170,6 +170,30 @@ class SqlWarehouse:
             if replaced.rowcount == 0:
                 connection.execute(insert(etl_runs).values(**values))
 
+    def runs_between(self, start: datetime, end: datetime) -> list[RunRecord]:
+        """The `etl_runs` rows of the runs started in [start, end), oldest first, with UTC
+        times (SQLite hands back naive ones)."""
+        self.check_schema()
+        # In UTC: SQLite compares the text of the times, which the warehouse writes in UTC.
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        query = (
+            select(etl_runs)
+            .where(etl_runs.c.started_at >= start, etl_runs.c.started_at < end)
+            .order_by(etl_runs.c.started_at)
+        )
+        with self._transaction() as connection:
+            rows = connection.execute(query).mappings().all()
+        return [
+            RunRecord(
+                **{
+                    **row,
+                    "started_at": _utc(row["started_at"]),
+                    "finished_at": _utc(row["finished_at"]) if row["finished_at"] else None,
+                }
+            )
+            for row in rows
+        ]
+
     def delete_customers_last_seen_before(self, cutoff: datetime) -> int:
         self.check_schema()
         with self._transaction() as connection:
@@ -183,6 +207,11 @@ class SqlWarehouse:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _utc(moment: datetime) -> datetime:
+    """In UTC: SQLite gives naive times (written in UTC), PostgreSQL the session's zone."""
+    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 __all__ = ["ConnectionOptions", "SqlWarehouse"]

@@ -7,11 +7,13 @@ value that cannot fit quarantine its row with a reason instead of failing a sub-
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Float, String, Table
+
+from customer_etl.privacy.envelope import TOKEN_PATTERN
 
 Lengths = Callable[[pd.Series], pd.Series]
 
@@ -28,14 +30,23 @@ def utf16_units(values: pd.Series) -> pd.Series:
 
 
 def unfit_reasons(
-    frame: pd.DataFrame, table: Table, columns: Iterable[str], lengths: Lengths = characters
+    frame: pd.DataFrame,
+    table: Table,
+    columns: Iterable[str],
+    lengths: Lengths = characters,
+    plaintext_widths: Mapping[str, int] | None = None,
 ) -> pd.Series:
     """The reason codes (`;`-joined) of the rows that `table` cannot hold, by row label.
 
     Rows that fit are absent from the result. Codes: `missing_<column>` (NULL in a NOT NULL
     column), `too_long_<column>`, `invalid_text_<column>` (a NUL character, which
     PostgreSQL refuses), `out_of_range_<column>` (an infinite number).
+
+    An encrypted column is as wide as its longest token: a token is checked against the
+    column, and a value of it that is not a token (stored in plaintext) against its
+    `plaintext_widths` entry, so that turning encryption off does not widen what loads.
     """
+    plaintext_widths = plaintext_widths or {}
     failures: dict[str, pd.Series] = {}
     for name in columns:
         column = table.c[name]
@@ -45,7 +56,12 @@ def unfit_reasons(
             failures[f"missing_{name}"] = ~present
         if isinstance(column.type, String) and column.type.length:
             text = values[present].astype("string")
-            failures[f"too_long_{name}"] = lengths(text) > column.type.length
+            limit: int | np.ndarray = column.type.length
+            if name in plaintext_widths:
+                tokens = text.str.match(TOKEN_PATTERN).fillna(False).astype(bool).to_numpy()
+                limit = np.where(tokens, column.type.length, plaintext_widths[name])
+            measured = lengths(text).astype("int64").to_numpy()
+            failures[f"too_long_{name}"] = pd.Series(measured > limit, index=text.index)
             failures[f"invalid_text_{name}"] = text.str.contains("\x00", regex=False)
         elif isinstance(column.type, Float):
             numbers = values[present].astype("float64")

@@ -40,9 +40,7 @@ class Staging:
     def load(self, connection: Connection, batch: pd.DataFrame, run_id: str, now: datetime) -> None:
         """Stage `batch`, record its changes, upsert it, and empty the staging table."""
         self.fill(connection, batch.loc[:, list(statements.STAGED_COLUMNS)])
-        connection.execute(
-            statements.record_changes(self.table, self.dialect_name, run_id, now)
-        )
+        connection.execute(statements.record_changes(self.table, self.dialect_name, run_id, now))
         for statement in self.upserts(connection, run_id, now):
             connection.execute(statement)
         self.empty(connection)

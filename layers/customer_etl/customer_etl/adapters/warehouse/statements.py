@@ -33,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 
 from customer_etl.adapters.warehouse.tables import (
+    INDEX_COLUMNS,
     RECORD_COLUMNS,
     RUN_ID_LENGTH,
     customer_changes,
@@ -41,9 +42,11 @@ from customer_etl.adapters.warehouse.tables import (
 from customer_etl.schema import BUSINESS_KEY
 
 CONTENT_HASH = "content_hash"
-STAGED_COLUMNS: tuple[str, ...] = (*RECORD_COLUMNS, CONTENT_HASH)
-"""What a sub-batch brings: the record and its content hash. Times and the run id are the
-same for every row of a load, so they are bound once rather than staged per row."""
+STAGED_COLUMNS: tuple[str, ...] = (*RECORD_COLUMNS, *INDEX_COLUMNS, CONTENT_HASH)
+"""What a sub-batch brings: the record (personal values as tokens), its blind indexes and its
+content hash (of the plaintext, so that a reload of the same file is unchanged). Times and
+the run id are the same for every row of a load, so they are bound once rather than staged
+per row."""
 STAMPS: tuple[str, ...] = ("first_seen_at", "last_updated_at", "last_seen_at", "last_run_id")
 SEEN: tuple[str, ...] = ("last_seen_at", "last_run_id")
 """What moves on every load, changed or not: retention keys on `last_seen_at`."""
@@ -92,9 +95,7 @@ def record_changes(stage: Table, dialect_name: str, run_id: str, now: datetime) 
             stage.c[CONTENT_HASH],
             literal(now, DateTime(timezone=True)),
         )
-        .select_from(
-            stage.outerjoin(customers, customers.c[BUSINESS_KEY] == stage.c[BUSINESS_KEY])
-        )
+        .select_from(stage.outerjoin(customers, customers.c[BUSINESS_KEY] == stage.c[BUSINESS_KEY]))
         # SQL Server: keep the rows read here locked until the MERGE, so that a concurrent
         # load cannot change them in between.
         .with_hint(customers, "WITH (UPDLOCK, HOLDLOCK)", "mssql")
@@ -104,7 +105,8 @@ def record_changes(stage: Table, dialect_name: str, run_id: str, now: datetime) 
         # A primary-key probe per row. (A NOT EXISTS here was planned by PostgreSQL as a
         # scan of every row the run had already recorded, for each staged row.)
         statement = _ON_CONFLICT_INSERTS[dialect_name](customer_changes).from_select(
-            columns, rows.where(true())  # SQLite needs a WHERE before ON CONFLICT
+            columns,
+            rows.where(true()),  # SQLite needs a WHERE before ON CONFLICT
         )
         ignored: Executable = statement.on_conflict_do_nothing(
             index_elements=[customer_changes.c.run_id, customer_changes.c[BUSINESS_KEY]]

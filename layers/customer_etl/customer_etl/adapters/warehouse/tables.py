@@ -16,6 +16,7 @@ from sqlalchemy import (
     Float,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -24,6 +25,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
+from customer_etl.privacy.blind_index import BLIND_INDEXES, DIGEST_CHARS
+from customer_etl.privacy.envelope import token_length
 from customer_etl.schema import (
     BUSINESS_KEY,
     CANONICAL_FIELDS,
@@ -43,15 +46,29 @@ metadata = MetaData(
 
 RUN_ID_LENGTH = 80
 HASH_LENGTH = 64
+DATE_CHARACTERS = 10
+"""An ISO date, `YYYY-MM-DD`: what a date of birth is sealed as."""
 ACTIONS = ("inserted", "updated", "unchanged")
 """What a load did to a record, as `customer_changes.action` says it."""
 
 
+PLAINTEXT_WIDTHS: dict[str, int] = {
+    spec.name: DATE_CHARACTERS if spec.type is FieldType.DATE else spec.max_length or 255
+    for spec in CANONICAL_FIELDS
+    if spec.personal
+}
+"""The widths of the personal columns' plaintext: a value stored without encryption (a load
+with encryption off) must still fit them, though the column is as wide as a token."""
+
+
 def _column_type(spec: Field) -> TypeEngine[Any]:
+    if spec.personal:
+        # Personal data is stored as encryption tokens (docs/encryption.md), text as wide as
+        # the token of the longest value the field allows; a date of birth too.
+        return Unicode(token_length(PLAINTEXT_WIDTHS[spec.name]))
     if spec.type is FieldType.STRING:
         # Unicode is NVARCHAR on SQL Server (VARCHAR there would lose characters outside the
-        # server's code page) and VARCHAR on PostgreSQL and SQLite. Personal-data columns keep
-        # their plaintext sizes until encryption resizes them in a migration of its own.
+        # server's code page) and VARCHAR on PostgreSQL and SQLite.
         return Unicode(spec.max_length or 255)
     if spec.type is FieldType.DATE:
         return Date()
@@ -74,11 +91,15 @@ def _record_columns() -> list[Column[Any]]:
 
 RECORD_COLUMNS: tuple[str, ...] = tuple(c.name for c in _record_columns())
 """The columns a record brings to the warehouse (its content)."""
+INDEX_COLUMNS: tuple[str, ...] = tuple(BLIND_INDEXES)
+"""Blind indexes of encrypted values (`email_bidx`, `phone_bidx`): NULL on a row loaded
+without encryption."""
 
 customers = Table(
     "customers",
     metadata,
     *_record_columns(),
+    *(Column(name, String(DIGEST_CHARS), index=True) for name in INDEX_COLUMNS),
     Column("content_hash", String(HASH_LENGTH), nullable=False),
     Column("first_seen_at", DateTime(timezone=True), nullable=False),
     Column("last_updated_at", DateTime(timezone=True), nullable=False),
@@ -115,3 +136,20 @@ customer_changes = Table(
     Index(None, BUSINESS_KEY),
 )
 """The audit trail: one row per record a run loaded, with hashes and never values."""
+
+KEY_ID_LENGTH = 16
+KEK_REFERENCE_LENGTH = 256
+
+data_keys = Table(
+    "data_keys",
+    metadata,
+    Column("data_key_id", String(KEY_ID_LENGTH), primary_key=True),
+    Column("wrapped_key", LargeBinary, nullable=False),
+    Column("kek_id", String(KEK_REFERENCE_LENGTH), nullable=False),
+    Column("kek_version", String(KEK_REFERENCE_LENGTH), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("run_id", String(RUN_ID_LENGTH), nullable=False),
+    Column("rotated_at", DateTime(timezone=True)),
+)
+"""One row per run's data key, wrapped by the key-encryption key (never in plaintext); the
+tokens of the values it sealed carry its `data_key_id`."""

@@ -16,12 +16,18 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from customer_etl.adapters.warehouse import statements
+from customer_etl.adapters.warehouse.data_keys import insert_data_key
 from customer_etl.adapters.warehouse.fit import Lengths, unfit_reasons
 from customer_etl.adapters.warehouse.staging import Staging
-from customer_etl.adapters.warehouse.tables import ACTIONS, customers
+from customer_etl.adapters.warehouse.tables import (
+    ACTIONS,
+    INDEX_COLUMNS,
+    PLAINTEXT_WIDTHS,
+    customers,
+)
 from customer_etl.errors import LoadAbortedError
-from customer_etl.observability import logger
-from customer_etl.ports import LoadResult
+from customer_etl.observability import logger, timed
+from customer_etl.ports import DataKey, LoadResult
 
 ROW_ERRORS = (IntegrityError, DataError)
 """Errors that belong to the rows of a sub-batch rather than to the database."""
@@ -55,10 +61,16 @@ class LoadUnit:
     def start(self) -> None:
         self._staging.start(self._connection)
 
+    @timed
     def upsert(self, chunk: pd.DataFrame) -> pd.Series:
         """Upsert the chunk's records; the reason codes of the rows it did not load, by row
         label (empty when every row was loaded)."""
-        unfit = unfit_reasons(chunk, customers, statements.STAGED_COLUMNS, self._lengths)
+        # A chunk loaded without encryption has no blind indexes: they stay NULL.
+        missing = {name: None for name in INDEX_COLUMNS if name not in chunk}
+        chunk = chunk.assign(**missing) if missing else chunk
+        unfit = unfit_reasons(
+            chunk, customers, statements.STAGED_COLUMNS, self._lengths, PLAINTEXT_WIDTHS
+        )
         rejected = [unfit]
         fitting = chunk.drop(index=unfit.index)
         for start in range(0, len(fitting), self._batch_rows):
@@ -69,6 +81,11 @@ class LoadUnit:
         reasons = pd.concat(rejected) if len(rejected) > 1 else unfit
         self.rejected += len(reasons)
         return reasons
+
+    def store_data_key(self, data_key_id: str, key: DataKey) -> None:
+        """Record the run's wrapped data key in the load's transaction: it commits with the
+        tokens sealed under it, and a rolled-back load leaves neither."""
+        insert_data_key(self._connection, data_key_id, key, self._run_id, self._now)
 
     def _upsert_batch(self, batch: pd.DataFrame) -> str | None:
         savepoint = self._connection.begin_nested()

@@ -1,0 +1,465 @@
+"""The alarms on the pipeline's own metrics, the run-duration anomaly detector and the
+operators' dashboard.
+
+Metric names and dimension sets come from `customer_etl.metric_names`, the module the runtime
+emits them with: CloudWatch matches a dimension set exactly, so an alarm on a set the code does
+not emit would wait for data forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_stepfunctions as sfn
+from constructs import Construct
+
+from customer_etl import metric_names
+from customer_etl.config.alarms import AlarmSettings
+from infra.constructs.functions import STAGES
+from infra.constructs.schedules import HEALTH_CHECK_MINUTES
+
+RUN_PERIOD = Duration.minutes(5)
+"""Run-level metrics arrive once per run: a short period raises the alarm minutes after the
+run that caused it."""
+
+DURATION_PERIOD = Duration.hours(1)
+"""Runs are a few a day; an hour holds at most a few, so the band compares like with like."""
+
+DURATION_STATISTIC = "Maximum"
+"""The slowest run of the hour; the anomaly detector models the same statistic."""
+
+API_STAGE = "enrich"
+"""The `stage` dimension of the enrichment APIs' metrics (api_metrics.py)."""
+
+WAREHOUSE_STAGE = "load"
+"""The stage whose reports carry the warehouse counters (adapters/warehouse/metrics.py)."""
+
+WAREHOUSE_METRICS = ("DbStatements", "DbCommits", "DbRollbacks", "DbSavepointRollbacks")
+WAREHOUSE_TIMINGS = ("DbStatementTime", "DbPoolWait")
+
+FULL_WIDTH = 24
+HALF_WIDTH = 12
+THIRD_WIDTH = 8
+GRAPH_HEIGHT = 6
+
+
+def api_slug(api: str) -> str:
+    """`postcodes.io` -> `postcodes-io`: an API name as it may appear in an alarm name."""
+    return api.replace(".", "-").replace("_", "-")
+
+
+class Monitoring(Construct):
+    """Alarms that publish to the alert topic, and a dashboard in four sections: pipeline
+    health, data quality, API health, warehouse.
+
+    The failed-execution alarm stays in `Alerting` (moving it would replace an alarm of the
+    same name, and CloudFormation would delete the new one with the old); it is passed in
+    so that the dashboard shows it with the others.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        env_name: str,
+        settings: AlarmSettings,
+        topic: sns.ITopic,
+        state_machine: sfn.IStateMachine,
+        failed_executions: cloudwatch.IAlarm,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._env_name = env_name
+        self._action = cloudwatch_actions.SnsAction(topic)
+
+        self.quality_score = self._alarm(
+            "QualityScoreLow",
+            name="quality-score-low",
+            description=(
+                f"A customer-etl run scored below {settings.min_quality_score:g} for data "
+                "quality. Read the run summary's rule counts and the quarantine; fix the "
+                "source file or the rules (docs/runbook.md)."
+            ),
+            metric=run_metric(metric_names.RUN_QUALITY_SCORE, "Minimum"),
+            threshold=settings.min_quality_score,
+            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+            # A period without runs has no score: that is not bad data.
+            missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.quarantine_percent = self._alarm(
+            "QuarantinePercentHigh",
+            name="quarantine-percent-high",
+            description=(
+                f"A customer-etl run quarantined more than {settings.max_quarantine_percent:g}% "
+                "of its rows. Read the quarantine queue and the run summary's reason codes "
+                "(docs/runbook.md)."
+            ),
+            metric=run_metric(metric_names.RUN_QUARANTINE_PERCENT, "Maximum"),
+            threshold=settings.max_quarantine_percent,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            # A period without runs quarantined nothing.
+            missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.breaker_open: dict[str, cloudwatch.Alarm] = {}
+        for api in metric_names.API_NAMES:
+            slug = api_slug(api)
+            self.breaker_open[api] = self._alarm(
+                f"BreakerOpen{slug.title().replace('-', '')}",
+                name=f"breaker-open-{slug}",
+                description=(
+                    f"The circuit breaker of {api} opened: the API failed repeatedly and "
+                    "enrichment falls back until it recovers. Check the API's status page "
+                    "and the ApiErrors metric (docs/runbook.md)."
+                ),
+                metric=breaker_metric(api),
+                threshold=1,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                # The metric is only emitted when a circuit opens: silence is the good case.
+                missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        self.unhealthy = self._alarm(
+            "Unhealthy",
+            name="unhealthy",
+            description=(
+                "The scheduled customer-etl health check found an unhealthy component, or "
+                "stopped reporting. Read the health function's log for which one "
+                "(docs/runbook.md)."
+            ),
+            metric=run_metric(
+                metric_names.HEALTH_UNHEALTHY,
+                "Maximum",
+                period=Duration.minutes(HEALTH_CHECK_MINUTES),
+            ),
+            threshold=1,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            evaluation_periods=settings.health_failed_checks,
+            # The check reports every five minutes, 0 when all is well: silence means the
+            # check itself is broken (or cannot start), which is as bad as a failed check.
+            missing=cloudwatch.TreatMissingData.BREACHING,
+        )
+        self.duration_detector, self.duration_anomaly = self._duration_anomaly(settings)
+
+        self.alarms: list[cloudwatch.IAlarm] = [
+            failed_executions,
+            self.quality_score,
+            self.quarantine_percent,
+            *self.breaker_open.values(),
+            self.unhealthy,
+            self.duration_anomaly,
+        ]
+        self.dashboard = self._dashboard(settings, state_machine)
+
+    def _alarm(
+        self,
+        construct_id: str,
+        *,
+        name: str,
+        description: str,
+        metric: cloudwatch.IMetric,
+        threshold: float,
+        comparison: cloudwatch.ComparisonOperator,
+        missing: cloudwatch.TreatMissingData,
+        evaluation_periods: int = 1,
+    ) -> cloudwatch.Alarm:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            alarm_name=f"customer-etl-{self._env_name}-{name}",
+            alarm_description=description,
+            metric=metric,
+            threshold=threshold,
+            comparison_operator=comparison,
+            evaluation_periods=evaluation_periods,
+            treat_missing_data=missing,
+        )
+        alarm.add_alarm_action(self._action)
+        return alarm
+
+    def _duration_anomaly(
+        self, settings: AlarmSettings
+    ) -> tuple[cloudwatch.CfnAnomalyDetector, cloudwatch.AnomalyDetectionAlarm]:
+        """A band learned from past run durations, and an alarm for a run outside it.
+
+        On `RunDurationSeconds` rather than the state machine's `ExecutionTime`: it is the
+        duration the run summary reports, measured the same way locally and in the cloud,
+        and it leaves out failed executions, whose short durations would teach the band that
+        failing fast is normal (the failed-execution alarm already covers them).
+        """
+        metric = run_metric(metric_names.RUN_DURATION, DURATION_STATISTIC, period=DURATION_PERIOD)
+        # Declared, not left for the alarm to create implicitly, so that the model's metric
+        # and statistic are visible in the template and removed with the stack.
+        detector = cloudwatch.CfnAnomalyDetector(
+            self,
+            "RunDurationModel",
+            single_metric_anomaly_detector=cloudwatch.CfnAnomalyDetector.SingleMetricAnomalyDetectorProperty(
+                namespace=metric_names.NAMESPACE,
+                metric_name=metric_names.RUN_DURATION,
+                dimensions=[
+                    cloudwatch.CfnAnomalyDetector.DimensionProperty(name=name, value=value)
+                    for name, value in metric_names.RUN_DIMENSIONS.items()
+                ],
+                stat=DURATION_STATISTIC,
+            ),
+        )
+        alarm = cloudwatch.AnomalyDetectionAlarm(
+            self,
+            "RunDurationAnomaly",
+            alarm_name=f"customer-etl-{self._env_name}-run-duration-anomaly",
+            alarm_description=(
+                "A customer-etl run took much longer (or much shorter) than runs usually do "
+                "at this time. Compare the file's row count with recent runs and read the "
+                "stage durations (docs/runbook.md)."
+            ),
+            metric=metric,
+            std_devs=settings.duration_band_standard_deviations,
+            # Too slow and too fast both matter: a run that ends early may have read a
+            # truncated file or skipped its enrichment.
+            comparison_operator=(
+                cloudwatch.ComparisonOperator.LESS_THAN_LOWER_OR_GREATER_THAN_UPPER_THRESHOLD
+            ),
+            evaluation_periods=1,
+            # An hour without runs is not an anomaly; the model also needs no filler.
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        alarm.add_alarm_action(self._action)
+        alarm.node.add_dependency(detector)
+        return detector, alarm
+
+    def _dashboard(
+        self, settings: AlarmSettings, state_machine: sfn.IStateMachine
+    ) -> cloudwatch.Dashboard:
+        dashboard = cloudwatch.Dashboard(
+            self,
+            "Dashboard",
+            dashboard_name=f"customer-etl-{self._env_name}",
+            default_interval=Duration.days(7),
+        )
+        duration = run_metric(metric_names.RUN_DURATION, DURATION_STATISTIC, DURATION_PERIOD)
+        for title, rows in (
+            ("Pipeline health", self._pipeline_health(state_machine, duration, settings)),
+            ("Data quality", self._data_quality(settings)),
+            ("API health", self._api_health()),
+            ("Warehouse", self._warehouse()),
+        ):
+            dashboard.add_widgets(section(title))
+            for row in rows:
+                dashboard.add_widgets(*row)
+        return dashboard
+
+    def _pipeline_health(
+        self,
+        state_machine: sfn.IStateMachine,
+        duration: cloudwatch.Metric,
+        settings: AlarmSettings,
+    ) -> list[list[cloudwatch.IWidget]]:
+        width = settings.duration_band_standard_deviations
+        band = cloudwatch.MathExpression(
+            expression=f"ANOMALY_DETECTION_BAND(m1, {width:g})",
+            using_metrics={"m1": duration},
+            label="Expected range",
+            period=DURATION_PERIOD,
+        )
+        return [
+            [
+                cloudwatch.AlarmStatusWidget(
+                    title="Alarms", alarms=self.alarms, width=FULL_WIDTH, height=3
+                )
+            ],
+            [
+                graph(
+                    "Executions",
+                    [
+                        state_machine.metric_started(label="Started"),
+                        state_machine.metric_succeeded(label="Succeeded"),
+                        state_machine.metric_failed(label="Failed"),
+                        state_machine.metric_timed_out(label="Timed out"),
+                    ],
+                    width=THIRD_WIDTH,
+                ),
+                graph("Run duration (s)", [duration, band], width=THIRD_WIDTH),
+                graph(
+                    "Failed stage invocations",
+                    [
+                        run_metric(metric_names.RUNS_FAILED, "Sum", label="All stages"),
+                        *(
+                            stage_metric("StageFailures", stage, "Sum", label=stage)
+                            for stage in STAGES
+                        ),
+                    ],
+                    width=THIRD_WIDTH,
+                ),
+            ],
+        ]
+
+    def _data_quality(self, settings: AlarmSettings) -> list[list[cloudwatch.IWidget]]:
+        return [
+            [
+                graph(
+                    "Run quality score (0-100)",
+                    [run_metric(metric_names.RUN_QUALITY_SCORE, "Minimum")],
+                    width=THIRD_WIDTH,
+                    line=(settings.min_quality_score, "Alarm below"),
+                ),
+                graph(
+                    "Rows quarantined (%)",
+                    [run_metric(metric_names.RUN_QUARANTINE_PERCENT, "Maximum")],
+                    width=THIRD_WIDTH,
+                    line=(settings.max_quarantine_percent, "Alarm above"),
+                ),
+                graph(
+                    "Rows quarantined per stage",
+                    [
+                        stage_metric("RowsQuarantined", stage, "Sum", label=stage)
+                        for stage in STAGES
+                    ],
+                    width=THIRD_WIDTH,
+                ),
+            ],
+            [
+                graph(
+                    "Rows in and loaded",
+                    [
+                        stage_metric("RowsIn", STAGES[0], "Sum", label="Read"),
+                        stage_metric("RowsOut", STAGES[-1], "Sum", label="Loaded"),
+                    ],
+                    width=FULL_WIDTH,
+                ),
+            ],
+        ]
+
+    def _api_health(self) -> list[list[cloudwatch.IWidget]]:
+        apis = metric_names.API_NAMES
+        errors = cloudwatch.MathExpression(
+            # One line per API and error kind, whatever kinds occur: the kinds are not
+            # known in advance, so the metrics are found by search.
+            expression=(
+                f"SEARCH('{{{metric_names.NAMESPACE},api,error_kind,service,stage}} "
+                "MetricName=\"ApiErrors\"', 'Sum', 300)"
+            ),
+            label="",
+            period=RUN_PERIOD,
+        )
+        return [
+            [
+                graph("Calls", [api_metric("ApiCalls", api, "Sum") for api in apis]),
+                graph("Errors", [errors]),
+                graph(
+                    "Latency p95 (ms)",
+                    [api_metric("ApiLatencyP95", api, "Maximum") for api in apis],
+                ),
+            ],
+            [
+                graph(
+                    "Rows that fell back",
+                    [api_metric("ApiFallbackRows", api, "Sum") for api in apis],
+                ),
+                graph("Circuit opened", [breaker_metric(api) for api in apis]),
+                graph(
+                    "Unhealthy components",
+                    [
+                        run_metric(
+                            metric_names.HEALTH_UNHEALTHY,
+                            "Maximum",
+                            period=Duration.minutes(HEALTH_CHECK_MINUTES),
+                        )
+                    ],
+                ),
+            ],
+        ]
+
+    def _warehouse(self) -> list[list[cloudwatch.IWidget]]:
+        return [
+            [
+                graph(
+                    "Statements and transactions",
+                    [
+                        stage_metric(name, WAREHOUSE_STAGE, "Sum", label=name)
+                        for name in WAREHOUSE_METRICS
+                    ],
+                    width=HALF_WIDTH,
+                ),
+                graph(
+                    "Statement time and pool wait (ms)",
+                    [
+                        stage_metric(name, WAREHOUSE_STAGE, "Sum", label=name)
+                        for name in WAREHOUSE_TIMINGS
+                    ],
+                    width=HALF_WIDTH,
+                ),
+            ],
+        ]
+
+
+def run_metric(
+    name: str, statistic: str, period: Duration = RUN_PERIOD, *, label: str | None = None
+) -> cloudwatch.Metric:
+    """A metric with the run-level dimension set (`service` only)."""
+    return cloudwatch.Metric(
+        namespace=metric_names.NAMESPACE,
+        metric_name=name,
+        dimensions_map=dict(metric_names.RUN_DIMENSIONS),
+        statistic=statistic,
+        period=period,
+        label=label,
+    )
+
+
+def breaker_metric(api: str) -> cloudwatch.Metric:
+    return cloudwatch.Metric(
+        namespace=metric_names.NAMESPACE,
+        metric_name=metric_names.BREAKER_OPENED,
+        dimensions_map={**metric_names.RUN_DIMENSIONS, "api": api},
+        statistic="Sum",
+        period=RUN_PERIOD,
+        label=api,
+    )
+
+
+def stage_metric(name: str, stage: str, statistic: str, *, label: str) -> cloudwatch.Metric:
+    """A metric a stage handler emits: Powertools adds `service` to the handler's `stage`."""
+    return cloudwatch.Metric(
+        namespace=metric_names.NAMESPACE,
+        metric_name=name,
+        dimensions_map={**metric_names.RUN_DIMENSIONS, "stage": stage},
+        statistic=statistic,
+        period=RUN_PERIOD,
+        label=label,
+    )
+
+
+def api_metric(name: str, api: str, statistic: str) -> cloudwatch.Metric:
+    """An enrichment API's figure (api_metrics.py): `service`, `stage` and `api`."""
+    return cloudwatch.Metric(
+        namespace=metric_names.NAMESPACE,
+        metric_name=name,
+        dimensions_map={**metric_names.RUN_DIMENSIONS, "stage": API_STAGE, "api": api},
+        statistic=statistic,
+        period=RUN_PERIOD,
+        label=api,
+    )
+
+
+def section(title: str) -> cloudwatch.TextWidget:
+    """A heading across the dashboard; the tests find the four sections by these."""
+    return cloudwatch.TextWidget(markdown=f"## {title}", width=FULL_WIDTH, height=1)
+
+
+def graph(
+    title: str,
+    metrics: Sequence[cloudwatch.IMetric],
+    *,
+    width: int = THIRD_WIDTH,
+    line: tuple[float, str] | None = None,
+) -> cloudwatch.GraphWidget:
+    annotations = [cloudwatch.HorizontalAnnotation(value=line[0], label=line[1])] if line else None
+    return cloudwatch.GraphWidget(
+        title=title,
+        left=list(metrics),
+        left_annotations=annotations,
+        width=width,
+        height=GRAPH_HEIGHT,
+    )

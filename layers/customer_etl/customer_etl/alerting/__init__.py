@@ -1,0 +1,2 @@
+"""Alerts: the error classification (category, severity, escalation) and the alert texts,
+rendered from templates. See docs/incident-response.md."""

@@ -1,0 +1,113 @@
+"""The alerts a run sends, built from its manifest alone: ids, stage names, error classes,
+counts and reason codes, never a record's values.
+
+Example:
+    >>> from customer_etl.config.model import AlertsSettings
+    >>> from customer_etl.manifest import RunManifest
+    >>> failed = RunManifest.start("run-1", "customers.csv")
+    >>> run_failed(failed, "extract", "InputFileError", AlertsSettings()).subject
+    '[P3] customer-etl run run-1 failed: InputFileError'
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from customer_etl.alerting.classification import (
+    QUALITY_WARNING,
+    ROWS_QUARANTINED,
+    Classification,
+    classify,
+)
+from customer_etl.alerting.templates import TemplateName, render
+from customer_etl.config.model import AlertsSettings
+from customer_etl.manifest import RunManifest
+from customer_etl.ports import Alert
+
+THRESHOLD_ERROR = "QualityThresholdError"
+NO_STAGE = "none (before the first stage)"
+
+
+def run_failed(
+    manifest: RunManifest, stage: str | None, error_class: str, settings: AlertsSettings
+) -> Alert:
+    """The one alert of a failed run; a quality threshold's failure has its own text."""
+    template: TemplateName = "threshold_breach" if error_class == THRESHOLD_ERROR else "run_failed"
+    return _alert(
+        template,
+        manifest,
+        classify(error_class, settings.errors),
+        settings,
+        stage=stage,
+        message=manifest.error or "(no message)",
+    )
+
+
+def quality_warning(
+    manifest: RunManifest, stage: str | None, warning: str, settings: AlertsSettings
+) -> Alert:
+    """A warning threshold crossed (`warning` holds counts and settings): the run goes on."""
+    return _alert(
+        "quality_warning",
+        manifest,
+        classify(QUALITY_WARNING, settings.errors),
+        settings,
+        stage=stage,
+        message=warning,
+    )
+
+
+def rows_quarantined(manifest: RunManifest, settings: AlertsSettings) -> Alert:
+    """A notice that a run quarantined rows, for the steward who corrects them."""
+    return _alert(
+        "quarantine_notice",
+        manifest,
+        classify(ROWS_QUARANTINED, settings.errors),
+        settings,
+        stage=None,
+        message="",
+    )
+
+
+def runbook_url(settings: AlertsSettings, anchor: str) -> str:
+    """The section `anchor` of the incident-response guide."""
+    return f"{settings.runbook_base_url.rstrip('/')}/incident-response.md#{anchor}"
+
+
+def _alert(
+    template: TemplateName,
+    manifest: RunManifest,
+    classification: Classification,
+    settings: AlertsSettings,
+    *,
+    stage: str | None,
+    message: str,
+) -> Alert:
+    rendered = render(
+        template,
+        {
+            "run_id": manifest.run_id,
+            "stage": stage or NO_STAGE,
+            "status": manifest.status,
+            "error_class": classification.error_class,
+            "severity": classification.severity,
+            "category": classification.category,
+            "escalation": classification.escalation,
+            "message": message,
+            "rows_in": manifest.rows_in,
+            "rows_loaded": manifest.rows_loaded,
+            "rows_quarantined": manifest.rows_quarantined,
+            "reasons": _reasons(manifest),
+            "runbook_url": runbook_url(settings, classification.anchor),
+        },
+    )
+    return Alert(subject=rendered.subject, body=rendered.body, severity=classification.severity)
+
+
+def _reasons(manifest: RunManifest) -> str:
+    counts: Counter[str] = Counter()
+    for report in manifest.stages.values():
+        counts.update(report.reasons)
+    if not counts:
+        return "none"
+    return ", ".join(f"{code} {count}" for code, count in sorted(counts.items()))

@@ -1,0 +1,49 @@
+"""Thresholds of the CloudWatch alarms the stack sets on the pipeline's metrics."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class AlarmSettings(BaseModel):
+    """What makes an alarm go off; the defaults match the `quality` warning thresholds, so
+    that the cloud alarms on the runs that warn locally.
+
+    Example:
+        >>> AlarmSettings().min_quality_score
+        90.0
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    min_quality_score: float = Field(
+        90.0,
+        ge=0,
+        le=100,
+        description="Alarm when a run's quality score (0 to 100, metric `RunQualityScore`) "
+        "is below this; the default is `quality.warn_below_quality_score`'s.",
+    )
+    max_quarantine_percent: float = Field(
+        2.0,
+        ge=0,
+        le=100,
+        description="Alarm when a run quarantines more than this percentage of its rows "
+        "(metric `RunQuarantinePercent`); the default is `quality.warn_bad_ratio`'s 0.02 "
+        "as a percentage. Runs above `quality.max_bad_ratio` also fail, which raises the "
+        "failed-execution alarm.",
+    )
+    duration_band_standard_deviations: float = Field(
+        2.0,
+        gt=0,
+        le=10,
+        description="Width of the anomaly-detection band on run duration, in standard "
+        "deviations of the learned model; a run outside the band raises the alarm. Wider "
+        "means fewer, surer alarms.",
+    )
+    health_failed_checks: int = Field(
+        2,
+        ge=1,
+        le=12,
+        description="Consecutive five-minute health checks that must find a component "
+        "unhealthy (or not report at all) before the health alarm goes off.",
+    )

@@ -1,0 +1,187 @@
+"""Settings of personal-data classification and of masking for non-production
+environments (docs/data-protection.md)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+# The type of `model.SecretRef`, written out: model.py imports this module, so this one
+# cannot import model.py.
+SecretRef = Annotated[str, StringConstraints(pattern=r"^(env|secretsmanager|ssm):[^\s]+$")]
+
+
+class PersonalDataClass(StrEnum):
+    """The kinds of personal data the classifier recognises in a column."""
+
+    EMAIL = "email"
+    PHONE = "phone"
+    POSTCODE = "postcode"
+    PERSON_NAME = "person_name"
+    DATE_OF_BIRTH = "date_of_birth"
+    NATIONAL_INSURANCE_NUMBER = "national_insurance_number"
+    PAYMENT_CARD = "payment_card"
+    IP_ADDRESS = "ip_address"
+
+
+Handling = Literal["encrypt", "mask", "keep", "drop"]
+MaskingMethod = Literal["pseudonymise", "email", "postcode", "phone", "birth_year", "redact"]
+
+MASKING_METHODS_BY_FIELD: dict[str, tuple[MaskingMethod, ...]] = {
+    # Only methods whose output still passes the field's validation rules: a required
+    # field cannot be redacted to nothing, an email must stay an email.
+    "first_name": ("pseudonymise", "redact"),
+    "last_name": ("pseudonymise", "redact"),
+    "email": ("email",),
+    "phone": ("phone", "redact"),
+    "postcode": ("postcode",),
+    "date_of_birth": ("birth_year", "redact"),
+}
+"""The masking methods each personal field of the record can take."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ClassPolicy(_Section):
+    handling: Handling = Field(
+        description="What the pipeline does with data of this class: `encrypt` (at rest, "
+        "docs/encryption.md), `mask` (in environments where masking is on), `keep` as is, "
+        "or `drop` (not carried past extract)."
+    )
+    retention_class: str = Field(
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="Name of the retention class records of this kind fall under "
+        "(docs/data-protection.md).",
+    )
+
+
+def _default_policies() -> dict[PersonalDataClass, ClassPolicy]:
+    c = PersonalDataClass
+    return {
+        c.EMAIL: ClassPolicy(handling="encrypt", retention_class="customer"),
+        c.PHONE: ClassPolicy(handling="encrypt", retention_class="customer"),
+        c.POSTCODE: ClassPolicy(handling="encrypt", retention_class="customer"),
+        c.PERSON_NAME: ClassPolicy(handling="encrypt", retention_class="customer"),
+        c.DATE_OF_BIRTH: ClassPolicy(handling="encrypt", retention_class="customer"),
+        c.NATIONAL_INSURANCE_NUMBER: ClassPolicy(handling="encrypt", retention_class="special"),
+        c.PAYMENT_CARD: ClassPolicy(handling="encrypt", retention_class="special"),
+        c.IP_ADDRESS: ClassPolicy(handling="encrypt", retention_class="customer"),
+    }
+
+
+class ExtraColumnPolicy(_Section):
+    handling: Literal["drop"] = Field(
+        "drop",
+        description="What to do with this non-canonical column: `drop` (the only choice: "
+        "the warehouse has fixed columns, so an extra column is never loaded).",
+    )
+
+
+class ClassificationSettings(_Section):
+    enabled: bool = Field(
+        True, description="Classify every column of each incoming file before it is read on."
+    )
+    sample_rows: int = Field(
+        1000,
+        ge=10,
+        le=100_000,
+        description="Records of the first chunk the classifier looks at (at most "
+        "`pipeline.chunk_rows`): the file is never read a second time for it.",
+    )
+    confidence_threshold: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Confidence (0 to 1) from which a column counts as holding its class; "
+        "findings below it go to the review list of `classification.json`.",
+    )
+    min_confidence: float = Field(
+        0.3,
+        ge=0,
+        le=1,
+        description="Confidence below which a column is reported as holding no personal data.",
+    )
+    policies: dict[PersonalDataClass, ClassPolicy] = Field(
+        default_factory=_default_policies,
+        description="Per class of personal data: its handling and retention class. A class "
+        "left out here keeps its default.",
+    )
+    extra_columns: dict[str, ExtraColumnPolicy] = Field(
+        default_factory=dict,
+        description="Per non-canonical source column (header as written): how to handle it "
+        "when it holds personal data. Without an entry such a column fails the run.",
+    )
+
+    @model_validator(mode="after")
+    def _every_class_has_a_policy(self) -> ClassificationSettings:
+        # A file may override some classes only; the others keep their defaults.
+        merged = {**_default_policies(), **self.policies}
+        object.__setattr__(self, "policies", merged)
+        if self.min_confidence > self.confidence_threshold:
+            raise ValueError("min_confidence must not exceed confidence_threshold")
+        return self
+
+
+def _default_masking_fields() -> dict[str, MaskingMethod]:
+    return {
+        "first_name": "pseudonymise",
+        "last_name": "pseudonymise",
+        "email": "email",
+        "phone": "phone",
+        "postcode": "postcode",
+        "date_of_birth": "birth_year",
+    }
+
+
+class MaskingSettings(_Section):
+    enabled: bool = Field(
+        False,
+        description="Mask personal fields after validation and before enrichment (meant for "
+        "dev and staging; off in local and prod).",
+    )
+    key_ref: SecretRef | None = Field(
+        None,
+        description="Reference to the masking key (at least 32 characters), e.g. "
+        "`env:CUSTOMER_ETL_MASKING_KEY` or `secretsmanager:...`. Required when masking is "
+        "on: a missing key fails the run, there is no default key. Keep it stable, or "
+        "pseudonyms change and joins across runs break.",
+    )
+    fields: dict[str, MaskingMethod] = Field(
+        default_factory=_default_masking_fields,
+        description="Field -> method: `pseudonymise` (keyed HMAC-SHA-256), `email` (keeps "
+        "the domain), `postcode` (keeps the outward code), `phone` (a fictional number of "
+        "the same kind), `birth_year` (the year only), `redact`. A field left out is not "
+        "masked.",
+    )
+
+    @model_validator(mode="after")
+    def _methods_fit_fields(self) -> MaskingSettings:
+        for name, method in self.fields.items():
+            allowed = MASKING_METHODS_BY_FIELD.get(name)
+            if allowed is None:
+                raise ValueError(
+                    f"fields.{name}: not a maskable field (one of "
+                    f"{', '.join(MASKING_METHODS_BY_FIELD)})"
+                )
+            if method not in allowed:
+                raise ValueError(
+                    f"fields.{name}: method {method} would break the field's validation "
+                    f"rules; use one of {', '.join(allowed)}"
+                )
+        if self.enabled and self.key_ref is None:
+            raise ValueError("key_ref is required when masking is enabled")
+        return self
+
+
+class PrivacySettings(_Section):
+    classification: ClassificationSettings = Field(
+        default_factory=ClassificationSettings,
+        description="Classification of source columns and their handling policies.",
+    )
+    masking: MaskingSettings = Field(
+        default_factory=MaskingSettings, description="Masking for non-production environments."
+    )

@@ -1,0 +1,3 @@
+"""Personal-data protection: classification of source columns, masking for non-production
+environments, field-level encryption and blind indexes (docs/data-protection.md,
+docs/encryption.md)."""

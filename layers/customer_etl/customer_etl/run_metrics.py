@@ -1,0 +1,63 @@
+"""The run-level metrics the CloudWatch alarms watch (names in metric_names.py), emitted by
+the Lambda runtime as Powertools EMF.
+
+Each is a `single_metric` with its dimensions given in full: CloudWatch matches an alarm's
+dimension set exactly, so these metrics must not pick up the stage dimension that the
+handler's per-stage metrics carry. Powertools adds a `service` dimension of its own only
+when none is given, so the one given here (metric_names.SERVICE) is the one that counts.
+"""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+
+from customer_etl import metric_names
+from customer_etl.manifest import RunManifest
+from customer_etl.quality.gate import run_quality
+
+_OPENED = "->open"
+"""How a circuit breaker's transition into the open state ends (`closed->open`)."""
+
+
+def emit_stage_outcome(stage: str, manifest: RunManifest) -> None:
+    """What a finished stage tells the alarms: transform the run's quality score (before the
+    quality gate can stop the run), enrich how many times each API's circuit opened."""
+    if stage == "transform":
+        score = run_quality(manifest).quality_score
+        if score is not None:
+            _emit(metric_names.RUN_QUALITY_SCORE, MetricUnit.NoUnit, score)
+    if stage == "enrich" and "enrich" in manifest.stages:
+        for api, report in manifest.stages["enrich"].apis.items():
+            opened = sum(
+                count
+                for transition, count in report.breaker_state_changes.items()
+                if transition.endswith(_OPENED)
+            )
+            if opened:
+                _emit(metric_names.BREAKER_OPENED, MetricUnit.Count, opened, api=api)
+
+
+def emit_run_finished(manifest: RunManifest) -> None:
+    """A run that has ended (after its load): its quarantine share and its duration."""
+    if manifest.rows_in:
+        share = 100 * manifest.rows_quarantined / manifest.rows_in
+        _emit(metric_names.RUN_QUARANTINE_PERCENT, MetricUnit.Percent, round(share, 3))
+    if manifest.finished_at is not None:
+        duration = (manifest.finished_at - manifest.started_at).total_seconds()
+        _emit(metric_names.RUN_DURATION, MetricUnit.Seconds, round(duration, 3))
+
+
+def emit_run_failed() -> None:
+    """One failed stage invocation: the run stops there (or Step Functions retries it)."""
+    _emit(metric_names.RUNS_FAILED, MetricUnit.Count, 1)
+
+
+def _emit(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
+    with single_metric(
+        name=name,
+        unit=unit,
+        value=value,
+        namespace=metric_names.NAMESPACE,
+        default_dimensions={**metric_names.RUN_DIMENSIONS, **dimensions},
+    ):
+        pass

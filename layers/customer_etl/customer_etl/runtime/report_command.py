@@ -1,0 +1,67 @@
+"""`customer-etl report`: the daily or weekly report of the runs, as an HTML or PDF file."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from customer_etl.config import Config
+from customer_etl.reporting.pdf import html_to_pdf
+from customer_etl.reporting.period_report import PERIODS, period_end, render_period_report
+from customer_etl.reporting.publish import period_report
+from customer_etl.runtime.factory import build_warehouse
+
+FORMATS = ("html", "pdf")
+
+
+def add_report_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--period", choices=PERIODS, required=True)
+    command.add_argument("--format", choices=FORMATS, default="html")
+    command.add_argument(
+        "--output",
+        dest="report_file",
+        type=Path,
+        help="file to write (default: reports/<period>-<date>.<format> beside the runs folder)",
+    )
+    command.add_argument(
+        "--until",
+        type=_moment,
+        help="end of the period: an ISO date (through that day, UTC) or time (default: now)",
+    )
+
+
+def write_period_report(args: argparse.Namespace, config: Config) -> str:
+    """Write the report the arguments ask for; what to tell the user."""
+    now = datetime.now(UTC)
+    end = period_end(args.until, now)
+    warehouse = build_warehouse(config)
+    try:
+        report = period_report(warehouse, args.period, end, now)
+    finally:
+        warehouse.dispose()
+    target: Path = args.report_file or (
+        config.pipeline.output_dir.parent
+        / "reports"
+        / f"{args.period}-{end.date().isoformat()}.{args.format}"
+    )
+    html = render_period_report(report)
+    if args.format == "pdf":
+        html_to_pdf(html, target)
+    else:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(html, encoding="utf-8")
+    rate = f"{report.success_rate}%" if report.success_rate is not None else "n/a"
+    return (
+        f"{args.period} report: {len(report.runs)} run(s), {rate} succeeded, "
+        f"{len(report.anomalies)} unusual; wrote {target}"
+    )
+
+
+def _moment(text: str) -> date | datetime:
+    try:
+        return date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO date or time (2026-11-25 or 2026-11-25T06:00)"
+        ) from None

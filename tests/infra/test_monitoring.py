@@ -1,0 +1,616 @@
+"""Alarms, the duration anomaly detector, the dashboard, the health and report functions with
+their schedules, the field-encryption key and TLS-only access, in every environment.
+
+The alarms are checked against `customer_etl.metric_names`, the module the runtime emits its
+metrics with, so an alarm cannot wait on a name or dimension set that nothing emits. Every test
+but one reuses the session's synth of each environment.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import aws_cdk as cdk
+import pytest
+from aws_cdk import aws_s3_assets as s3_assets
+from aws_cdk.assertions import Template
+
+from customer_etl import metric_names
+from customer_etl.config.alarms import AlarmSettings
+from customer_etl.config.model import QualitySettings
+from customer_etl.health.keys import PROBE_CONTEXT
+from infra.constructs.functions import FUNCTION_NAMES, STAGES
+from infra.constructs.monitoring import api_slug
+from infra.constructs.schedules import HEALTH_CHECK_MINUTES
+
+if TYPE_CHECKING:
+    # tests/infra is not a package, so its conftest is the top-level module `conftest`.
+    from conftest import AppFactory, Synth
+
+REPO = Path(__file__).resolve().parents[2]
+
+SECTIONS = ("Pipeline health", "Data quality", "API health", "Warehouse")
+
+# Metrics each dashboard section must show (name, or name with its namespace for AWS's own).
+SECTION_METRICS = {
+    "Pipeline health": {
+        "AWS/States:ExecutionsFailed",
+        metric_names.RUN_DURATION,
+        metric_names.RUNS_FAILED,
+        "StageFailures",
+    },
+    "Data quality": {
+        metric_names.RUN_QUALITY_SCORE,
+        metric_names.RUN_QUARANTINE_PERCENT,
+        "RowsQuarantined",
+    },
+    "API health": {
+        "ApiCalls",
+        "ApiLatencyP95",
+        "ApiFallbackRows",
+        metric_names.BREAKER_OPENED,
+        metric_names.HEALTH_UNHEALTHY,
+    },
+    "Warehouse": {"DbStatements", "DbRollbacks", "DbStatementTime", "DbPoolWait"},
+}
+
+
+# Helpers: find resources by what they are (names, aliases), never by hashed logical ids.
+
+
+def _ref(logical_id: str) -> dict[str, Any]:
+    return {"Ref": logical_id}
+
+
+def _arn(logical_id: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def _topic_id(synth: Synth) -> str:
+    topics: list[str] = list(synth.of_type("AWS::SNS::Topic"))
+    assert len(topics) == 1
+    return topics[0]
+
+
+def _alarm(synth: Synth, name: str) -> dict[str, Any]:
+    full_name = f"customer-etl-{synth.env}-{name}"
+    found: list[dict[str, Any]] = [
+        alarm["Properties"]
+        for alarm in synth.of_type("AWS::CloudWatch::Alarm").values()
+        if alarm["Properties"]["AlarmName"] == full_name
+    ]
+    assert len(found) == 1, full_name
+    return found[0]
+
+
+def _dimensions(mapping: dict[str, str]) -> list[dict[str, str]]:
+    """A dimension map as CloudFormation lists it (sorted by name, as CDK renders it)."""
+    return [{"Name": name, "Value": value} for name, value in sorted(mapping.items())]
+
+
+def _function_ids(synth: Synth) -> dict[str, str]:
+    prefix = f"customer-etl-{synth.env}-"
+    return {
+        function["Properties"]["FunctionName"].removeprefix(prefix): logical_id
+        for logical_id, function in synth.of_type("AWS::Lambda::Function").items()
+    }
+
+
+def _key_ids(synth: Synth) -> dict[str, str]:
+    """Alias name -> logical id of the key."""
+    return {
+        alias["Properties"]["AliasName"]: alias["Properties"]["TargetKeyId"]["Fn::GetAtt"][0]
+        for alias in synth.of_type("AWS::KMS::Alias").values()
+    }
+
+
+def _role_statements(synth: Synth, role_id: str) -> list[dict[str, Any]]:
+    statements: list[dict[str, Any]] = []
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        if _ref(role_id) in policy["Properties"]["Roles"]:
+            statements.extend(policy["Properties"]["PolicyDocument"]["Statement"])
+    return statements
+
+
+def _function_statements(synth: Synth, name: str) -> list[dict[str, Any]]:
+    function = synth.resources[_function_ids(synth)[name]]
+    return _role_statements(synth, function["Properties"]["Role"]["Fn::GetAtt"][0])
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _actions_on(statements: list[dict[str, Any]], resource: Any) -> set[str]:
+    """Every action the statements allow on exactly `resource`."""
+    return {
+        action
+        for statement in statements
+        if statement["Effect"] == "Allow" and resource in _listed(statement["Resource"])
+        for action in _listed(statement["Action"])
+    }
+
+
+def _flatten(value: Any) -> str:
+    """A CloudFormation string value, references written as <LogicalId> or <LogicalId.Attr>."""
+    if isinstance(value, str):
+        return value
+    if "Fn::Join" in value:
+        delimiter, parts = value["Fn::Join"]
+        return str(delimiter).join(_flatten(part) for part in parts)
+    if "Fn::GetAtt" in value:
+        return "<{}.{}>".format(*value["Fn::GetAtt"])
+    if "Ref" in value:
+        return f"<{value['Ref']}>"
+    raise AssertionError(f"unexpected CloudFormation value {value!r}")
+
+
+def _dashboard(synth: Synth) -> dict[str, Any]:
+    [dashboard] = synth.of_type("AWS::CloudWatch::Dashboard").values()
+    properties = dashboard["Properties"]
+    assert properties["DashboardName"] == f"customer-etl-{synth.env}"
+    body = json.loads(_flatten(properties["DashboardBody"]))
+    assert isinstance(body, dict)
+    return body
+
+
+def _sections(body: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Heading -> the widgets under it, in the dashboard's reading order."""
+    widgets = sorted(body["widgets"], key=lambda widget: (widget["y"], widget["x"]))
+    sections: dict[str, list[dict[str, Any]]] = {}
+    current: list[dict[str, Any]] | None = None
+    for widget in widgets:
+        if widget["type"] == "text":
+            heading = widget["properties"]["markdown"].removeprefix("## ")
+            current = sections.setdefault(heading, [])
+        else:
+            assert current is not None, "a widget above the first heading"
+            current.append(widget)
+    return sections
+
+
+def _metric_names(widgets: list[dict[str, Any]]) -> set[str]:
+    """The metrics graphed by `widgets`: `Name`, or `AWS/...:Name` for AWS's namespaces."""
+    names = set()
+    for widget in widgets:
+        for line in widget["properties"].get("metrics", []):
+            if isinstance(line[0], str):  # [namespace, name, dim, value, ..., {options}]
+                namespace, name = line[0], line[1]
+                names.add(f"{namespace}:{name}" if namespace.startswith("AWS/") else name)
+    return names
+
+
+# Alarms on the runtime's metrics
+
+
+def test_alarm_thresholds_default_to_the_quality_warning_thresholds() -> None:
+    quality = QualitySettings()
+    alarms = AlarmSettings()
+    assert alarms.min_quality_score == quality.warn_below_quality_score
+    assert quality.warn_bad_ratio is not None
+    assert alarms.max_quarantine_percent == pytest.approx(quality.warn_bad_ratio * 100)
+
+
+@pytest.mark.parametrize(
+    ("name", "metric", "statistic", "comparison", "missing"),
+    [
+        (
+            "quality-score-low",
+            metric_names.RUN_QUALITY_SCORE,
+            "Minimum",
+            "LessThanThreshold",
+            "notBreaching",
+        ),
+        (
+            "quarantine-percent-high",
+            metric_names.RUN_QUARANTINE_PERCENT,
+            "Maximum",
+            "GreaterThanThreshold",
+            "notBreaching",
+        ),
+        (
+            "unhealthy",
+            metric_names.HEALTH_UNHEALTHY,
+            "Maximum",
+            "GreaterThanOrEqualToThreshold",
+            "breaching",
+        ),
+    ],
+)
+def test_run_level_alarm_watches_the_emitted_metric_and_tells_the_topic(
+    synth: Synth, name: str, metric: str, statistic: str, comparison: str, missing: str
+) -> None:
+    alarms = synth.config.aws.alarms
+    thresholds = {
+        "quality-score-low": alarms.min_quality_score,
+        "quarantine-percent-high": alarms.max_quarantine_percent,
+        "unhealthy": 1,
+    }
+    alarm = _alarm(synth, name)
+    assert alarm["Namespace"] == metric_names.NAMESPACE
+    assert alarm["MetricName"] == metric
+    assert alarm["Dimensions"] == _dimensions(metric_names.RUN_DIMENSIONS)
+    assert alarm["Statistic"] == statistic
+    assert alarm["ComparisonOperator"] == comparison
+    assert alarm["Threshold"] == thresholds[name]
+    assert alarm["TreatMissingData"] == missing
+    assert alarm["AlarmActions"] == [_ref(_topic_id(synth))]
+
+
+def test_health_alarm_waits_for_consecutive_failed_checks(synth: Synth) -> None:
+    alarm = _alarm(synth, "unhealthy")
+    assert alarm["Period"] == HEALTH_CHECK_MINUTES * 60
+    assert alarm["EvaluationPeriods"] == synth.config.aws.alarms.health_failed_checks
+
+
+def test_each_api_has_a_breaker_open_alarm(synth: Synth) -> None:
+    breaker_alarms = [
+        alarm["Properties"]
+        for alarm in synth.of_type("AWS::CloudWatch::Alarm").values()
+        if "-breaker-open-" in alarm["Properties"]["AlarmName"]
+    ]
+    assert len(breaker_alarms) == len(metric_names.API_NAMES)
+    for api in metric_names.API_NAMES:
+        alarm = _alarm(synth, f"breaker-open-{api_slug(api)}")
+        [query] = alarm["Metrics"]
+        stat = query["MetricStat"]
+        assert stat["Metric"] == {
+            "Namespace": metric_names.NAMESPACE,
+            "MetricName": metric_names.BREAKER_OPENED,
+            "Dimensions": _dimensions({**metric_names.RUN_DIMENSIONS, "api": api}),
+        }
+        assert stat["Stat"] == "Sum"
+        assert alarm["Threshold"] == 1
+        assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+        assert alarm["TreatMissingData"] == "notBreaching"
+        assert alarm["AlarmActions"] == [_ref(_topic_id(synth))]
+
+
+def test_failed_executions_alarm_tells_the_topic(synth: Synth) -> None:
+    [machine] = synth.of_type("AWS::StepFunctions::StateMachine")
+    alarm = _alarm(synth, "executions-failed")
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/States", "ExecutionsFailed")
+    assert alarm["Dimensions"] == [{"Name": "StateMachineArn", "Value": _ref(machine)}]
+    assert alarm["AlarmActions"] == [_ref(_topic_id(synth))]
+
+
+def test_run_duration_has_an_anomaly_model_and_an_alarm_outside_its_band(synth: Synth) -> None:
+    [detector] = synth.of_type("AWS::CloudWatch::AnomalyDetector").values()
+    model = detector["Properties"]["SingleMetricAnomalyDetector"]
+    assert model == {
+        "Namespace": metric_names.NAMESPACE,
+        "MetricName": metric_names.RUN_DURATION,
+        "Dimensions": _dimensions(metric_names.RUN_DIMENSIONS),
+        "Stat": "Maximum",
+    }
+
+    alarm = _alarm(synth, "run-duration-anomaly")
+    assert alarm["ComparisonOperator"] == "LessThanLowerOrGreaterThanUpperThreshold"
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == [_ref(_topic_id(synth))]
+    queries = {query["Id"]: query for query in alarm["Metrics"]}
+    band = queries[alarm["ThresholdMetricId"]]
+    match = re.fullmatch(r"ANOMALY_DETECTION_BAND\((\w+), ([\d.]+)\)", band["Expression"])
+    assert match, band["Expression"]
+    watched, width = match.groups()
+    assert float(width) == synth.config.aws.alarms.duration_band_standard_deviations
+    # The band is of the very metric and statistic the detector models.
+    stat = queries[watched]["MetricStat"]
+    assert stat["Metric"] == {key: model[key] for key in ("Namespace", "MetricName", "Dimensions")}
+    assert stat["Stat"] == model["Stat"]
+
+
+def test_alarm_thresholds_come_from_the_configuration(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    # The one extra synth of this module: overrides that no default equals, so a threshold
+    # written into the construct instead of read from config fails here.
+    _app, stack = app_factory(
+        "dev",
+        outdir=tmp_path,
+        environ={
+            "CUSTOMER_ETL__AWS__ALARMS__MIN_QUALITY_SCORE": "72.5",
+            "CUSTOMER_ETL__AWS__ALARMS__MAX_QUARANTINE_PERCENT": "7",
+            "CUSTOMER_ETL__AWS__ALARMS__DURATION_BAND_STANDARD_DEVIATIONS": "3.5",
+            "CUSTOMER_ETL__AWS__ALARMS__HEALTH_FAILED_CHECKS": "4",
+        },
+    )
+    alarms = {
+        alarm["Properties"]["AlarmName"]: alarm["Properties"]
+        for alarm in Template.from_stack(stack).find_resources("AWS::CloudWatch::Alarm").values()
+    }
+    assert alarms["customer-etl-dev-quality-score-low"]["Threshold"] == 72.5
+    assert alarms["customer-etl-dev-quarantine-percent-high"]["Threshold"] == 7
+    assert alarms["customer-etl-dev-unhealthy"]["EvaluationPeriods"] == 4
+    expressions = [
+        query.get("Expression")
+        for query in alarms["customer-etl-dev-run-duration-anomaly"]["Metrics"]
+    ]
+    assert any(e and e.endswith(", 3.5)") for e in expressions), expressions
+
+
+# Dashboard
+
+
+def test_dashboard_has_the_four_sections_in_order(synth: Synth) -> None:
+    sections = _sections(_dashboard(synth))
+    assert tuple(sections) == SECTIONS
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_dashboard_section_shows_its_metrics(synth: Synth, section: str) -> None:
+    widgets = _sections(_dashboard(synth))[section]
+    assert widgets, section
+    shown = _metric_names(widgets)
+    assert SECTION_METRICS[section] <= shown, SECTION_METRICS[section] - shown
+
+
+def test_dashboard_shows_the_state_of_every_alarm(synth: Synth) -> None:
+    pipeline = _sections(_dashboard(synth))["Pipeline health"]
+    [status] = [widget for widget in pipeline if widget["type"] == "alarm"]
+    alarm_ids = synth.of_type("AWS::CloudWatch::Alarm")
+    assert sorted(status["properties"]["alarms"]) == sorted(f"<{a}.Arn>" for a in alarm_ids)
+
+
+def test_dashboard_metrics_carry_the_dimensions_the_code_emits(synth: Synth) -> None:
+    body = _dashboard(synth)
+    lines = [
+        line
+        for widget in body["widgets"]
+        for line in widget["properties"].get("metrics", [])
+        if isinstance(line[0], str) and line[0] == metric_names.NAMESPACE
+    ]
+    assert lines
+    for line in lines:
+        dimensions = dict(zip(line[2:-1:2], line[3:-1:2], strict=True))
+        assert dimensions["service"] == metric_names.SERVICE, line
+        if line[1].startswith("Api") and line[1] != metric_names.BREAKER_OPENED:
+            assert set(dimensions) == {"service", "stage", "api"}, line
+            assert dimensions["api"] in metric_names.API_NAMES
+        elif line[1] == metric_names.BREAKER_OPENED:
+            assert set(dimensions) == {"service", "api"}, line
+        elif line[1].startswith("Run") or line[1] == metric_names.HEALTH_UNHEALTHY:
+            assert dimensions == metric_names.RUN_DIMENSIONS, line
+        else:
+            assert set(dimensions) == {"service", "stage"}, line
+
+
+# Health and report functions and their schedules
+
+
+@pytest.mark.parametrize(
+    ("name", "handler"), [("health", "health_handler"), ("report", "report_handler")]
+)
+def test_function_runs_the_handler_of_lambda_handlers(
+    synth: Synth, name: str, handler: str
+) -> None:
+    source = REPO / "functions" / name / "handler.py"
+    [statement] = [
+        node for node in ast.parse(source.read_text()).body if isinstance(node, ast.ImportFrom)
+    ]
+    assert statement.module == "customer_etl.runtime.lambda_handlers"
+    assert [(alias.name, alias.asname) for alias in statement.names] == [(handler, "handler")]
+    # The function deploys that very folder.
+    asset = synth.stack.functions.by_name[name].node.find_child("Code")
+    assert isinstance(asset, s3_assets.Asset)
+    stage = cdk.Stage.of(synth.stack)
+    assert stage is not None
+    staged = Path(stage.outdir) / asset.asset_path
+    assert (staged / "handler.py").read_text() == source.read_text()
+    assert synth.resources[_function_ids(synth)[name]]["Properties"]["Handler"] == (
+        "handler.handler"
+    )
+
+
+def _schedules(synth: Synth) -> dict[str, dict[str, Any]]:
+    prefix = f"customer-etl-{synth.env}-"
+    return {
+        schedule["Properties"]["Name"].removeprefix(prefix): schedule["Properties"]
+        for schedule in synth.of_type("AWS::Scheduler::Schedule").values()
+    }
+
+
+def test_health_runs_every_five_minutes(synth: Synth) -> None:
+    health = _schedules(synth)["health"]
+    assert health["ScheduleExpression"] == f"rate({HEALTH_CHECK_MINUTES} minutes)"
+    assert health["Target"]["Arn"] == _arn(_function_ids(synth)["health"])
+    assert "Input" not in health["Target"]
+
+
+@pytest.mark.parametrize(
+    ("period", "expression"),
+    [("daily", "cron(30 6 * * ? *)"), ("weekly", "cron(30 6 ? * MON *)")],
+)
+def test_report_runs_with_its_period(synth: Synth, period: str, expression: str) -> None:
+    schedule = _schedules(synth)[f"{period}-report"]
+    assert schedule["ScheduleExpression"] == expression
+    assert schedule["ScheduleExpressionTimezone"] == "Europe/London"
+    assert schedule["Target"]["Arn"] == _arn(_function_ids(synth)["report"])
+    assert json.loads(schedule["Target"]["Input"]) == {"period": period}
+
+
+def test_schedules_may_invoke_health_and_report_only(synth: Synth) -> None:
+    schedules = _schedules(synth)
+    assert set(schedules) == {"health", "daily-report", "weekly-report"}
+    roles = {schedule["Target"]["RoleArn"]["Fn::GetAtt"][0] for schedule in schedules.values()}
+    [role] = roles
+    invoked = {
+        json.dumps(resource)
+        for statement in _role_statements(synth, role)
+        if "lambda:InvokeFunction" in _listed(statement["Action"])
+        for resource in _listed(statement["Resource"])
+    }
+    ids = _function_ids(synth)
+    allowed = {json.dumps(_arn(ids[name])) for name in ("health", "report")}
+    allowed |= {
+        json.dumps({"Fn::Join": ["", [_arn(ids[name]), ":*"]]}) for name in ("health", "report")
+    }
+    assert invoked and invoked <= allowed
+    assert synth.resources[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0][
+        "Principal"
+    ] == {"Service": "scheduler.amazonaws.com"}
+
+
+def test_report_writes_under_the_reports_prefix_only(synth: Synth) -> None:
+    buckets = {
+        bucket["Properties"]["LoggingConfiguration"]["LogFilePrefix"]: logical_id
+        for logical_id, bucket in synth.of_type("AWS::S3::Bucket").items()
+        if "LoggingConfiguration" in bucket["Properties"]
+    }
+    reports = buckets["reports/"]
+    prefix = synth.config.aws.reports_prefix
+    under_prefix = {"Fn::Join": ["", [_arn(reports), f"/{prefix}*"]]}
+    for name in FUNCTION_NAMES:
+        statements = _function_statements(synth, name)
+        writes = "s3:PutObject" in _actions_on(statements, under_prefix)
+        assert writes == (name == "report"), name
+        # Nobody may read the reports back or write elsewhere in the bucket.
+        anywhere = {"Fn::Join": ["", [_arn(reports), "/*"]]}
+        assert not _actions_on(statements, anywhere), name
+        assert not _actions_on(statements, _arn(reports)), name
+    report_statements = _function_statements(synth, "report")
+    assert not any(
+        action.startswith("s3:Get") for action in _actions_on(report_statements, under_prefix)
+    )
+
+
+def test_reports_are_kept_thirteen_months(synth: Synth) -> None:
+    [reports] = [
+        bucket["Properties"]
+        for bucket in synth.of_type("AWS::S3::Bucket").values()
+        if bucket["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix") == "reports/"
+    ]
+    rules = reports["LifecycleConfiguration"]["Rules"]
+    assert [rule.get("ExpirationInDays") for rule in rules] == [400]
+
+
+# Field-level encryption key
+
+
+def test_field_key_is_its_own_rotating_key(synth: Synth) -> None:
+    keys = _key_ids(synth)
+    field_key = keys[f"alias/customer-etl-{synth.env}-fields"]
+    assert field_key != keys[f"alias/customer-etl-{synth.env}"]
+    properties = synth.resources[field_key]["Properties"]
+    assert properties["EnableKeyRotation"] is True
+    # No AWS service may use it: only the account's IAM grants below.
+    principals = [statement["Principal"] for statement in properties["KeyPolicy"]["Statement"]]
+    assert all("Service" not in principal for principal in principals), principals
+
+
+def test_field_key_is_used_by_load_and_probed_by_health_only(synth: Synth) -> None:
+    field_key = _arn(_key_ids(synth)[f"alias/customer-etl-{synth.env}-fields"])
+    data_key_actions = {"kms:GenerateDataKey", "kms:Decrypt"}
+    for name in FUNCTION_NAMES:
+        statements = [
+            statement
+            for statement in _function_statements(synth, name)
+            if field_key in _listed(statement["Resource"])
+        ]
+        actions = {action for statement in statements for action in _listed(statement["Action"])}
+        assert actions == (data_key_actions if name in {"load", "health"} else set()), name
+        if name == "health":
+            # Only for the probe's own throwaway keys, never a run's data key.
+            [statement] = statements
+            assert statement["Condition"] == {
+                "StringEquals": {
+                    f"kms:EncryptionContext:{key}": value for key, value in PROBE_CONTEXT.items()
+                }
+            }
+        if name == "load":
+            assert all("Condition" not in statement for statement in statements)
+    # Nothing else in the stack (state machine, schedules) may use it either.
+    users = {
+        json.dumps(role)
+        for policy in synth.of_type("AWS::IAM::Policy").values()
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if field_key in _listed(statement["Resource"])
+        for role in policy["Properties"]["Roles"]
+    }
+    assert len(users) == 2
+
+
+def test_health_probes_the_checkpoint_bucket_under_its_prefix_only(synth: Synth) -> None:
+    [checkpoints] = [
+        logical_id
+        for logical_id, bucket in synth.of_type("AWS::S3::Bucket").items()
+        if bucket["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix")
+        == "checkpoints/"
+    ]
+    statements = _function_statements(synth, "health")
+    probe = {"Fn::Join": ["", [_arn(checkpoints), "/health/*"]]}
+    assert {"s3:PutObject", "s3:DeleteObject*"} <= _actions_on(statements, probe)
+    assert not _actions_on(statements, {"Fn::Join": ["", [_arn(checkpoints), "/*"]]})
+    assert not _actions_on(statements, _arn(checkpoints))
+
+
+def test_every_function_is_given_the_field_key(synth: Synth) -> None:
+    field_key = _arn(_key_ids(synth)[f"alias/customer-etl-{synth.env}-fields"])
+    for function in synth.of_type("AWS::Lambda::Function").values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert variables["CUSTOMER_ETL__ENCRYPTION__KMS_KEY_ID"] == field_key
+
+
+def test_stage_functions_read_the_masking_key_where_masking_is_on(synth: Synth) -> None:
+    masking = synth.config.privacy.masking
+    assert masking.enabled == (synth.env != "prod")
+    if not masking.enabled:
+        return
+    assert masking.key_ref is not None
+    secret = f":secret:{masking.key_ref.removeprefix('secretsmanager:')}-??????"
+    for name in FUNCTION_NAMES:
+        reads = any(
+            "secretsmanager:GetSecretValue" in _listed(statement["Action"])
+            and secret in json.dumps(statement["Resource"])
+            for statement in _function_statements(synth, name)
+        )
+        assert reads == (name in STAGES), name
+
+
+def test_load_alone_reads_the_blind_index_secret(synth: Synth) -> None:
+    reference = synth.config.encryption.blind_index_key_ref
+    assert reference is not None
+    secret = f":secret:{reference.removeprefix('secretsmanager:')}-??????"
+    for name in FUNCTION_NAMES:
+        reads = any(
+            "secretsmanager:GetSecretValue" in _listed(statement["Action"])
+            and secret in json.dumps(statement["Resource"])
+            for statement in _function_statements(synth, name)
+        )
+        assert reads == (name == "load"), name
+
+
+# TLS only
+
+
+def test_every_bucket_refuses_plain_http_and_old_tls(synth: Synth) -> None:
+    policies = {
+        policy["Properties"]["Bucket"]["Ref"]: policy["Properties"]["PolicyDocument"]["Statement"]
+        for policy in synth.of_type("AWS::S3::BucketPolicy").values()
+    }
+    assert set(policies) == set(synth.of_type("AWS::S3::Bucket"))
+    for statements in policies.values():
+        denies = [statement for statement in statements if statement["Effect"] == "Deny"]
+        assert any(
+            statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+            and statement["Action"] == "s3:*"
+            for statement in denies
+        )
+        assert any(
+            statement["Condition"] == {"NumericLessThan": {"s3:TlsVersion": 1.2}}
+            for statement in denies
+        )
+
+
+def test_alert_topic_refuses_plain_http(synth: Synth) -> None:
+    [policy] = synth.of_type("AWS::SNS::TopicPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        statement["Effect"] == "Deny"
+        and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for statement in statements
+    )

@@ -1,0 +1,190 @@
+"""The run-level metrics the alarms watch, as the EMF JSON Powertools prints: names, units
+and dimension sets exactly as metric_names.py (and so the CDK alarms) say."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from customer_etl import metric_names
+from customer_etl.api_stats import ApiReport
+from customer_etl.manifest import RunManifest, StageReport
+from customer_etl.quality.totals import QualityTotals
+from customer_etl.reports import finished
+from customer_etl.run_metrics import emit_run_failed, emit_run_finished, emit_stage_outcome
+from customer_etl.runtime.lambda_handlers import stage_handler
+
+START = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
+
+
+def stage(rows_in: int, quarantined: int, **figures: Any) -> StageReport:
+    return StageReport(
+        rows_in=rows_in,
+        rows_out=rows_in - quarantined,
+        rows_quarantined=quarantined,
+        duration_seconds=1.0,
+        checkpoint_uri="s3://bucket/x.parquet",
+        **figures,
+    )
+
+
+def run(*stages: str) -> RunManifest:
+    reports = {
+        "extract": stage(200, 0),
+        "transform": stage(200, 20, quality=QualityTotals(records=180, score_sum=180 * 90.0)),
+        "enrich": stage(
+            180,
+            0,
+            apis={
+                "postcodes.io": ApiReport(
+                    calls=4, breaker_state_changes={"closed->open": 2, "open->half-open": 1}
+                ),
+                "companies_house": ApiReport(calls=3, breaker_state_changes={"half-open->open": 1}),
+            },
+        ),
+        "load": stage(180, 0),
+    }
+    manifest = RunManifest.start("run-1", "s3://landing/customers.csv", now=START)
+    return manifest.model_copy(update={"stages": {name: reports[name] for name in stages}})
+
+
+def emitted(out: str) -> list[dict[str, Any]]:
+    """Each metric printed as EMF: its name, unit, value and dimension set."""
+    found = []
+    for line in out.splitlines():
+        blob = json.loads(line)
+        [directive] = blob["_aws"]["CloudWatchMetrics"]
+        [dimensions] = directive["Dimensions"]
+        for metric in directive["Metrics"]:
+            found.append(
+                {
+                    "namespace": directive["Namespace"],
+                    "name": metric["Name"],
+                    "unit": metric["Unit"],
+                    "value": _single(blob[metric["Name"]]),
+                    "dimensions": {name: blob[name] for name in dimensions},
+                }
+            )
+    return found
+
+
+def _single(value: Any) -> Any:
+    """Powertools may print one value as a one-item list."""
+    return value[0] if isinstance(value, list) and len(value) == 1 else value
+
+
+@pytest.fixture(params=[None, "some-other-service"])
+def service_variable(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With and without the service name Powertools reads from its environment variable: the
+    alarms' `service` dimension must not depend on how a function is configured."""
+    if request.param is None:
+        monkeypatch.delenv("POWERTOOLS_SERVICE_NAME", raising=False)
+    else:
+        monkeypatch.setenv("POWERTOOLS_SERVICE_NAME", request.param)
+
+
+@pytest.mark.usefixtures("service_variable")
+def test_transform_emits_the_quality_score_with_the_service_dimension_only(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    emit_stage_outcome("transform", run("extract", "transform"))
+    assert emitted(capsys.readouterr().out) == [
+        {
+            "namespace": metric_names.NAMESPACE,
+            "name": metric_names.RUN_QUALITY_SCORE,
+            "unit": "None",
+            "value": 90.0,
+            "dimensions": metric_names.RUN_DIMENSIONS,
+        }
+    ]
+
+
+@pytest.mark.usefixtures("service_variable")
+def test_enrich_emits_how_often_each_api_circuit_opened(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    emit_stage_outcome("enrich", run("extract", "transform", "enrich"))
+    metrics = emitted(capsys.readouterr().out)
+    assert {m["name"] for m in metrics} == {metric_names.BREAKER_OPENED}
+    assert {m["dimensions"]["api"]: m["value"] for m in metrics} == {
+        "postcodes.io": 2.0,
+        "companies_house": 1.0,
+    }
+    assert {api for m in metrics for api in [m["dimensions"]["api"]]} <= set(metric_names.API_NAMES)
+    for metric in metrics:
+        assert metric["dimensions"] == {
+            **metric_names.RUN_DIMENSIONS,
+            "api": metric["dimensions"]["api"],
+        }
+        assert metric["unit"] == "Count"
+
+
+def test_an_api_whose_circuit_never_opened_emits_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    manifest = run("extract")
+    manifest.stages["enrich"] = stage(
+        200, 0, apis={"postcodes.io": ApiReport(breaker_state_changes={"open->closed": 1})}
+    )
+    emit_stage_outcome("enrich", manifest)
+    assert capsys.readouterr().out == ""
+
+
+@pytest.mark.usefixtures("service_variable")
+def test_a_finished_run_emits_its_quarantine_share_and_duration(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    ended = finished(run("extract", "transform", "enrich", "load")).model_copy(
+        update={"finished_at": START + timedelta(seconds=75)}
+    )
+    emit_run_finished(ended)
+    assert emitted(capsys.readouterr().out) == [
+        {
+            "namespace": metric_names.NAMESPACE,
+            "name": metric_names.RUN_QUARANTINE_PERCENT,
+            "unit": "Percent",
+            "value": 10.0,
+            "dimensions": metric_names.RUN_DIMENSIONS,
+        },
+        {
+            "namespace": metric_names.NAMESPACE,
+            "name": metric_names.RUN_DURATION,
+            "unit": "Seconds",
+            "value": 75.0,
+            "dimensions": metric_names.RUN_DIMENSIONS,
+        },
+    ]
+
+
+@pytest.mark.usefixtures("service_variable")
+def test_a_failed_run_counts_one(capsys: pytest.CaptureFixture[str]) -> None:
+    emit_run_failed()
+    [metric] = emitted(capsys.readouterr().out)
+    assert (metric["name"], metric["unit"], metric["value"]) == (
+        metric_names.RUNS_FAILED,
+        "Count",
+        1.0,
+    )
+    assert metric["dimensions"] == metric_names.RUN_DIMENSIONS
+
+
+@dataclass
+class FakeLambdaContext:
+    function_name: str = "customer-etl-transform"
+    memory_limit_in_mb: int = 1024
+    invoked_function_arn: str = "arn:aws:lambda:eu-west-2:123456789012:function:transform"
+    aws_request_id: str = "request-1"
+
+
+def test_a_failing_stage_handler_emits_runs_failed_beside_its_stage_failure(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    handler = stage_handler("transform")
+    with pytest.raises(Exception):  # noqa: B017 - any failure counts; which one is not the point
+        handler({"not": "a manifest"}, FakeLambdaContext())  # type: ignore[arg-type]
+    metrics = emitted(capsys.readouterr().out)
+    assert {m["name"] for m in metrics} >= {metric_names.RUNS_FAILED, "StageFailures"}
