@@ -26,6 +26,7 @@ from customer_etl.health.keys import PROBE_CONTEXT
 from infra.constructs.functions import FUNCTION_NAMES, STAGES
 from infra.constructs.monitoring import api_slug
 from infra.constructs.schedules import HEALTH_CHECK_MINUTES
+from tests.cloudformation import flatten
 
 if TYPE_CHECKING:
     # tests/infra is not a package, so its conftest is the top-level module `conftest`.
@@ -135,25 +136,11 @@ def _actions_on(statements: list[dict[str, Any]], resource: Any) -> set[str]:
     }
 
 
-def _flatten(value: Any) -> str:
-    """A CloudFormation string value, references written as <LogicalId> or <LogicalId.Attr>."""
-    if isinstance(value, str):
-        return value
-    if "Fn::Join" in value:
-        delimiter, parts = value["Fn::Join"]
-        return str(delimiter).join(_flatten(part) for part in parts)
-    if "Fn::GetAtt" in value:
-        return "<{}.{}>".format(*value["Fn::GetAtt"])
-    if "Ref" in value:
-        return f"<{value['Ref']}>"
-    raise AssertionError(f"unexpected CloudFormation value {value!r}")
-
-
 def _dashboard(synth: Synth) -> dict[str, Any]:
     [dashboard] = synth.of_type("AWS::CloudWatch::Dashboard").values()
     properties = dashboard["Properties"]
     assert properties["DashboardName"] == f"customer-etl-{synth.env}"
-    body = json.loads(_flatten(properties["DashboardBody"]))
+    body = json.loads(flatten(properties["DashboardBody"]))
     assert isinstance(body, dict)
     return body
 

@@ -31,6 +31,7 @@ from infra.constructs.functions import (
     PipLayerBundling,
     aws_sdk_pandas_layer_arn,
 )
+from tests.cloudformation import flatten
 
 if TYPE_CHECKING:
     # tests/infra is not a package, so its conftest is the top-level module `conftest`.
@@ -170,20 +171,6 @@ def _cdk_json_context() -> dict[str, Any]:
     return context
 
 
-def _flatten(value: Any) -> str:
-    """A CloudFormation value as one string, references written as <LogicalId.Attr>."""
-    if isinstance(value, str):
-        return value
-    if "Fn::Join" in value:
-        delimiter, parts = value["Fn::Join"]
-        return str(delimiter).join(_flatten(part) for part in parts)
-    if "Fn::GetAtt" in value:
-        return "<{}.{}>".format(*value["Fn::GetAtt"])
-    if "Ref" in value:
-        return f"<{value['Ref']}>"
-    raise AssertionError(f"unexpected CloudFormation value {value!r}")
-
-
 def _definition(synth: Synth) -> dict[str, Any]:
     """The state machine's ASL as CloudFormation will deploy it, references flattened.
 
@@ -193,9 +180,9 @@ def _definition(synth: Synth) -> dict[str, Any]:
     """
     _, machine = _only(synth.of_type("AWS::StepFunctions::StateMachine"))
     properties = machine["Properties"]
-    text = _flatten(properties["DefinitionString"])
+    text = flatten(properties["DefinitionString"])
     substitutions = {
-        name: _flatten(value)
+        name: flatten(value)
         for name, value in properties.get("DefinitionSubstitutions", {}).items()
     }
     missing = set(PLACEHOLDER.findall(text)) - set(substitutions)
