@@ -45,7 +45,7 @@ integration: $(DEV)
 	$(BIN)/pytest tests/integration
 infra: $(DEV)
 	$(BIN)/pytest tests/infra
-e2e: $(DEV)
+e2e: $(DEV) chromium ## the end-to-end tests, Chromium report tests included
 	$(BIN)/pytest tests/e2e
 
 lint: $(DEV)

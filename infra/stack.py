@@ -59,6 +59,7 @@ class CustomerEtlStack(Stack):
             env_name=env_name,
             key=key,
             stages=functions.stages,
+            run_failed=functions.run_failed,
             landing=storage.landing,
             quarantine=quarantine.queue,
             alerts=alerting.topic,
@@ -77,9 +78,11 @@ class CustomerEtlStack(Stack):
             "Monitoring",
             env_name=env_name,
             settings=config.aws.alarms,
+            quality=config.quality,
             topic=alerting.topic,
             state_machine=orchestration.state_machine,
             failed_executions=failed_executions,
+            report=functions.by_name["report"],
         )
 
         self.encryption = encryption

@@ -44,8 +44,12 @@ class Alerting(Construct):
     def watch(self, state_machine: sfn.IStateMachine) -> cloudwatch.Alarm:
         """Alarm as soon as one execution fails in a five-minute window.
 
-        The state machine's own Alert state covers failures it catches; this alarm also
-        covers those it cannot (timeouts, aborts, a failing Alert state).
+        The run-failed function at the end of the state machine's Catch path sends each
+        failed run's templated alert; this alarm also covers the failures that path cannot
+        report (a timeout, an abort, a failing run-failed function and fallback). So a
+        caught failure notifies twice: its templated alert, and this alarm's notification
+        when it goes into ALARM (once per burst of failures, not per run; nothing on OK).
+        docs/incident-response.md tells operators to expect both.
         """
         alarm = cloudwatch.Alarm(
             self,

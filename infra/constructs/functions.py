@@ -1,5 +1,6 @@
-"""The stage functions, the retention, health and report functions, the layers they share,
-and the daily retention schedule (the health and report schedules are in schedules.py)."""
+"""The stage functions, the run-failed function at the end of the state machine's failure
+path, the retention, health and report functions, the layers they share, and the daily
+retention schedule (the health and report schedules are in schedules.py)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from customer_etl import metric_names
 from customer_etl.config import Config
 from customer_etl.config.encryption import KMS_KEY_VARIABLE
 from customer_etl.health.keys import PROBE_CONTEXT
@@ -51,19 +53,27 @@ STAGES = ("extract", "transform", "enrich", "load")
 """The functions the state machine calls, in pipeline order."""
 PIPELINE_FUNCTIONS = (*STAGES, "retention")
 """The functions that move or delete customer data: each reads and writes checkpoints."""
-FUNCTION_NAMES = (*PIPELINE_FUNCTIONS, "health", "report")
+RUN_FAILED = "run_failed"
+"""The function the state machine's Catch path ends in: the failed run's alert and row."""
+FUNCTION_NAMES = (*PIPELINE_FUNCTIONS, RUN_FAILED, "health", "report")
 
 SMALL_FUNCTIONS: Mapping[str, tuple[int, int]] = {
     # Memory (MB) and timeout (s) of the functions that handle no rows: enough to import the
     # package (pandas included); the stage functions take theirs from config.
     "health": (512, 60),
     "report": (1024, 300),
+    # Room for a slow warehouse connection after the alert has gone (run_failure.py).
+    RUN_FAILED: (512, 120),
 }
 
 FIELD_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 """Making a run's data key and unwrapping a stored one. No function re-wraps data keys
 (kms:ReEncrypt*): `customer-etl keys rotate` is an operator's command, run with the
 operator's own credentials, and KMS rotates the key material itself."""
+
+TOPIC_KEY_ACTIONS = ("kms:GenerateDataKey*", "kms:Decrypt")
+"""What a publisher to the KMS-encrypted alert topic needs of its key (SNS makes and opens
+the message's data key as the publisher)."""
 
 HEALTH_PROBE_PREFIX = "health/"
 """Where the health check puts and deletes its probe object in the checkpoint bucket
@@ -105,8 +115,8 @@ RETENTION_SCHEDULE = events.Schedule.cron(minute="0", hour="3")
 
 
 class Functions(Construct):
-    """Seven functions (four stages, retention, health, report) on one dependency layer plus
-    the pandas layer."""
+    """Eight functions (four stages, run-failed, retention, health, report) on one dependency
+    layer plus the pandas layer."""
 
     def __init__(
         self,
@@ -155,8 +165,8 @@ class Functions(Construct):
             # The field key's ARN (no secret) in one environment shared by every function;
             # only load and health are granted its use, below.
             KMS_KEY_VARIABLE: field_key.key_arn,
-            "POWERTOOLS_SERVICE_NAME": "customer-etl",
-            "POWERTOOLS_METRICS_NAMESPACE": "CustomerEtl",
+            "POWERTOOLS_SERVICE_NAME": metric_names.SERVICE,
+            "POWERTOOLS_METRICS_NAMESPACE": metric_names.NAMESPACE,
         }
 
         self.by_name: dict[str, lambda_.Function] = {}
@@ -181,13 +191,11 @@ class Functions(Construct):
         for name in ("transform", "load"):
             quarantine.grant_send_messages(self.by_name[name])
         warehouse_users = [self.by_name["load"], self.by_name["retention"]]
-        # Masking for non-production environments: every stage handler resolves the
-        # masking key when it builds its settings, so every stage function reads it.
+        # Masking for non-production environments: transform masks, and is the only stage
+        # function that reads the masking key (runtime/lambda_handlers.py).
         masking = config.privacy.masking
         if masking.enabled:
-            self._grant_secret(
-                "MaskingKey", masking.key_ref, [self.by_name[name] for name in STAGES]
-            )
+            self._grant_secret("MaskingKey", masking.key_ref, [self.by_name["transform"]])
         # Field-level encryption: load seals the personal-data columns under one data key
         # per run and needs the blind-index secret.
         field_key.grant(self.by_name["load"], *FIELD_KEY_ACTIONS)
@@ -224,6 +232,13 @@ class Functions(Construct):
         # also needs (SNS makes a data key as the publisher).
         reports.grant_put(report, f"{config.aws.reports_prefix}*")
         alerts.grant_publish(report)
+        # Run-failed sends the failed run's alert and writes its `etl_runs` row: the topic
+        # (and the pipeline key, whose data key SNS makes as the publisher) and the
+        # warehouse. It reads no rows: no buckets, no queue, no field key.
+        run_failed = self.by_name[RUN_FAILED]
+        alerts.grant_publish(run_failed)
+        key.grant(run_failed, *TOPIC_KEY_ACTIONS)
+        warehouse_users.append(run_failed)
         self._grant_secret("Warehouse", config.warehouse.password_ref, warehouse_users)
         # Only enrich talks to the enrichment APIs: it alone writes their state; health
         # reads the breaker states and asks each API once with its key.
@@ -248,8 +263,13 @@ class Functions(Construct):
 
     @property
     def stages(self) -> dict[str, lambda_.Function]:
-        """The four functions the state machine calls."""
+        """The four stage functions the state machine calls."""
         return {name: self.by_name[name] for name in STAGES}
+
+    @property
+    def run_failed(self) -> lambda_.Function:
+        """The function the state machine's failure path ends in."""
+        return self.by_name[RUN_FAILED]
 
     def _function(
         self,
@@ -261,7 +281,7 @@ class Functions(Construct):
         environment: Mapping[str, str],
         retain: bool,
     ) -> lambda_.Function:
-        construct_id = name.capitalize()
+        construct_id = "".join(part.capitalize() for part in name.split("_"))
         memory_mb, timeout_seconds = SMALL_FUNCTIONS.get(
             name, (config.aws.lambda_memory_mb, config.aws.lambda_timeout_seconds)
         )

@@ -13,12 +13,14 @@ from collections.abc import Sequence
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from customer_etl import metric_names
 from customer_etl.config.alarms import AlarmSettings
+from customer_etl.config.model import QualitySettings
 from infra.constructs.functions import STAGES
 from infra.constructs.schedules import HEALTH_CHECK_MINUTES
 
@@ -31,6 +33,10 @@ DURATION_PERIOD = Duration.hours(1)
 
 DURATION_STATISTIC = "Maximum"
 """The slowest run of the hour; the anomaly detector models the same statistic."""
+
+REPORT_ERRORS_PERIOD = Duration.days(1)
+"""The report runs once a day (and once more on Mondays): a day-long period holds one
+scheduled report and its retries, and keeps the alarm raised until the next day's report."""
 
 API_STAGE = "enrich"
 """The `stage` dimension of the enrichment APIs' metrics (api_metrics.py)."""
@@ -47,6 +53,25 @@ THIRD_WIDTH = 8
 GRAPH_HEIGHT = 6
 
 
+def quality_score_threshold(settings: AlarmSettings, quality: QualitySettings) -> float | None:
+    """The quality score the alarm goes off below: the alarm's own setting, else the score
+    runs warn below; None (no alarm) when neither is set."""
+    if settings.min_quality_score is not None:
+        return settings.min_quality_score
+    return quality.warn_below_quality_score
+
+
+def quarantine_percent_threshold(settings: AlarmSettings, quality: QualitySettings) -> float | None:
+    """The quarantined percentage the alarm goes off above: the alarm's own setting, else
+    the share runs warn above, as a percentage; None (no alarm) when neither is set."""
+    if settings.max_quarantine_percent is not None:
+        return settings.max_quarantine_percent
+    if quality.warn_bad_ratio is None:
+        return None
+    # Rounded: 0.07 * 100 is 7.000000000000001 in binary floating point.
+    return round(quality.warn_bad_ratio * 100, 9)
+
+
 def api_slug(api: str) -> str:
     """`postcodes.io` -> `postcodes-io`: an API name as it may appear in an alarm name."""
     return api.replace(".", "-").replace("_", "-")
@@ -55,6 +80,10 @@ def api_slug(api: str) -> str:
 class Monitoring(Construct):
     """Alarms that publish to the alert topic, and a dashboard in four sections: pipeline
     health, data quality, API health, warehouse.
+
+    The data-quality alarms take their thresholds from `settings`, or from the `quality`
+    warning thresholds where `settings` leaves them unset (the default), so that the cloud
+    alarms on the runs that warn; a check whose warning is off too gets no alarm.
 
     The failed-execution alarm stays in `Alerting` (moving it would replace an alarm of the
     same name, and CloudFormation would delete the new one with the old); it is passed in
@@ -68,42 +97,50 @@ class Monitoring(Construct):
         *,
         env_name: str,
         settings: AlarmSettings,
+        quality: QualitySettings,
         topic: sns.ITopic,
         state_machine: sfn.IStateMachine,
         failed_executions: cloudwatch.IAlarm,
+        report: lambda_.IFunction,
     ) -> None:
         super().__init__(scope, construct_id)
         self._env_name = env_name
         self._action = cloudwatch_actions.SnsAction(topic)
+        self._min_quality_score = quality_score_threshold(settings, quality)
+        self._max_quarantine_percent = quarantine_percent_threshold(settings, quality)
 
-        self.quality_score = self._alarm(
-            "QualityScoreLow",
-            name="quality-score-low",
-            description=(
-                f"A customer-etl run scored below {settings.min_quality_score:g} for data "
-                "quality. Read the run summary's rule counts and the quarantine; fix the "
-                "source file or the rules (docs/runbook.md)."
-            ),
-            metric=run_metric(metric_names.RUN_QUALITY_SCORE, "Minimum"),
-            threshold=settings.min_quality_score,
-            comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-            # A period without runs has no score: that is not bad data.
-            missing=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
-        self.quarantine_percent = self._alarm(
-            "QuarantinePercentHigh",
-            name="quarantine-percent-high",
-            description=(
-                f"A customer-etl run quarantined more than {settings.max_quarantine_percent:g}% "
-                "of its rows. Read the quarantine queue and the run summary's reason codes "
-                "(docs/runbook.md)."
-            ),
-            metric=run_metric(metric_names.RUN_QUARANTINE_PERCENT, "Maximum"),
-            threshold=settings.max_quarantine_percent,
-            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            # A period without runs quarantined nothing.
-            missing=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
+        self.quality_score: cloudwatch.Alarm | None = None
+        if self._min_quality_score is not None:
+            self.quality_score = self._alarm(
+                "QualityScoreLow",
+                name="quality-score-low",
+                description=(
+                    f"A customer-etl run scored below {self._min_quality_score:g} for data "
+                    "quality. Read the run summary's rule counts and the quarantine; fix the "
+                    "source file or the rules (docs/runbook.md)."
+                ),
+                metric=run_metric(metric_names.RUN_QUALITY_SCORE, "Minimum"),
+                threshold=self._min_quality_score,
+                comparison=cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+                # A period without runs has no score: that is not bad data.
+                missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        self.quarantine_percent: cloudwatch.Alarm | None = None
+        if self._max_quarantine_percent is not None:
+            self.quarantine_percent = self._alarm(
+                "QuarantinePercentHigh",
+                name="quarantine-percent-high",
+                description=(
+                    "A customer-etl run quarantined more than "
+                    f"{self._max_quarantine_percent:g}% of its rows. Read the quarantine "
+                    "queue and the run summary's reason codes (docs/runbook.md)."
+                ),
+                metric=run_metric(metric_names.RUN_QUARANTINE_PERCENT, "Maximum"),
+                threshold=self._max_quarantine_percent,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                # A period without runs quarantined nothing.
+                missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
         self.breaker_open: dict[str, cloudwatch.Alarm] = {}
         for api in metric_names.API_NAMES:
             slug = api_slug(api)
@@ -141,14 +178,31 @@ class Monitoring(Construct):
             # check itself is broken (or cannot start), which is as bad as a failed check.
             missing=cloudwatch.TreatMissingData.BREACHING,
         )
+        self.report_failed = self._alarm(
+            "ReportFailed",
+            name="report-failed",
+            description=(
+                "The scheduled customer-etl period report failed: the day's (or week's) "
+                "report may be missing from the reports bucket and unannounced. Read the "
+                "report function's log for the error, fix it, then invoke the function with "
+                '{"period": "daily"} or {"period": "weekly"} (docs/reports.md).'
+            ),
+            metric=report.metric_errors(period=REPORT_ERRORS_PERIOD, statistic="Sum"),
+            threshold=1,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            # The function runs once or twice a day: a day without an invocation has no
+            # errors, and the failed one keeps the alarm raised for the day.
+            missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
         self.duration_detector, self.duration_anomaly = self._duration_anomaly(settings)
 
+        quality_alarms = [self.quality_score, self.quarantine_percent]
         self.alarms: list[cloudwatch.IAlarm] = [
             failed_executions,
-            self.quality_score,
-            self.quarantine_percent,
+            *(alarm for alarm in quality_alarms if alarm is not None),
             *self.breaker_open.values(),
             self.unhealthy,
+            self.report_failed,
             self.duration_anomaly,
         ]
         self.dashboard = self._dashboard(settings, state_machine)
@@ -241,7 +295,7 @@ class Monitoring(Construct):
         duration = run_metric(metric_names.RUN_DURATION, DURATION_STATISTIC, DURATION_PERIOD)
         for title, rows in (
             ("Pipeline health", self._pipeline_health(state_machine, duration, settings)),
-            ("Data quality", self._data_quality(settings)),
+            ("Data quality", self._data_quality()),
             ("API health", self._api_health()),
             ("Warehouse", self._warehouse()),
         ):
@@ -282,9 +336,11 @@ class Monitoring(Construct):
                 ),
                 graph("Run duration (s)", [duration, band], width=THIRD_WIDTH),
                 graph(
-                    "Failed stage invocations",
+                    "Failed runs and stage attempts",
                     [
-                        run_metric(metric_names.RUNS_FAILED, "Sum", label="All stages"),
+                        # RunsFailed counts each failed run once; StageFailures counts every
+                        # failed attempt, retries that later succeeded included.
+                        run_metric(metric_names.RUNS_FAILED, "Sum", label="Failed runs"),
                         *(
                             stage_metric("StageFailures", stage, "Sum", label=stage)
                             for stage in STAGES
@@ -295,20 +351,20 @@ class Monitoring(Construct):
             ],
         ]
 
-    def _data_quality(self, settings: AlarmSettings) -> list[list[cloudwatch.IWidget]]:
+    def _data_quality(self) -> list[list[cloudwatch.IWidget]]:
         return [
             [
                 graph(
                     "Run quality score (0-100)",
                     [run_metric(metric_names.RUN_QUALITY_SCORE, "Minimum")],
                     width=THIRD_WIDTH,
-                    line=(settings.min_quality_score, "Alarm below"),
+                    line=_line(self._min_quality_score, "Alarm below"),
                 ),
                 graph(
                     "Rows quarantined (%)",
                     [run_metric(metric_names.RUN_QUARANTINE_PERCENT, "Maximum")],
                     width=THIRD_WIDTH,
-                    line=(settings.max_quarantine_percent, "Alarm above"),
+                    line=_line(self._max_quarantine_percent, "Alarm above"),
                 ),
                 graph(
                     "Rows quarantined per stage",
@@ -441,6 +497,11 @@ def api_metric(name: str, api: str, statistic: str) -> cloudwatch.Metric:
         period=RUN_PERIOD,
         label=api,
     )
+
+
+def _line(threshold: float | None, label: str) -> tuple[float, str] | None:
+    """A threshold line for a graph, none where there is no alarm."""
+    return None if threshold is None else (threshold, label)
 
 
 def section(title: str) -> cloudwatch.TextWidget:

@@ -29,6 +29,8 @@ SUBSTITUTION_BY_STAGE = {
     "load": "LoadFunctionArn",
 }
 """The `${...}` placeholder in the ASL of each stage function."""
+RUN_FAILED_SUBSTITUTION = "RunFailedFunctionArn"
+"""The placeholder of the run-failed function, which the failure path ends in."""
 
 CSV_SUFFIX = ".csv"
 
@@ -44,6 +46,7 @@ class Orchestration(Construct):
         env_name: str,
         key: kms.IKey,
         stages: Mapping[str, lambda_.IFunction],
+        run_failed: lambda_.IFunction,
         landing: s3.IBucket,
         quarantine: sqs.IQueue,
         alerts: sns.ITopic,
@@ -66,6 +69,7 @@ class Orchestration(Construct):
             SUBSTITUTION_BY_STAGE[stage]: function.function_arn
             for stage, function in stages.items()
         }
+        substitutions[RUN_FAILED_SUBSTITUTION] = run_failed.function_arn
         substitutions["QuarantineQueueUrl"] = quarantine.queue_url
         substitutions["AlertTopicArn"] = alerts.topic_arn
 
@@ -89,8 +93,10 @@ class Orchestration(Construct):
             tracing_enabled=True,
         )
 
-        # IAM is not inferred from an ASL string: grant what its states call.
-        for function in stages.values():
+        # IAM is not inferred from an ASL string: grant what its states call. The topic is
+        # for the fallback alert, sent when the run-failed function itself fails.
+        invoked = [*stages.values(), run_failed]
+        for function in invoked:
             function.grant_invoke(self.state_machine)
         quarantine.grant_send_messages(self.state_machine)
         alerts.grant_publish(self.state_machine)
@@ -116,12 +122,13 @@ class Orchestration(Construct):
             ],
         )
 
-        for function in stages.values():
+        for function in invoked:
             acknowledge_wildcard_resource(
                 self,
                 f"{function.function_arn}:*",
                 "CDK's invoke grant also covers the function's versions and aliases "
-                "(`ARN:*`); the state machine calls only these four functions.",
+                "(`ARN:*`); the state machine calls only the four stage functions and the "
+                "run-failed function.",
             )
         for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
             acknowledge_wildcard_action(

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from customer_etl.adapters.keys_local import LocalKeyFile
 from customer_etl.adapters.warehouse import SqlWarehouse
+from customer_etl.adapters.warehouse.key_rotation import rotate_data_keys
 from customer_etl.adapters.warehouse.tables import data_keys
 from customer_etl.runtime.cli import main
-from customer_etl.runtime.keys import rotate_data_keys
 from customer_etl.sample import write_sample
 from tests.decrypted import plaintext_customers
 
@@ -103,4 +103,24 @@ def test_an_interrupted_rotation_finishes_on_the_next_run_without_loss(
     # The rerun finished the two left behind, under version 2: it started no version 3.
     assert "2 data key(s) rewrapped" in out and "version 2" in out
     assert {v for _, v in workspace.wraps()} == {"2"}
+    assert plaintext_customers(workspace.warehouse_url) == before
+
+
+def test_a_run_whose_key_file_is_missing_fails_and_creates_no_new_one(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = plaintext_customers(workspace.warehouse_url)
+    backup = workspace.root / "keys-backup.json"
+    workspace.key_file.rename(backup)
+    source = workspace.root / "in-9.csv"
+    write_sample(source, rows=5, seed=9, defect_rate=0)
+    capsys.readouterr()
+    runs = str(workspace.root / "runs")
+    assert workspace.cli("run", str(source), "--output", runs, "--run-id", "run-9") != 0
+    shown = capsys.readouterr()
+    assert "restore it from its backup" in shown.out + shown.err
+    assert not workspace.key_file.exists() and len(workspace.wraps()) == 3
+    assert workspace.cli("keys", "rotate") != 0  # nor does a rotation start a new file
+    assert not workspace.key_file.exists()
+    backup.rename(workspace.key_file)  # restored: everything reads as before
     assert plaintext_customers(workspace.warehouse_url) == before

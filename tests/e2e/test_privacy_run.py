@@ -16,6 +16,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
+from customer_etl.privacy.envelope import is_token
 from customer_etl.runtime.cli import main
 from customer_etl.sample import Sample, write_sample
 
@@ -195,6 +196,39 @@ def test_a_masked_run_loads_no_original_name_email_or_phone_and_masks_stably(
     assert workspace.run(source, "masked-again") == 0
     again = workspace.customers().set_index("customer_id")[first.columns]
     pd.testing.assert_frame_equal(first, again.loc[first.index])
+
+
+def test_class_policies_decide_which_columns_are_stored_encrypted(
+    workspace: Workspace, sample: tuple[Path, Sample]
+) -> None:
+    source, generated = sample
+    config = workspace.config_with(
+        {
+            "classification": {
+                "policies": {
+                    "person_name": {"handling": "keep", "retention_class": "customer"},
+                    "phone": {"handling": "mask", "retention_class": "customer"},
+                }
+            }
+        }
+    )
+
+    assert workspace.run(source, "policies", config) == 0
+
+    loaded = workspace.customers()
+    assert len(loaded) > 0
+    # `keep`: names as they came; `mask` where masking is off (local): in clear too.
+    for column in ("first_name", "last_name"):
+        assert not loaded[column].map(is_token).any(), column
+        assert set(loaded[column]) <= set(generated.frame[column].str.strip())
+    phones = loaded["phone"].dropna()
+    assert len(phones) > 0 and not phones.map(is_token).any()
+    # `encrypt` (the default of the other classes): tokens only.
+    for column in ("email", "postcode"):
+        assert loaded[column].map(is_token).all(), column
+    report = json.loads((workspace.runs / "policies" / "classification.json").read_text())
+    handling = {f["column"]: f["handling"] for f in report["columns"]}
+    assert handling["first_name"] == "keep" and handling["email"] == "encrypt"
 
 
 def test_masking_on_without_its_key_fails_with_a_configuration_error(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import subprocess
 from collections import defaultdict
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
@@ -132,10 +133,22 @@ def test_a_weekly_report_shows_the_success_rate_and_the_unusual_run(
     for hours in (20, 70):
         history.record_run(_record(f"failed-{hours}", "failed", start + timedelta(hours=hours), 5))
     history.record_run(_record("last-week", "failed", start - timedelta(days=3), 5))
+    retention = _record("retention-job", "succeeded", start + timedelta(hours=45), 2)
+    history.record_run(
+        replace(
+            retention,
+            kind="retention",
+            rows_in=0,
+            rows_loaded=0,
+            rows_quarantined=0,
+            rows_deleted=4,
+        )
+    )
     history.dispose()
     target = tmp_path / "weekly.html"
 
-    # The week to the end of 20 November: 10 succeeded, 2 failed; last-week is outside.
+    # The week to the end of 20 November: 10 succeeded, 2 failed; last-week is outside, and
+    # the retention job is counted apart from the runs.
     assert (
         workspace.run(
             "report", "--period", "weekly", "--until", "2026-11-20", "--output", str(target)
@@ -147,6 +160,8 @@ def test_a_weekly_report_shows_the_success_rate_and_the_unusual_run(
     assert page.text["runs"] == "12"
     assert page.text["success-rate"] == "83.3 %"
     assert page.text["failed"] == "2"
+    assert page.text["retention-jobs"] == "1" and page.text["rows-deleted"] == "4"
+    assert "retention-job" not in page.text["run-list"]
     assert page.text["anomaly-count"] == "1"
     assert "slow-run" in page.text["anomalies"] and "usual-1" not in page.text["anomalies"]
     assert "duration 600 s far above the usual" in page.text["anomalies"]

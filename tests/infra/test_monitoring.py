@@ -23,8 +23,12 @@ from customer_etl import metric_names
 from customer_etl.config.alarms import AlarmSettings
 from customer_etl.config.model import QualitySettings
 from customer_etl.health.keys import PROBE_CONTEXT
-from infra.constructs.functions import FUNCTION_NAMES, STAGES
-from infra.constructs.monitoring import api_slug
+from infra.constructs.functions import FUNCTION_NAMES
+from infra.constructs.monitoring import (
+    api_slug,
+    quality_score_threshold,
+    quarantine_percent_threshold,
+)
 from infra.constructs.schedules import HEALTH_CHECK_MINUTES
 from tests.cloudformation import flatten
 
@@ -175,11 +179,24 @@ def _metric_names(widgets: list[dict[str, Any]]) -> set[str]:
 
 
 def test_alarm_thresholds_default_to_the_quality_warning_thresholds() -> None:
-    quality = QualitySettings()
+    quality = QualitySettings(warn_below_quality_score=81.5, warn_bad_ratio=0.07)
     alarms = AlarmSettings()
-    assert alarms.min_quality_score == quality.warn_below_quality_score
-    assert quality.warn_bad_ratio is not None
-    assert alarms.max_quarantine_percent == pytest.approx(quality.warn_bad_ratio * 100)
+    assert (alarms.min_quality_score, alarms.max_quarantine_percent) == (None, None)
+    assert quality_score_threshold(alarms, quality) == 81.5
+    assert quarantine_percent_threshold(alarms, quality) == 7
+
+
+def test_alarm_thresholds_set_for_the_alarms_win_over_the_warning_thresholds() -> None:
+    alarms = AlarmSettings(min_quality_score=60, max_quarantine_percent=4.5)
+    quality = QualitySettings()
+    assert quality_score_threshold(alarms, quality) == 60
+    assert quarantine_percent_threshold(alarms, quality) == 4.5
+
+
+def test_no_threshold_when_the_warning_is_off_and_the_alarm_unset() -> None:
+    quality = QualitySettings(warn_below_quality_score=None, warn_bad_ratio=None)
+    assert quality_score_threshold(AlarmSettings(), quality) is None
+    assert quarantine_percent_threshold(AlarmSettings(), quality) is None
 
 
 @pytest.mark.parametrize(
@@ -211,10 +228,10 @@ def test_alarm_thresholds_default_to_the_quality_warning_thresholds() -> None:
 def test_run_level_alarm_watches_the_emitted_metric_and_tells_the_topic(
     synth: Synth, name: str, metric: str, statistic: str, comparison: str, missing: str
 ) -> None:
-    alarms = synth.config.aws.alarms
+    alarms, quality = synth.config.aws.alarms, synth.config.quality
     thresholds = {
-        "quality-score-low": alarms.min_quality_score,
-        "quarantine-percent-high": alarms.max_quarantine_percent,
+        "quality-score-low": quality_score_threshold(alarms, quality),
+        "quarantine-percent-high": quarantine_percent_threshold(alarms, quality),
         "unhealthy": 1,
     }
     alarm = _alarm(synth, name)
@@ -265,6 +282,22 @@ def test_failed_executions_alarm_tells_the_topic(synth: Synth) -> None:
     assert alarm["AlarmActions"] == [_ref(_topic_id(synth))]
 
 
+def test_a_failed_report_raises_an_alarm_that_tells_the_topic(synth: Synth) -> None:
+    alarm = _alarm(synth, "report-failed")
+    assert (alarm["Namespace"], alarm["MetricName"]) == ("AWS/Lambda", "Errors")
+    assert alarm["Dimensions"] == [
+        {"Name": "FunctionName", "Value": _ref(_function_ids(synth)["report"])}
+    ]
+    assert alarm["Statistic"] == "Sum"
+    # One period per day, as the report's schedule runs it once a day (twice on Mondays).
+    assert alarm["Period"] == 24 * 60 * 60
+    assert alarm["Threshold"] == 1
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    assert alarm["EvaluationPeriods"] == 1
+    assert alarm["TreatMissingData"] == "notBreaching"
+    assert alarm["AlarmActions"] == [_ref(_topic_id(synth))]
+
+
 def test_run_duration_has_an_anomaly_model_and_an_alarm_outside_its_band(synth: Synth) -> None:
     [detector] = synth.of_type("AWS::CloudWatch::AnomalyDetector").values()
     model = detector["Properties"]["SingleMetricAnomalyDetector"]
@@ -295,13 +328,16 @@ def test_alarm_thresholds_come_from_the_configuration(
     app_factory: AppFactory, tmp_path: Path
 ) -> None:
     # The one extra synth of this module: overrides that no default equals, so a threshold
-    # written into the construct instead of read from config fails here.
+    # written into the construct instead of read from config fails here. The quality-score
+    # alarm is set for itself (it wins over the warning threshold); the quarantine alarm is
+    # unset and follows the changed warning threshold.
     _app, stack = app_factory(
         "dev",
         outdir=tmp_path,
         environ={
             "CUSTOMER_ETL__AWS__ALARMS__MIN_QUALITY_SCORE": "72.5",
-            "CUSTOMER_ETL__AWS__ALARMS__MAX_QUARANTINE_PERCENT": "7",
+            "CUSTOMER_ETL__QUALITY__WARN_BELOW_QUALITY_SCORE": "80",
+            "CUSTOMER_ETL__QUALITY__WARN_BAD_RATIO": "0.07",
             "CUSTOMER_ETL__AWS__ALARMS__DURATION_BAND_STANDARD_DEVIATIONS": "3.5",
             "CUSTOMER_ETL__AWS__ALARMS__HEALTH_FAILED_CHECKS": "4",
         },
@@ -370,7 +406,12 @@ def test_dashboard_metrics_carry_the_dimensions_the_code_emits(synth: Synth) -> 
 
 
 @pytest.mark.parametrize(
-    ("name", "handler"), [("health", "health_handler"), ("report", "report_handler")]
+    ("name", "handler"),
+    [
+        ("health", "health_handler"),
+        ("report", "report_handler"),
+        ("run_failed", "run_failed_handler"),
+    ],
 )
 def test_function_runs_the_handler_of_lambda_handlers(
     synth: Synth, name: str, handler: str
@@ -542,7 +583,7 @@ def test_every_function_is_given_the_field_key(synth: Synth) -> None:
         assert variables["CUSTOMER_ETL__ENCRYPTION__KMS_KEY_ID"] == field_key
 
 
-def test_stage_functions_read_the_masking_key_where_masking_is_on(synth: Synth) -> None:
+def test_transform_alone_reads_the_masking_key_where_masking_is_on(synth: Synth) -> None:
     masking = synth.config.privacy.masking
     assert masking.enabled == (synth.env != "prod")
     if not masking.enabled:
@@ -555,7 +596,7 @@ def test_stage_functions_read_the_masking_key_where_masking_is_on(synth: Synth) 
             and secret in json.dumps(statement["Resource"])
             for statement in _function_statements(synth, name)
         )
-        assert reads == (name in STAGES), name
+        assert reads == (name == "transform"), name
 
 
 def test_load_alone_reads_the_blind_index_secret(synth: Synth) -> None:

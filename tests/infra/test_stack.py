@@ -26,6 +26,7 @@ from infra.app import DeploymentEnvironmentError, build, skip_bundling_if_asked
 from infra.constructs.functions import (
     FUNCTION_NAMES,
     PIPELINE_FUNCTIONS,
+    RUN_FAILED,
     SMALL_FUNCTIONS,
     STAGES,
     PipLayerBundling,
@@ -330,7 +331,17 @@ def test_state_machine_calls_each_stage_function_and_the_quarantine_and_alert(
     queue, _ = _queue_ids(synth)
     topic, _ = _only(synth.of_type("AWS::SNS::Topic"))
     assert states["QuarantineFailure"]["Parameters"]["QueueUrl"] == f"<{queue}>"
-    assert states["Alert"]["Parameters"]["TopicArn"] == f"<{topic}>"
+    assert states["QuarantineFailure"]["Next"] == "NotifyRunFailed"
+    # The failure path ends in the run-failed function (the templated alert and the
+    # etl_runs row); if that function fails, a fixed-text alert still goes to the topic.
+    notify = states["NotifyRunFailed"]
+    assert notify["Parameters"]["FunctionName"] == f"<{functions[RUN_FAILED]}.Arn>"
+    assert notify["Parameters"]["Payload.$"] == "$"
+    assert notify["Next"] == "Failed"
+    [catch] = notify["Catch"]
+    assert (catch["ErrorEquals"], catch["Next"]) == (["States.ALL"], "FallbackAlert")
+    assert states["FallbackAlert"]["Parameters"]["TopicArn"] == f"<{topic}>"
+    assert states["FallbackAlert"]["Next"] == "Failed"
 
 
 def test_every_transition_of_the_state_machine_leads_to_a_state(synth: Synth) -> None:
@@ -348,8 +359,8 @@ def test_state_machine_may_do_what_its_states_do(synth: Synth) -> None:
     _, machine = _only(synth.of_type("AWS::StepFunctions::StateMachine"))
     role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
     statements = _statements(synth, role)
-    for stage in STAGES:
-        assert _allows(statements, "lambda:InvokeFunction", _arn(_function_ids(synth)[stage]))
+    for name in (*STAGES, RUN_FAILED):
+        assert _allows(statements, "lambda:InvokeFunction", _arn(_function_ids(synth)[name]))
     assert not _allows(statements, "lambda:InvokeFunction", _arn(_function_ids(synth)["retention"]))
     queue, _ = _queue_ids(synth)
     topic, _ = _only(synth.of_type("AWS::SNS::Topic"))
@@ -361,7 +372,7 @@ def test_state_machine_may_do_what_its_states_do(synth: Synth) -> None:
 # Functions and layers
 
 
-def test_seven_functions_on_python_312_with_their_settings(synth: Synth) -> None:
+def test_eight_functions_on_python_312_with_their_settings(synth: Synth) -> None:
     functions = synth.of_type("AWS::Lambda::Function")
     assert set(_function_ids(synth)) == set(FUNCTION_NAMES)
     assert len(functions) == len(FUNCTION_NAMES)  # no helper Lambdas (log retention etc.)
@@ -378,6 +389,30 @@ def test_seven_functions_on_python_312_with_their_settings(synth: Synth) -> None
         assert (properties["MemorySize"], properties["Timeout"]) == sizes[name], name
         assert properties["TracingConfig"] == {"Mode": "Active"}
         assert "LogGroup" in properties["LoggingConfig"]
+
+
+def test_the_run_failed_function_is_named_and_sized_as_a_small_function(synth: Synth) -> None:
+    # Its code and handler: tests/infra/test_monitoring.py, test_function_runs_the_handler_...
+    properties = synth.resources[_function_ids(synth)[RUN_FAILED]]["Properties"]
+    assert properties["FunctionName"] == f"customer-etl-{synth.env}-{RUN_FAILED}"
+    assert (properties["MemorySize"], properties["Timeout"]) == SMALL_FUNCTIONS[RUN_FAILED]
+
+
+def test_the_run_failed_function_may_alert_and_record_but_not_read_rows(synth: Synth) -> None:
+    landing, checkpoints = _data_bucket_ids(synth)
+    queue, _ = _queue_ids(synth)
+    topic, _ = _only(synth.of_type("AWS::SNS::Topic"))
+    statements = _statements(synth, _role_of(synth, _function_ids(synth)[RUN_FAILED]))
+    assert _allows(statements, "sns:Publish", _ref(topic))
+    # Publishing to the encrypted topic: SNS makes the message's data key as the publisher.
+    assert _allows(statements, "kms:GenerateDataKey*", _arn(_key_id(synth)))
+    assert _allows(statements, "kms:Decrypt", _arn(_key_id(synth)))
+    assert not _allows(statements, "kms:Decrypt", _arn(_field_key_id(synth)))
+    text = json.dumps(statements)
+    for bucket in (landing, checkpoints):
+        assert bucket not in text
+    assert queue not in text
+    assert "dynamodb:" not in text
 
 
 def test_functions_know_where_everything_is(synth: Synth) -> None:
@@ -447,7 +482,8 @@ def test_each_function_gets_only_the_access_it_needs(synth: Synth) -> None:
             and secret in json.dumps(statement["Resource"])
             for statement in statements
         )
-        assert reads_secret == (name in {"load", "retention", "health", "report"}), name
+        warehouse_users = {"load", "retention", RUN_FAILED, "health", "report"}
+        assert reads_secret == (name in warehouse_users), name
         # No AWSLambdaBasicExecutionRole: each function writes only its own log group.
         role = synth.resources[_role_of(synth, function_id)]
         assert "ManagedPolicyArns" not in role["Properties"]

@@ -12,16 +12,17 @@ import pandas as pd
 import pytest
 from sqlalchemy import select, text, update
 
-from customer_etl.adapters.keys_local import LocalKeyFile
+from customer_etl.adapters.keys_local import KeyFileError, LocalKeyFile
 from customer_etl.adapters.warehouse import SqlWarehouse
+from customer_etl.adapters.warehouse.customer_records import CustomerRecords
 from customer_etl.adapters.warehouse.tables import customers as customers_table
 from customer_etl.adapters.warehouse.tables import data_keys
 from customer_etl.ports import LoadResult
-from customer_etl.privacy.access import CustomerRecords
 from customer_etl.privacy.blind_index import derive_index_key
 from customer_etl.privacy.envelope import DecryptionError, FieldProtection, is_token
 from customer_etl.schema import PERSONAL_COLUMNS
-from customer_etl.stages.load import load
+from customer_etl.stages.load import CONTENT_HASH, load, prepare_load
+from tests.decrypted import plaintext_warehouse
 from tests.warehouse_rows import customers
 
 
@@ -165,3 +166,93 @@ def test_a_rolled_back_load_leaves_no_data_key(
     with warehouse.connect() as connection:
         assert connection.execute(select(data_keys)).all() == []
         assert connection.execute(select(customers_table)).all() == []
+
+
+def actions(warehouse: SqlWarehouse, run_id: str) -> list[str]:
+    with warehouse.connect() as connection:
+        query = text("select action from customer_changes where run_id = :run order by 1")
+        return [str(row[0]) for row in connection.execute(query, {"run": run_id})]
+
+
+def test_rows_loaded_before_encryption_are_encrypted_by_the_next_load(
+    warehouse_url: str, protection: FieldProtection, keys: LocalKeyFile
+) -> None:
+    # A 0001 warehouse with the same records in plaintext, under the unkeyed hash.
+    plaintext_warehouse(warehouse_url, prepare_load(people().drop(columns=CONTENT_HASH)))
+    warehouse = SqlWarehouse(warehouse_url, auto_upgrade=True)
+    try:
+        first = encrypted_load(warehouse, protection, people(), "run-1")
+        assert (first.inserted, first.updated, first.unchanged) == (0, 3, 0)
+        assert actions(warehouse, "run-1") == ["updated"] * 3
+        rows = stored(warehouse)
+        for row in rows:
+            assert is_token(row["email"]) and is_token(row["date_of_birth"])
+            assert len(row["email_bidx"]) == 64
+        # The stored hash is keyed: the plaintext's SHA-256 is not in the table.
+        plain = prepare_load(people().drop(columns=CONTENT_HASH))[CONTENT_HASH].tolist()
+        assert not {row["content_hash"] for row in rows} & set(plain)
+        again = encrypted_load(warehouse, protection, people(), "run-2")
+        assert (again.inserted, again.updated, again.unchanged) == (0, 0, 3)
+        records = CustomerRecords(warehouse, keys, protection.index_key)
+        [ada] = records.find_by_email("ada@example.com")
+        assert (ada["customer_id"], ada["date_of_birth"]) == ("C1", date(1980, 1, 2))
+    finally:
+        warehouse.dispose()
+
+
+def test_a_lookup_is_normalised_as_the_validation_normalises(
+    warehouse: SqlWarehouse, protection: FieldProtection, keys: LocalKeyFile
+) -> None:
+    encrypted_load(warehouse, protection, people(), "run-1")
+    warehouse.load_customers([customers("OLD", phone="+447700900009")], "run-0")  # plaintext
+    records = CustomerRecords(warehouse, keys, protection.index_key)
+    assert [r["customer_id"] for r in records.find_by_phone("07700 900001")] == ["C1"]
+    assert [r["customer_id"] for r in records.find_by_phone("07700900009")] == ["OLD"]
+    assert [r["customer_id"] for r in records.find_by_email(" ADA@Example.com ")] == ["C1"]
+
+
+def test_a_lost_key_file_is_refused_not_replaced_once_data_keys_are_stored(
+    warehouse: SqlWarehouse, tmp_path: Path
+) -> None:
+    path = tmp_path / "keys.json"
+    first = LocalKeyFile(path, warehouse.kek_ids)  # the first run creates the file
+    encrypted_load(
+        warehouse,
+        FieldProtection(first, derive_index_key(first.index_secret()), PERSONAL_COLUMNS),
+        people(),
+        "run-1",
+    )
+    path.rename(tmp_path / "elsewhere.json")
+    with pytest.raises(KeyFileError, match="restore it from its backup"):
+        LocalKeyFile(path, warehouse.kek_ids).index_secret()
+    assert not path.exists()
+    # A key file of another warehouse is refused before a value is sealed under it.
+    other = LocalKeyFile(tmp_path / "other.json")
+    other.current_version()
+    guarded = LocalKeyFile(tmp_path / "other.json", warehouse.kek_ids)
+    with pytest.raises(KeyFileError, match="is not the one that wrapped"):
+        encrypted_load(
+            warehouse,
+            FieldProtection(guarded, derive_index_key(other.index_secret()), PERSONAL_COLUMNS),
+            people(),
+            "run-2",
+        )
+    with warehouse.connect() as connection:
+        assert len(connection.execute(select(data_keys)).all()) == 1
+
+
+def test_a_value_longer_than_its_plaintext_width_is_quarantined_though_its_token_fits(
+    warehouse: SqlWarehouse, protection: FieldProtection
+) -> None:
+    frame = people()
+    frame.loc[1, "email"] = "b" * 288 + "@example.com"  # 300 characters; the width is 254
+    frame.loc[2, "first_name"] = "Z" * 101
+    with warehouse.loading("run-1") as unit:
+        outcome = load(frame, unit, protection.start_run(unit.store_data_key))
+    assert outcome.quarantined["reason_codes"].tolist() == [
+        "too_long_email",
+        "too_long_first_name",
+    ]
+    assert outcome.quarantined["customer_id"].tolist() == ["C2", "C3"]
+    assert outcome.passed["customer_id"].tolist() == ["C1"]
+    assert [row["customer_id"] for row in stored(warehouse)] == ["C1"]

@@ -16,12 +16,13 @@ from sqlalchemy import select
 
 from customer_etl.adapters.keys_kms import KmsKeyError, KmsKeyProvider
 from customer_etl.adapters.warehouse import SqlWarehouse
+from customer_etl.adapters.warehouse.customer_records import CustomerRecords
+from customer_etl.adapters.warehouse.key_rotation import rotate_data_keys
 from customer_etl.adapters.warehouse.tables import data_keys
 from customer_etl.config.model import Config
-from customer_etl.privacy.access import CustomerRecords
 from customer_etl.privacy.blind_index import derive_index_key
 from customer_etl.privacy.envelope import FieldProtection
-from customer_etl.runtime.keys import rotate_data_keys
+from customer_etl.runtime.keys import summary
 from customer_etl.runtime.protection import EncryptionConfigError, field_protection
 from customer_etl.schema import PERSONAL_COLUMNS
 from customer_etl.stages.load import load
@@ -110,8 +111,11 @@ def test_a_rotation_to_a_new_key_reencrypts_every_wrap_and_every_row_still_decry
     for run_id in ("r1", "r2", "r3"):  # sealed under data keys wrapped by the old key
         record = records.record(f"{run_id}-0-5")
         assert record is not None and record["email"] == f"{run_id}-0-5@example.com"
-    # Nothing left under the old key: a second rotation to the same key has nothing to do.
-    assert rotate_data_keys(warehouse, KmsKeyProvider(new, REGION)).rewrapped == 0
+    # Nothing left under the old key: a second rotation to the same key has nothing to do,
+    # and says so rather than announce a new key version.
+    again = rotate_data_keys(warehouse, KmsKeyProvider(new, REGION))
+    assert (again.rewrapped, again.new_version) == (0, False)
+    assert "(nothing to rewrap" in summary(again) and "new key version" not in summary(again)
     warehouse.dispose()
 
 

@@ -21,6 +21,9 @@ from tests.integration.test_dynamodb_state import BREAKERS, CACHE, create_tables
 
 REPO = Path(__file__).resolve().parents[2]
 STAGES = ["extract", "transform", "enrich", "load"]
+FUNCTIONS = [*STAGES, "run_failed"]
+"""The functions the state machine invokes: the stages and, at the end of its Catch path,
+the run-failed function."""
 LANDING, CHECKPOINTS = "landing-bucket", "checkpoint-bucket"
 API_KEY = "integration-key"
 
@@ -56,7 +59,11 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
 
         definition = (REPO / "statemachine" / "pipeline.asl.json").read_text()
         substitutions = {f"{s.capitalize()}FunctionArn": function_arn(s) for s in STAGES}
-        substitutions |= {"QuarantineQueueUrl": quarantine_url, "AlertTopicArn": topic_arn}
+        substitutions |= {
+            "RunFailedFunctionArn": function_arn("run_failed"),
+            "QuarantineQueueUrl": quarantine_url,
+            "AlertTopicArn": topic_arn,
+        }
         for name, value in substitutions.items():
             definition = definition.replace("${" + name + "}", value)
         sfn = boto3.client("stepfunctions", region_name=REGION)
@@ -106,7 +113,7 @@ def execute(aws: dict[str, Any], key: str, name: str) -> dict[str, Any]:
         "source": "aws.s3",
         "detail": {"bucket": {"name": LANDING}, "object": {"key": key}},
     }
-    with handlers_in_process(STAGES):
+    with handlers_in_process(FUNCTIONS):
         arn = aws["sfn"].start_execution(
             stateMachineArn=aws["machine"], name=name, input=json.dumps(event)
         )["executionArn"]
@@ -186,7 +193,27 @@ def test_an_uploaded_csv_runs_every_stage_and_reaches_the_warehouse(
     assert not [v for v in personal_values(sample.frame) if v in text_seen]
 
 
-def test_a_failing_stage_ends_in_the_catch_path_with_a_quarantine_message_and_an_alert(
+def alerts(aws: dict[str, Any]) -> list[dict[str, Any]]:
+    """The SNS notifications the alert topic delivered to its test queue."""
+    return [json.loads(m) for m in messages(aws, "alerts_url")]
+
+
+def run_rows(aws: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    engine = create_engine(f"sqlite:///{aws['warehouse']}")
+    with engine.connect() as connection:
+        rows = connection.execute(text("select run_id, status, error from etl_runs")).all()
+    engine.dispose()
+    return [(row.run_id, row.status, row.error) for row in rows]
+
+
+def entered_states(aws: dict[str, Any], result: dict[str, Any]) -> list[str]:
+    history = aws["sfn"].get_execution_history(executionArn=result["executionArn"])["events"]
+    return [
+        e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")
+    ]
+
+
+def test_a_failing_stage_ends_in_the_catch_path_with_a_quarantine_message_and_one_templated_alert(
     aws: dict[str, Any],
 ) -> None:
     sample = generate_customers(rows=20, seed=3, defect_rate=0.0)
@@ -196,21 +223,74 @@ def test_a_failing_stage_ends_in_the_catch_path_with_a_quarantine_message_and_an
     result = execute(aws, "incoming/bad.csv", name="run-bad")
 
     assert result["status"] == "FAILED"
-    history = aws["sfn"].get_execution_history(executionArn=result["executionArn"])["events"]
-    entered = [
-        e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")
-    ]
-    assert entered[-3:] == ["QuarantineFailure", "Alert", "Failed"]
+    assert entered_states(aws, result)[-3:] == ["QuarantineFailure", "NotifyRunFailed", "Failed"]
     [notice] = [json.loads(m) for m in messages(aws, "quarantine_url")]
     assert notice["kind"] == "run_failed"
     assert notice["run_id"] == "run-bad"
     assert notice["error"] == "InputFileError"
     assert "lacks required column(s) email" in notice["cause"]
-    [alert] = [json.loads(m)["Message"] for m in messages(aws, "alerts_url")]
-    assert "run-bad" in alert and "InputFileError" in alert
-    text_seen = json.dumps(notice) + alert
+    # One alert, the template's: severity (InputFileError is P3), run id and error class in
+    # the subject, the stage and our error's own message in the body, and the severity as
+    # a message attribute for the subscriptions' filter policies.
+    [alert] = alerts(aws)
+    assert alert["Subject"] == "[P3] customer-etl run run-bad failed: InputFileError"
+    assert "Run run-bad failed in stage extract with InputFileError." in alert["Message"]
+    assert "lacks required column(s) email" in alert["Message"]
+    assert "incident-response.md#inputfileerror" in alert["Message"]
+    assert alert["MessageAttributes"]["severity"]["Value"] == "P3"
+    # The failed extract has its etl_runs row, so the period report counts the failure.
+    [(run_id, status, error)] = run_rows(aws)
+    assert (run_id, status) == ("run-bad", "failed")
+    assert error is not None and "lacks required column(s) email" in error
+    text_seen = json.dumps(notice) + json.dumps(alert) + (error or "")
     assert not [
         v
         for v in personal_values(sample.frame.drop(columns=["email"]).assign(email=""))
         if v in text_seen
     ]
+
+
+def test_an_unexpected_error_is_alerted_by_its_class_without_its_message(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sample = generate_customers(rows=20, seed=5, defect_rate=0.0)
+    aws["s3"].put_object(Bucket=LANDING, Key="incoming/ok.csv", Body=sample.frame.to_csv().encode())
+    secret = str(sample.frame["email"].iloc[0])
+
+    def boom(*_: Any, **__: Any) -> Any:
+        raise KeyError(f"no such customer {secret}")  # a message that quotes a value
+
+    monkeypatch.setattr("customer_etl.runtime.lambda_handlers.run_stage", boom)
+    result = execute(aws, "incoming/ok.csv", name="run-boom")
+
+    assert result["status"] == "FAILED"
+    [alert] = alerts(aws)
+    # The function answers with a stand-in error: its message names the class, not the value.
+    assert alert["Subject"] == "[P1] customer-etl run run-boom failed: UnexpectedStageError"
+    assert "unexpected KeyError in stage extract" in alert["Message"]
+    [(_, status, error)] = run_rows(aws)
+    assert status == "failed"
+    [notice] = messages(aws, "quarantine_url")
+    assert "UnexpectedStageError" in notice
+    history = aws["sfn"].get_execution_history(executionArn=result["executionArn"])
+    assert secret not in json.dumps(alert) + (error or "") + notice + json.dumps(
+        history, default=str
+    )
+
+
+def test_when_the_run_failed_function_fails_the_fixed_alert_still_goes_out(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws["s3"].put_object(Bucket=LANDING, Key="incoming/empty.csv", Body=b"")
+
+    def broken(*_: Any, **__: Any) -> Any:
+        raise RuntimeError("the run-failed function is broken")
+
+    monkeypatch.setattr("customer_etl.runtime.lambda_handlers.report_run_failure", broken)
+    result = execute(aws, "incoming/empty.csv", name="run-fallback")
+
+    assert result["status"] == "FAILED"
+    assert entered_states(aws, result)[-3:] == ["NotifyRunFailed", "FallbackAlert", "Failed"]
+    [alert] = alerts(aws)
+    assert alert["Subject"] == "customer-etl run failed"
+    assert "customer-etl run run-fallback failed with InputFileError" in alert["Message"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 from customer_etl.adapters.warehouse import schema
 from customer_etl.adapters.warehouse.tables import metadata
@@ -18,6 +21,8 @@ from customer_etl.runtime.cli import main
 from customer_etl.runtime.factory import local_ports
 from customer_etl.runtime.local_runner import LocalRunner
 from tests.databases import open_warehouse
+from tests.decrypted import plaintext_customers, plaintext_warehouse, upgrade_in_session
+from tests.warehouse_rows import customers
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -122,3 +127,30 @@ def test_health_of_an_unreachable_database_is_unhealthy_without_credentials() ->
     assert not result.healthy
     assert "cannot be reached" in result.detail
     assert "hunter2" not in result.summary() + str(result.facts)
+
+
+def test_a_warehouse_with_rows_from_before_encryption_upgrades_reads_and_downgrades(
+    warehouse_url: str,
+) -> None:
+    """0001 rows -> head -> read through the decrypt path -> back to 0001. On PostgreSQL
+    under a day-first DateStyle, which must not leak into the migrated dates."""
+    records = customers("C1", "C2", date_of_birth=date(1980, 1, 2))
+    plaintext_warehouse(warehouse_url, records)
+    dialect = make_url(warehouse_url).get_backend_name()
+    settings = "SET DateStyle = 'SQL, DMY'" if dialect == "postgresql" else ""
+    upgrade_in_session(warehouse_url, settings)
+    read = plaintext_customers(warehouse_url, Path("/nonexistent/keys.json"))  # no token: no key
+    assert [(r["customer_id"], r["date_of_birth"], r["email"]) for r in read] == [
+        ("C1", date(1980, 1, 2), "a@b.co"),
+        ("C2", date(1980, 1, 2), "a@b.co"),
+    ]
+    engine = create_engine(warehouse_url)
+    try:
+        with engine.begin() as connection:
+            command.downgrade(schema.alembic_config(connection), "0001")
+        with engine.connect() as connection:
+            assert schema.current_revision(connection) == "0001"
+            births = connection.execute(text("select date_of_birth from customers")).scalars()
+            assert {str(value) for value in births} == {"1980-01-02"}
+    finally:
+        engine.dispose()

@@ -6,7 +6,12 @@ import statistics
 
 import pytest
 
-from customer_etl.reporting.anomalies import MIN_SAMPLES, modified_z_scores, outliers
+from customer_etl.reporting.anomalies import (
+    MIN_RELATIVE_SCALE,
+    MIN_SAMPLES,
+    modified_z_scores,
+    outliers,
+)
 
 USUAL_SECONDS = [31.0, 29.5, 30.2, 33.0, 28.7, 30.9, 32.1, 29.8, 31.4]
 
@@ -61,3 +66,23 @@ def test_the_threshold_is_honoured(threshold: float) -> None:
     score = modified_z_scores(values)[-1]
 
     assert (9 in outliers(values, threshold)) == (abs(score) > threshold)
+
+
+def test_one_more_row_than_the_usual_repeated_count_is_not_unusual() -> None:
+    # Nine nights of the same 1,000 rows: MAD is 0 and the mean deviation tiny; without the
+    # floor under the spread the 1,001-row run would score 8.
+    rows = [1000.0] * 9 + [1001.0]
+
+    assert outliers(rows) == []
+    assert modified_z_scores(rows)[-1] == pytest.approx(1 / (MIN_RELATIVE_SCALE * 1000))
+
+
+def test_a_real_outlier_among_repeated_counts_is_still_flagged() -> None:
+    assert outliers([1000.0] * 9 + [1200.0]) == [9]
+    assert outliers([1000.0] * 9 + [400.0]) == [9]
+
+
+def test_a_difference_within_the_floor_is_never_unusual() -> None:
+    # 3% above a median whose MAD is far smaller: under THRESHOLD x 1% of the median.
+    assert outliers([1000.0, 1000.1, 999.9, 1000.0, 1000.2, 999.8, 1030.0]) == []
+    assert outliers([1000.0, 1000.1, 999.9, 1000.0, 1000.2, 999.8, 1040.0]) == [6]

@@ -48,12 +48,13 @@ def test_each_figure_becomes_a_metric_with_the_api_as_dimension(
         value = blob[metric["Name"]]
         emitted[metric["Name"]] = (value[0] if isinstance(value, list) else value, dimensions)
         assert definition["Namespace"] == "CustomerEtl"
-    assert emitted["ApiFallbackRows"] == (7, {"stage": "enrich", "api": "postcodes.io"})
+    service = {"service": "customer-etl"}  # given, not left to POWERTOOLS_SERVICE_NAME
+    assert emitted["ApiFallbackRows"] == (7, {**service, "stage": "enrich", "api": "postcodes.io"})
     assert emitted["ApiRowsPerCall"][0] == 100
     assert emitted["ApiLatencyMax"][0] == 20
     assert emitted["ApiErrors"] == (
         1,
-        {"stage": "enrich", "api": "postcodes.io", "error_kind": "http_503"},
+        {**service, "stage": "enrich", "api": "postcodes.io", "error_kind": "http_503"},
     )
     assert emitted["ApiBreakerStateChanges"][1]["transition"] == "closed->open"
     assert {"ApiCalls", "ApiCacheHits", "ApiRetries", "ApiLatencyP50", "ApiLatencyP95"} <= set(

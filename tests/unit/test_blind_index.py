@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from customer_etl.privacy.access import lookup_email, lookup_phone
 from customer_etl.privacy.blind_index import (
     BlindIndexKeyError,
     blind_index,
@@ -42,3 +43,15 @@ def test_missing_or_empty_values_have_no_index() -> None:
     index = blind_index(pd.Series(["a@b.co", None, "  "]), KEY, "email")
     assert index[0] == digest("a@b.co", KEY, "email")
     assert index[1] is None and index[2] is None
+
+
+def test_lookups_are_normalised_by_the_validation_s_own_functions() -> None:
+    # As the load stored them: E.164 for phones (region GB unless told), lower case emails.
+    assert lookup_phone("07700 900001") == "+447700900001"
+    assert lookup_phone("+44 (0)7700 900001") == "+447700900001"
+    assert lookup_phone("020 7946 0000", region="GB") == "+442079460000"
+    assert lookup_phone("(201) 555-0123", region="US") == "+12015550123"
+    assert lookup_phone("not a number") == "not a number"  # matches a legacy value as stored
+    assert lookup_email("  Ada@Example.COM ") == "ada@example.com"
+    stored = digest("+447700900001", KEY, "phone")
+    assert digest(lookup_phone("07700 900001"), KEY, "phone") == stored

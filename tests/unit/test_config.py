@@ -4,8 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from customer_etl.config import ConfigError, load_config
+from customer_etl.config import Config, ConfigError, load_config
 from customer_etl.config.reference import render_reference
+from customer_etl.schema import PERSONAL_COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("local", "dev", "staging", "prod")
@@ -100,3 +101,103 @@ def test_the_reference_lists_every_key_with_its_override() -> None:
     ):
         assert f"`{key}`" in reference
     assert "`CUSTOMER_ETL__ENRICHMENT__POSTCODES__TIMEOUT_SECONDS`" in reference
+
+
+def load_privacy(tmp_path: Path, yaml_text: str) -> Config:
+    path = tmp_path / "local.yaml"
+    path.write_text("environment: local\n" + yaml_text)
+    return load_config("local", path, environ={})
+
+
+def test_by_default_every_personal_column_is_encrypted_and_masked(tmp_path: Path) -> None:
+    config = load_privacy(tmp_path, "")
+    assert config.encryption.columns == PERSONAL_COLUMNS
+    assert set(config.privacy.masking.fields) == set(PERSONAL_COLUMNS)
+
+
+def test_the_class_policies_decide_what_is_encrypted_and_masked(tmp_path: Path) -> None:
+    config = load_privacy(
+        tmp_path,
+        "privacy:\n  classification:\n    policies:\n"
+        "      person_name: {handling: keep, retention_class: customer}\n"
+        "      phone: {handling: mask, retention_class: customer}\n",
+    )
+    assert config.encryption.columns == ("email", "postcode", "date_of_birth")
+    assert set(config.privacy.masking.fields) == {"email", "phone", "postcode", "date_of_birth"}
+    # The encryption code reads the same attribute, of the same type.
+    assert isinstance(config.encryption.columns, tuple)
+
+
+@pytest.mark.parametrize(
+    ("data_class", "message"),
+    [
+        ("email", "required column email"),
+        ("person_name", "required column first_name"),
+        ("postcode", "required column postcode"),
+        ("phone", "source mapping"),
+        ("date_of_birth", "source mapping"),
+    ],
+)
+def test_dropping_a_class_the_record_holds_is_a_configuration_error(
+    tmp_path: Path, data_class: str, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=rf"policies\.{data_class}: handling drop") as caught:
+        load_privacy(
+            tmp_path,
+            "privacy:\n  classification:\n    policies:\n"
+            f"      {data_class}: {{handling: drop, retention_class: customer}}\n",
+        )
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_a_class_no_record_column_holds_may_be_dropped(tmp_path: Path) -> None:
+    config = load_privacy(
+        tmp_path,
+        "privacy:\n  classification:\n    policies:\n"
+        "      national_insurance_number: {handling: drop, retention_class: special}\n",
+    )
+    assert config.encryption.columns == PERSONAL_COLUMNS
+
+
+def test_encryption_columns_that_disagree_with_the_policies_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"encryption\.columns \(email\) disagrees"):
+        load_privacy(tmp_path, "encryption:\n  columns: [email]\n")
+    kept_names = (
+        "privacy:\n  classification:\n    policies:\n"
+        "      person_name: {handling: keep, retention_class: customer}\n"
+    )
+    with pytest.raises(ConfigError, match=r"disagrees with privacy\.classification\.policies"):
+        load_privacy(
+            tmp_path, kept_names + "encryption:\n  columns: [" + ", ".join(PERSONAL_COLUMNS) + "]\n"
+        )
+    agreeing = "encryption:\n  columns: [postcode, email, phone, date_of_birth]\n"
+    assert set(load_privacy(tmp_path, kept_names + agreeing).encryption.columns) == {
+        "email",
+        "phone",
+        "postcode",
+        "date_of_birth",
+    }
+
+
+def test_masking_fields_that_disagree_with_the_policies_are_refused(tmp_path: Path) -> None:
+    kept_names = (
+        "privacy:\n  classification:\n    policies:\n"
+        "      person_name: {handling: keep, retention_class: customer}\n"
+        "      phone: {handling: mask, retention_class: customer}\n"
+    )
+    with pytest.raises(ConfigError, match=r"masking\.fields\.first_name: .* handling keep"):
+        load_privacy(
+            tmp_path, kept_names + "  masking:\n    fields: {first_name: redact, phone: phone}\n"
+        )
+    with pytest.raises(ConfigError, match=r"masking\.fields lacks phone"):
+        load_privacy(tmp_path, kept_names + "  masking:\n    fields: {email: email}\n")
+    config = load_privacy(tmp_path, kept_names + "  masking:\n    fields: {phone: redact}\n")
+    assert config.privacy.masking.fields == {"phone": "redact"}
+
+
+def test_a_loaded_configuration_validates_again_unchanged() -> None:
+    """A configuration passed on as data (to a Lambda, into a report) is valid as it is."""
+    config = load_config("dev", REPO / "config" / "dev.yaml", environ={})
+    again = Config.model_validate(config.model_dump(by_alias=True))
+    assert again == config

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 from datetime import date
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from customer_etl.adapters.keys_local import KeyFileError, LocalKeyFile
+from customer_etl.ports import DataKey
+from customer_etl.privacy.blind_index import derive_index_key
 from customer_etl.privacy.envelope import (
     DecryptionError,
     FieldProtection,
@@ -20,6 +26,7 @@ from customer_etl.privacy.envelope import (
     token_key_id,
     token_length,
 )
+from customer_etl.stages.load import HASHED_COLUMNS, content_hashes, prepare_load
 
 KEY = bytes(range(32))
 KEY_ID = "0123456789abcdef"
@@ -104,8 +111,56 @@ def test_an_opener_without_the_data_key_says_which_key_is_missing() -> None:
         Opener({}).open(token, "email", "C1")
 
 
-def test_neither_a_sealer_nor_a_protection_shows_its_keys() -> None:
-    sealer = Sealer(KEY_ID, KEY, b"i" * 32, ("email",))
-    protection = FieldProtection(keys=None, index_key=b"i" * 32, columns=("email",))  # type: ignore[arg-type]
-    for shown in (repr(sealer), repr(protection)):
-        assert repr(KEY) not in shown and repr(b"i" * 32) not in shown
+def _forms(key: bytes) -> list[str]:
+    """Every way a key could be printed: repr, hex, base64 and base64url (padded or not)."""
+    padded = [base64.b64encode(key).decode(), base64.urlsafe_b64encode(key).decode()]
+    return [repr(key), key.hex(), *padded, *(text.rstrip("=") for text in padded)]
+
+
+def test_no_key_shows_in_a_repr_or_an_error_in_any_encoding(tmp_path: Path) -> None:
+    keys = LocalKeyFile(tmp_path / "keys.json")
+    index_key = derive_index_key(keys.index_secret())
+    protection = FieldProtection(keys, index_key, ("email",))
+    stored: list[DataKey] = []
+    sealer = protection.start_run(lambda _id, key: stored.append(key))
+    [data_key] = stored
+    frame = pd.DataFrame({"customer_id": ["C1"], "email": ["ada@example.com"], "phone": [None]})
+    token = sealer.seal(frame)["email"][0]
+    errors: list[str] = []
+    with pytest.raises(DecryptionError) as moved:
+        Opener({sealer.data_key_id: data_key.plaintext}).open(token, "email", "C2")
+    errors.append(str(moved.value))
+    with pytest.raises(KeyFileError) as unwrapped:
+        keys.unwrap(data_key.wrapped, data_key.kek_version, {"data_key_id": "other"})
+    errors.append(str(unwrapped.value))
+    shown = " ".join([repr(sealer), repr(protection), repr(keys), repr(data_key), *errors])
+    secrets = [data_key.plaintext, index_key, sealer.content_hash_key, keys.index_secret()]
+    for secret in secrets:
+        for form in _forms(secret):
+            assert form not in shown
+
+
+def test_the_content_hash_of_an_encrypted_record_is_keyed_and_tagged() -> None:
+    record = pd.DataFrame([{name: "x" for name in HASHED_COLUMNS}])
+    plain = content_hashes(record)[0]
+    joined = "\x1f".join(["x"] * len(HASHED_COLUMNS))
+    assert plain == hashlib.sha256(joined.encode()).hexdigest()  # encryption off: as before
+    sealer = Sealer(KEY_ID, KEY, b"i" * 32, ("email", "phone"))
+    assert sealer.protection_tag == "enc1:email,phone"
+    keyed = prepare_load(record, sealer)["content_hash"][0]
+    assert keyed != plain and len(keyed) == 64
+    # Stable across runs (another data key, the same index key) ...
+    assert (
+        prepare_load(record, Sealer("f" * 16, os.urandom(32), b"i" * 32, ("phone", "email")))[
+            "content_hash"
+        ][0]
+        == keyed
+    )
+    # ... and different under another secret or other encrypted columns.
+    assert (
+        prepare_load(record, Sealer(KEY_ID, KEY, b"j" * 32, ("email", "phone")))["content_hash"][0]
+        != keyed
+    )
+    assert (
+        prepare_load(record, Sealer(KEY_ID, KEY, b"i" * 32, ("email",)))["content_hash"][0] != keyed
+    )

@@ -246,7 +246,7 @@ def test_a_missing_local_key_file_is_reported_and_not_created(setup: Setup, tmp_
     report = health(setup.path)
     keys = by_name(report)["key_provider"]
     assert (report.status, keys.status) == (DEGRADED, DEGRADED)
-    assert "does not exist yet" in keys.message
+    assert "does not exist" in keys.message and "restored from its backup" in keys.message
     assert not (tmp_path / "lost").exists()
 
 

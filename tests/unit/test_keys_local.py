@@ -64,3 +64,46 @@ def test_a_missing_version_is_named(tmp_path: Path) -> None:
 def test_a_data_key_s_repr_never_shows_its_plaintext(tmp_path: Path) -> None:
     key = LocalKeyFile(tmp_path / "keys.json").generate_data_key(CONTEXT)
     assert repr(key.plaintext) not in repr(key) and "plaintext" not in repr(key)
+
+
+def test_a_missing_key_file_is_not_replaced_once_the_warehouse_holds_data_keys(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "keys.json"
+    keys = LocalKeyFile(path, known_kek_ids=lambda: {"local-0011223344556677"})
+    for use in (keys.index_secret, lambda: keys.generate_data_key(CONTEXT)):
+        with pytest.raises(KeyFileError, match=r"does not exist.*restore it from its backup"):
+            use()
+    assert not path.exists()
+
+
+def test_a_missing_key_file_is_created_while_the_warehouse_holds_no_data_key(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "keys.json"
+    key = LocalKeyFile(path, known_kek_ids=frozenset).generate_data_key(CONTEXT)
+    assert path.exists() and key.kek_id.startswith("local-")
+
+
+def test_a_key_file_the_warehouse_does_not_know_is_refused_before_sealing(tmp_path: Path) -> None:
+    path = tmp_path / "keys.json"
+    kek_id, _ = LocalKeyFile(path).current_version()  # a key file from elsewhere
+    foreign = LocalKeyFile(path, known_kek_ids=lambda: {"local-0011223344556677"})
+    with pytest.raises(KeyFileError, match=r"is not the one that wrapped.*backup") as raised:
+        foreign.generate_data_key(CONTEXT)
+    assert str(path.absolute()) in str(raised.value)
+    known = LocalKeyFile(path, known_kek_ids=lambda: {kek_id, "local-0011223344556677"})
+    assert known.generate_data_key(CONTEXT).kek_id == kek_id
+
+
+def test_a_version_added_since_the_rotation_read_the_file_is_not_added_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "keys.json"
+    first, second = LocalKeyFile(path), LocalKeyFile(path)
+    _, seen = first.current_version()
+    assert first.add_version(after=seen)[1] == "2"
+    with pytest.raises(KeyFileError, match="another rotation added a version"):
+        second.add_version(after=seen)  # what a concurrent rotation would have seen
+    assert second.current_version()[1] == "2"
+    assert sorted(path.parent.iterdir()) == [path, path.with_name("keys.json.lock")]

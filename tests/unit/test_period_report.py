@@ -3,6 +3,7 @@ errors and unusual runs."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from customer_etl.ports import RunRecord
@@ -13,6 +14,7 @@ from customer_etl.reporting.period_report import (
     render_period_report,
 )
 from customer_etl.reporting.publish import announcement
+from tests.unit.test_run_report import assert_loads_nothing
 
 END = datetime(2026, 11, 21, tzinfo=UTC)
 
@@ -86,6 +88,7 @@ def test_runs_far_from_the_usual_are_flagged_with_the_reason() -> None:
     assert reason.startswith("rows in 12 far below the usual")
     html = render_period_report(report)
     assert 'id="anomaly-count">1<' in html and "<td>small</td>" in html
+    assert_loads_nothing(html)
 
 
 def test_no_finished_run_gives_no_rate_and_the_announcement_links_the_report() -> None:
@@ -96,3 +99,37 @@ def test_no_finished_run_gives_no_rate_and_the_announcement_links_the_report() -
     assert "0 run(s), n/a succeeded" in alert.subject
     assert "s3://bucket/reports/daily/2026-11-21.html" in alert.body
     assert 'id="success-rate">n/a<' in render_period_report(report)
+
+
+def test_retention_jobs_are_counted_apart_from_the_pipeline_runs() -> None:
+    records = [
+        _run("run", 5, 5, status="failed", error="warehouse unreachable"),
+        _run("replay", 4, 2, kind="replay", rows=3),
+        _run("retention", 3, 1, kind="retention", rows=0),
+    ]
+    records[2] = replace(records[2], rows_deleted=7)
+
+    report = build_period_report(records, Window.ending("daily", END))
+
+    assert [line.record.run_id for line in report.runs] == ["run", "replay"]
+    assert (report.succeeded, report.failed, report.unfinished) == (1, 1, 0)
+    assert report.success_rate == 50.0  # the replay and the failed run, not the retention job
+    assert report.durations == {"median": 3.5, "p95": 5.0, "max": 5.0}
+    assert [job.run_id for job in report.retention_jobs] == ["retention"]
+    assert (report.rows_deleted, report.retention_failed) == (7, 0)
+    html = render_period_report(report)
+    assert 'id="runs">2<' in html and 'id="retention-jobs">1<' in html
+    assert 'id="rows-deleted">7<' in html and "<td>retention</td>" not in html
+
+
+def test_a_failed_retention_job_neither_lowers_the_success_rate_nor_goes_unseen() -> None:
+    records = [
+        _run("run", 5, 5),
+        _run("retention", 3, 1, kind="retention", status="failed", error="database locked"),
+    ]
+
+    report = build_period_report(records, Window.ending("daily", END))
+
+    assert report.success_rate == 100.0 and report.errors == []
+    assert report.retention_failed == 1
+    assert 'id="retention-failed">1<' in render_period_report(report)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from customer_etl.observability import logger, send_logs_to
-from customer_etl.redaction import redact
+from customer_etl.redaction import redact, redact_value
 
 PERSONAL = {
     "email": "jo.bloggs+news@mail.example.com",
@@ -66,6 +66,26 @@ def test_a_value_in_an_exception_message_is_redacted(log: io.StringIO, value: st
     assert value not in log.getvalue()
     assert record["exception_name"] == "ValueError"
     assert "ValueError: cannot parse [" in record["exception"]
+
+
+@pytest.mark.parametrize("value", PERSONAL.values(), ids=PERSONAL.keys())
+def test_a_value_used_as_a_dictionary_key_is_redacted(log: io.StringIO, value: str) -> None:
+    logger.info("counted", extra={"by_value": {value: 3, "total": 4}})
+    [record] = records(log)
+    assert value not in log.getvalue()
+    [key] = [key for key in record["by_value"] if key != "total"]
+    assert key.startswith("[") and record["by_value"][key] == 3
+    assert record["by_value"]["total"] == 4
+
+
+def test_keys_that_redact_alike_keep_every_entry() -> None:
+    counter = {"SW1A 1AA": 3, "jo@example.com": 1, "ann@example.org": 2, ("x", "W1A 0AX"): 5}
+    assert redact_value(counter) == {
+        "[postcode]": 3,
+        "[email]": 1,
+        "[email] #2": 2,
+        ("x", "[postcode]"): 5,
+    }
 
 
 def test_a_value_in_printf_style_arguments_is_redacted(log: io.StringIO) -> None:

@@ -12,11 +12,13 @@ import pytest
 
 from customer_etl import metric_names
 from customer_etl.api_stats import ApiReport
+from customer_etl.errors import UnexpectedStageError
 from customer_etl.manifest import RunManifest, StageReport
 from customer_etl.quality.totals import QualityTotals
 from customer_etl.reports import finished
 from customer_etl.run_metrics import emit_run_failed, emit_run_finished, emit_stage_outcome
 from customer_etl.runtime.lambda_handlers import stage_handler
+from customer_etl.stages.enrich import EnrichmentDegradedError
 
 START = datetime(2026, 11, 26, 1, 0, tzinfo=UTC)
 
@@ -180,11 +182,48 @@ class FakeLambdaContext:
     aws_request_id: str = "request-1"
 
 
-def test_a_failing_stage_handler_emits_runs_failed_beside_its_stage_failure(
+def test_a_failing_stage_attempt_counts_a_stage_failure_but_not_a_failed_run(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    """Step Functions may retry the attempt and succeed: the run's one RunsFailed comes from
+    the run-failed function at the end of the Catch path (tests/unit/test_run_failure.py)."""
     handler = stage_handler("transform")
     with pytest.raises(Exception):  # noqa: B017 - any failure counts; which one is not the point
         handler({"not": "a manifest"}, FakeLambdaContext())  # type: ignore[arg-type]
+    names = {m["name"] for m in emitted(capsys.readouterr().out)}
+    assert "StageFailures" in names
+    assert metric_names.RUNS_FAILED not in names
+
+
+def test_an_enrich_stage_failing_on_its_fallback_ceiling_still_reports_its_circuit_openings(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The case the breaker alarm is for: the API went down and the run failed because of it."""
+    apis = run("extract", "transform", "enrich").stages["enrich"].apis
+
+    def degraded(*_: Any, **__: Any) -> Any:
+        raise EnrichmentDegradedError("postcodes.io failed for 180 of 180 rows", apis)
+
+    monkeypatch.setattr("customer_etl.runtime.lambda_handlers.run_stage_in_lambda", degraded)
+    with pytest.raises(EnrichmentDegradedError):
+        stage_handler("enrich")({}, FakeLambdaContext())  # type: ignore[arg-type]
     metrics = emitted(capsys.readouterr().out)
-    assert {m["name"] for m in metrics} >= {metric_names.RUNS_FAILED, "StageFailures"}
+    opened = {
+        m["dimensions"]["api"]: m["value"] for m in metrics if m["name"] == "ApiBreakerOpened"
+    }
+    assert opened == {"postcodes.io": 2.0, "companies_house": 1.0}
+    assert "ApiCalls" in {m["name"] for m in metrics}
+
+
+def test_an_unexpected_error_leaves_the_stage_function_as_a_stand_in_without_its_message(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def boom(*_: Any, **__: Any) -> Any:
+        raise ValueError("could not parse jo@example.com")
+
+    monkeypatch.setattr("customer_etl.runtime.lambda_handlers.run_stage_in_lambda", boom)
+    with pytest.raises(UnexpectedStageError) as raised:
+        stage_handler("transform")({}, FakeLambdaContext())  # type: ignore[arg-type]
+    assert "unexpected ValueError in stage transform" in str(raised.value)
+    assert "jo@example.com" not in str(raised.value)
+    assert raised.value.__cause__ is None and raised.value.__suppress_context__

@@ -8,6 +8,8 @@ import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from customer_etl.api_stats import ApiReport
 from customer_etl.manifest import RunManifest, StageReport
 from customer_etl.observability import send_logs_to
@@ -121,7 +123,41 @@ def test_the_report_draws_its_charts_as_inline_svg() -> None:
     assert html.count("<svg ") == 5
     # Stacked rows by stage: passed on and quarantined, one pair per stage with both.
     assert len(re.findall(r'<rect class="bar s\d"', html)) >= 10
-    assert "<script" not in html and "http://" not in html.replace("http://www.w3.org", "")
+    assert "<script" not in html
+    assert_loads_nothing(html)
+
+
+SVG_NAMESPACE = "http://www.w3.org/2000/svg"
+
+
+def assert_loads_nothing(html: str) -> None:
+    """No address the browser could fetch: no URL but the SVG namespace (a name, never
+    fetched), and no `src`, `href` or CSS `url()` pointing outside the page."""
+    urls = re.findall(r"https?://[^\s\"'<>)]*", html, flags=re.IGNORECASE)
+    assert set(urls) <= {SVG_NAMESPACE}, urls
+    links = re.findall(
+        r"""\b(?:src|href|xlink:href)\s*=\s*["']?([^"'\s>]*)""", html, flags=re.IGNORECASE
+    )
+    links += re.findall(r"url\(\s*[\"']?([^\"')]*)", html, flags=re.IGNORECASE)
+    assert all(link.startswith(("#", "data:")) for link in links), links
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        '<img src="//cdn.example/x.png">',
+        "<a href=https://example.org>x</a>",
+        '<link rel="stylesheet" href="style.css">',
+        "<style>body { background: url('http://example.org/x.png') }</style>",
+    ],
+)
+def test_the_check_for_external_addresses_catches_them(page: str) -> None:
+    with pytest.raises(AssertionError):
+        assert_loads_nothing(page)
+
+
+def test_the_check_lets_the_svg_namespace_and_in_page_links_through() -> None:
+    assert_loads_nothing(f'<svg xmlns="{SVG_NAMESPACE}"><a href="#top">top</a></svg>')
 
 
 def test_a_failed_run_s_report_shows_its_error_and_the_stages_it_finished() -> None:

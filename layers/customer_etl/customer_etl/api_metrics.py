@@ -7,8 +7,8 @@ from collections.abc import Mapping
 
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
+from customer_etl import metric_names
 from customer_etl.api_stats import ApiReport
-from customer_etl.observability import METRICS_NAMESPACE
 
 _COUNTS = {
     "ApiCalls": "calls",
@@ -45,7 +45,9 @@ def _emit(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
         name=name,
         unit=unit,
         value=value,
-        namespace=METRICS_NAMESPACE,
-        default_dimensions={"stage": "enrich", **dimensions},
+        namespace=metric_names.NAMESPACE,
+        # The service dimension given, not left to POWERTOOLS_SERVICE_NAME: the dashboard
+        # widgets match the whole dimension set.
+        default_dimensions={**metric_names.RUN_DIMENSIONS, "stage": "enrich", **dimensions},
     ):
         pass

@@ -16,6 +16,12 @@ class StageError(CustomerEtlError):
     """A stage could not finish; the run fails and can be resumed once the cause is fixed."""
 
 
+class UnexpectedStageError(StageError):
+    """A stage failed on an error the pipeline did not raise on purpose. It replaces that
+    error where it would leave the process (a Lambda's answer to Step Functions), because an
+    unexpected error's message may quote a record's value; the log has where it was raised."""
+
+
 class TransientError(CustomerEtlError):
     """A failure worth retrying (a dependency was briefly unavailable)."""
 

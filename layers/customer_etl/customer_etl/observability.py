@@ -17,10 +17,11 @@ from typing import IO, ParamSpec, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
+from customer_etl import metric_names
 from customer_etl.redaction import RedactingFilter
 
-SERVICE = "customer-etl"
-METRICS_NAMESPACE = "CustomerEtl"
+SERVICE = metric_names.SERVICE
+METRICS_NAMESPACE = metric_names.NAMESPACE
 
 
 class _LogDestination(logging.StreamHandler):  # type: ignore[type-arg]

@@ -257,8 +257,10 @@ class KeyProvider(Protocol):
         """(kek_id, kek_version) that new wraps are made under."""
         ...
 
-    def add_version(self) -> tuple[str, str]:
+    def add_version(self, after: str | None = None) -> tuple[str, str]:
         """Start a new key version and make it current, for a rotation; (kek_id,
-        kek_version). A provider whose key service rotates key material itself (KMS)
-        returns its current version unchanged."""
+        kek_version). `after` is the current version the caller saw: if another rotation
+        added one since, the provider refuses rather than start a second. A provider whose
+        key service rotates key material itself (KMS) returns its current version
+        unchanged."""
         ...

@@ -19,6 +19,8 @@ import re
 import traceback
 from typing import Any
 
+from customer_etl.privacy.patterns import luhn_valid
+
 # One alternation, tried left to right at each position: a card before a phone (both are
 # digit runs), an email before a postcode (an email's domain can look like one).
 _PERSONAL = re.compile(
@@ -51,29 +53,39 @@ def redact(text: str) -> str:
 def _replacement(match: re.Match[str]) -> str:
     kind = match.lastgroup or "personal"
     value = match.group()
-    if kind == "card" and not _luhn_valid(value):
+    if kind == "card" and not luhn_valid("".join(c for c in value if c.isdigit())):
         return value
     if kind == "phone" and sum(c.isdigit() for c in value) not in _PHONE_DIGITS:
         return value
     return f"[{kind}]"
 
 
-def _luhn_valid(number: str) -> bool:
-    digits = [int(c) for c in number if c.isdigit()]
-    checksum = sum(digits[-1::-2]) + sum(sum(divmod(2 * d, 10)) for d in digits[-2::-2])
-    return checksum % 10 == 0
-
-
 def redact_value(value: Any) -> Any:
-    """`value` with its strings redacted, through dicts, lists and tuples; numbers as they
+    """`value` with its strings redacted, through dicts (keys as well as values: a counter
+    keyed by value would otherwise log the values), lists, tuples and sets; numbers as they
     are (they are counts and durations)."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, dict):
-        return {key: redact_value(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
+        return _redact_mapping(value)
+    if isinstance(value, list | tuple | set | frozenset):
         return type(value)(redact_value(item) for item in value)
     return value
+
+
+def _redact_mapping(mapping: dict[Any, Any]) -> dict[Any, Any]:
+    """Keys that redact alike (two emails become `[email]`) are numbered, `[email] #2`, so
+    that no entry, and no count, is lost."""
+    redacted: dict[Any, Any] = {}
+    for key, item in mapping.items():
+        new_key = redact_value(key)
+        if new_key in redacted:
+            number = 2
+            while f"{new_key} #{number}" in redacted:
+                number += 1
+            new_key = f"{new_key} #{number}"
+        redacted[new_key] = redact_value(item)
+    return redacted
 
 
 class RedactingFilter(logging.Filter):

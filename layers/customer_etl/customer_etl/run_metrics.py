@@ -9,9 +9,12 @@ when none is given, so the one given here (metric_names.SERVICE) is the one that
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
 
 from customer_etl import metric_names
+from customer_etl.api_stats import ApiReport
 from customer_etl.manifest import RunManifest
 from customer_etl.quality.gate import run_quality
 
@@ -27,14 +30,20 @@ def emit_stage_outcome(stage: str, manifest: RunManifest) -> None:
         if score is not None:
             _emit(metric_names.RUN_QUALITY_SCORE, MetricUnit.NoUnit, score)
     if stage == "enrich" and "enrich" in manifest.stages:
-        for api, report in manifest.stages["enrich"].apis.items():
-            opened = sum(
-                count
-                for transition, count in report.breaker_state_changes.items()
-                if transition.endswith(_OPENED)
-            )
-            if opened:
-                _emit(metric_names.BREAKER_OPENED, MetricUnit.Count, opened, api=api)
+        emit_breaker_openings(manifest.stages["enrich"].apis)
+
+
+def emit_breaker_openings(apis: Mapping[str, ApiReport]) -> None:
+    """How many times each API's circuit opened during the enrich stage; also called when
+    the stage failed on its fallback ceiling, the case the breaker alarm is for."""
+    for api, report in apis.items():
+        opened = sum(
+            count
+            for transition, count in report.breaker_state_changes.items()
+            if transition.endswith(_OPENED)
+        )
+        if opened:
+            _emit(metric_names.BREAKER_OPENED, MetricUnit.Count, opened, api=api)
 
 
 def emit_run_finished(manifest: RunManifest) -> None:
@@ -48,7 +57,8 @@ def emit_run_finished(manifest: RunManifest) -> None:
 
 
 def emit_run_failed() -> None:
-    """One failed stage invocation: the run stops there (or Step Functions retries it)."""
+    """One failed run, from the run-failed function at the end of the state machine's Catch
+    path (a stage attempt that Step Functions retries is not a failed run)."""
     _emit(metric_names.RUNS_FAILED, MetricUnit.Count, 1)
 
 

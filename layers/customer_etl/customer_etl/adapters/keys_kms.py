@@ -88,6 +88,7 @@ class KmsKeyProvider:
         arn = str(self._call("describe_key", KeyId=self.key_id)["KeyMetadata"]["Arn"])
         return arn, arn
 
-    def add_version(self) -> tuple[str, str]:
-        """KMS rotates key material itself and keeps the old material: nothing to add."""
+    def add_version(self, after: str | None = None) -> tuple[str, str]:
+        """KMS rotates key material itself and keeps the old material: nothing to add
+        (`after`, the version a rotation saw, changes nothing here)."""
         return self.current_version()

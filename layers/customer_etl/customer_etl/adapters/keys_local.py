@@ -6,15 +6,22 @@ current, and the blind-index secret (never rotated: the index must stay stable).
 keys are wrapped with AES-256-GCM under the current version, with the encryption context
 and the key version as associated data, so a wrap cannot be replayed under another
 context. (AES-GCM rather than RFC 3394 key wrap: the latter binds no context.)
+
+A missing key file is created only while the warehouse holds no data key: once data keys
+are stored, a new file could open none of them (and its blind-index secret would index
+every later row differently), so a missing or foreign file is an error that says to
+restore the backup. The warehouse is asked through `known_kek_ids`, which the runtime wires.
 """
 
 from __future__ import annotations
 
 import base64
+import fcntl
 import json
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +37,12 @@ NONCE_BYTES = 12
 
 
 class KeyFileError(CustomerEtlError):
-    """The key file is missing a version, unreadable or does not match a wrapped key."""
+    """The key file is missing, missing a version, unreadable or does not match the
+    warehouse's wrapped keys."""
+
+
+KnownKekIds = Callable[[], Collection[str]]
+"""The key-encryption key ids of the data keys the warehouse holds (empty: none yet)."""
 
 
 def _b64(data: bytes) -> str:
@@ -53,15 +65,35 @@ class LocalKeyFile:
         True
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, known_kek_ids: KnownKekIds | None = None) -> None:
+        """`known_kek_ids` reads the warehouse's `data_keys`; without it (no warehouse to
+        ask: tests, a first health check) a missing file is created."""
         self.path = path
+        self._known_kek_ids = known_kek_ids
+        self._known: frozenset[str] | None = None
 
     def __repr__(self) -> str:
         return f"LocalKeyFile({str(self.path)!r})"
 
     # -- the file ---------------------------------------------------------------------
+    def _warehouse_kek_ids(self) -> frozenset[str] | None:
+        """The warehouse's key-encryption key ids, read once, on the first use of the file
+        (before a load opens its transaction); None when there is no warehouse to ask."""
+        if self._known_kek_ids is None:
+            return None
+        if self._known is None:
+            self._known = frozenset(self._known_kek_ids())
+        return self._known
+
     def _read(self) -> dict[str, Any]:
+        known = self._warehouse_kek_ids()
         if not self.path.exists():
+            if known:
+                raise KeyFileError(
+                    f"key file {self.path.absolute()} does not exist, but the warehouse holds "
+                    "data keys: restore it from its backup (or point encryption.key_file "
+                    "at it). A new key file could open none of them"
+                )
             self._create()
         try:
             content: dict[str, Any] = json.loads(self.path.read_text(encoding="utf-8"))
@@ -101,6 +133,7 @@ class LocalKeyFile:
             pass
         finally:
             temporary.unlink()
+        _fsync_directory(self.path.parent)
 
     def _key(self, content: dict[str, Any], version: str) -> bytes:
         encoded = content["versions"].get(version)
@@ -125,7 +158,21 @@ class LocalKeyFile:
         )
 
     def generate_data_key(self, context: Mapping[str, str]) -> DataKey:
-        return self._wrap(self._read(), os.urandom(KEY_BYTES), context)
+        content = self._read()
+        self._check_known(str(content["kek_id"]))
+        return self._wrap(content, os.urandom(KEY_BYTES), context)
+
+    def _check_known(self, kek_id: str) -> None:
+        """Refuse to seal under a key file the warehouse does not know, once it holds data
+        keys: the rows sealed so far would stay unreadable with it, and its blind indexes
+        would not match theirs."""
+        known = self._warehouse_kek_ids()
+        if known and kek_id not in known:
+            raise KeyFileError(
+                f"key file {self.path.absolute()} is not the one that wrapped the warehouse's "
+                f"data keys (its id {kek_id} is not in `data_keys`): restore the right key "
+                "file from its backup"
+            )
 
     def unwrap(self, wrapped: bytes, kek_version: str, context: Mapping[str, str]) -> bytes:
         content = self._read()
@@ -153,16 +200,50 @@ class LocalKeyFile:
         content = self._read()
         return str(content["kek_id"]), str(content["current_version"])
 
-    def add_version(self) -> tuple[str, str]:
-        content = self._read()
-        version = str(max(int(number) for number in content["versions"]) + 1)
-        content["versions"][version] = _b64(os.urandom(KEY_BYTES))
-        content["current_version"] = version
-        # Atomic replace: an interruption leaves the old file or the new one, never half.
-        self._write_new(content).replace(self.path)
+    def add_version(self, after: str | None = None) -> tuple[str, str]:
+        """Add a key version and make it current. `after` is the current version the
+        caller saw: if another rotation added one since, this one refuses rather than
+        start a second new version."""
+        with self._locked():
+            content = self._read()
+            if after is not None and str(content["current_version"]) != after:
+                raise KeyFileError(
+                    f"key file {self.path} is at version {content['current_version']}, not "
+                    f"{after}: another rotation added a version; run `keys rotate` again"
+                )
+            version = str(max(int(number) for number in content["versions"]) + 1)
+            if version in content["versions"]:  # a version's key is never replaced
+                raise KeyFileError(f"key file {self.path} already has key version {version}")
+            content["versions"][version] = _b64(os.urandom(KEY_BYTES))
+            content["current_version"] = version
+            # Atomic replace: an interruption leaves the old file or the new one, never
+            # half; the directory is synced so that the rename itself survives a crash.
+            self._write_new(content).replace(self.path)
+            _fsync_directory(self.path.parent)
         return str(content["kek_id"]), version
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        """An exclusive lock on a sibling `.lock` file around a read-modify-write, so that
+        two rotations at once cannot both write a version."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        lock = self.path.with_name(f"{self.path.name}.lock")
+        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(descriptor)  # closing releases the lock
 
     # -- the blind index ---------------------------------------------------------------
     def index_secret(self) -> bytes:
         """The blind-index secret: created with the file, never rotated."""
         return base64.b64decode(self._read()["index_secret"])
+
+
+def _fsync_directory(directory: Path) -> None:
+    descriptor = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

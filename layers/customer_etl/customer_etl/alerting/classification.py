@@ -66,6 +66,7 @@ BUILT_IN: Mapping[str, ErrorClassRule] = {
     "RulesError": _rule("configuration", "P1", PLATFORM, "ruleserror"),
     "SecretError": _rule("configuration", "P1", PLATFORM, "secreterror"),
     "EncryptionConfigError": _rule("configuration", "P1", PLATFORM, "encryptionconfigerror"),
+    "BlindIndexKeyError": _rule("configuration", "P1", PLATFORM, "encryptionconfigerror"),
     # Keys: without them nothing can be protected or read back, so every run stops.
     "KmsKeyError": _rule("privacy", "P1", KEYS, "kmskeyerror"),
     "KeyFileError": _rule("privacy", "P1", KEYS, "keyfileerror"),
@@ -80,6 +81,8 @@ BUILT_IN: Mapping[str, ErrorClassRule] = {
     "StageError": _rule("pipeline", "P2", ON_CALL, "stageerror"),
     "RunFailedError": _rule("pipeline", "P2", ON_CALL, "runfailederror"),
     "QuarantineError": _rule("pipeline", "P3", DATA_STEWARD, "quarantineerror"),
+    # A Lambda stage's stand-in for an unexpected error (its message could quote a value).
+    "UnexpectedStageError": _rule("pipeline", "P1", DEVELOPERS, "unexpectederror"),
     UNEXPECTED: _rule("pipeline", "P1", DEVELOPERS, "unexpectederror"),
 }
 

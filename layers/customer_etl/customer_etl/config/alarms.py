@@ -6,31 +6,33 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class AlarmSettings(BaseModel):
-    """What makes an alarm go off; the defaults match the `quality` warning thresholds, so
-    that the cloud alarms on the runs that warn locally.
+    """What makes an alarm go off. The data-quality alarms follow the `quality` warning
+    thresholds unless set here, so that by default the cloud alarms on exactly the runs
+    that warn: an environment that changes a warning threshold moves its alarm with it.
 
     Example:
-        >>> AlarmSettings().min_quality_score
-        90.0
+        >>> AlarmSettings().min_quality_score is None  # follows quality.warn_below_quality_score
+        True
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
-    min_quality_score: float = Field(
-        90.0,
+    min_quality_score: float | None = Field(
+        None,
         ge=0,
         le=100,
         description="Alarm when a run's quality score (0 to 100, metric `RunQualityScore`) "
-        "is below this; the default is `quality.warn_below_quality_score`'s.",
+        "is below this. Null (the default) uses `quality.warn_below_quality_score`; with "
+        "that null too there is no quality-score alarm.",
     )
-    max_quarantine_percent: float = Field(
-        2.0,
+    max_quarantine_percent: float | None = Field(
+        None,
         ge=0,
         le=100,
         description="Alarm when a run quarantines more than this percentage of its rows "
-        "(metric `RunQuarantinePercent`); the default is `quality.warn_bad_ratio`'s 0.02 "
-        "as a percentage. Runs above `quality.max_bad_ratio` also fail, which raises the "
-        "failed-execution alarm.",
+        "(metric `RunQuarantinePercent`). Null (the default) uses `quality.warn_bad_ratio` "
+        "as a percentage; with that null too there is no quarantine alarm. Runs above "
+        "`quality.max_bad_ratio` also fail, which raises the failed-execution alarm.",
     )
     duration_band_standard_deviations: float = Field(
         2.0,

@@ -22,8 +22,10 @@ class EncryptionSettings(BaseModel):
     )
     columns: tuple[str, ...] = Field(
         PERSONAL_COLUMNS,
-        description="Columns stored encrypted; by default every personal-data column of "
-        "the record.",
+        description="Columns stored encrypted. Derived from "
+        "`privacy.classification.policies`: the record's personal columns whose class has "
+        "the handling `encrypt` (by default all of them). Leave it unset; a list that "
+        "disagrees with the policies is a configuration error.",
     )
     key_file: Path = Field(
         Path(".etl/keys.json"),

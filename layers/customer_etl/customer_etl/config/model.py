@@ -24,7 +24,7 @@ from customer_etl.config.encryption import EncryptionSettings
 from customer_etl.config.error_classes import ErrorClassRule
 from customer_etl.config.health import HealthSettings
 from customer_etl.config.observability import ObservabilitySettings
-from customer_etl.config.privacy import PrivacySettings
+from customer_etl.config.privacy import PrivacySettings, encrypted_columns
 
 Environment = Literal["local", "dev", "staging", "prod"]
 
@@ -442,3 +442,20 @@ class Config(_Section):
         description="Personal-data classification of source columns and masking for "
         "non-production environments (docs/data-protection.md).",
     )
+
+    @model_validator(mode="after")
+    def _encryption_follows_the_policies(self) -> Config:
+        # The class policies are the one source of what is encrypted: unset columns are
+        # derived from them, and a list that says otherwise is refused, not half-honoured.
+        derived = encrypted_columns(self.privacy.classification)
+        if "columns" not in self.encryption.model_fields_set:
+            encryption = self.encryption.model_copy(update={"columns": derived})
+            object.__setattr__(self, "encryption", encryption)
+        elif set(self.encryption.columns) != set(derived):
+            raise ValueError(
+                f"encryption.columns ({', '.join(self.encryption.columns) or 'none'}) "
+                "disagrees with privacy.classification.policies, which encrypt "
+                f"{', '.join(derived) or 'none'}: change the class policies, and leave "
+                "encryption.columns unset"
+            )
+        return self

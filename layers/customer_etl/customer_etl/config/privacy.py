@@ -8,6 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from customer_etl.schema import PERSONAL_COLUMNS, field
+
 # The type of `model.SecretRef`, written out: model.py imports this module, so this one
 # cannot import model.py.
 SecretRef = Annotated[str, StringConstraints(pattern=r"^(env|secretsmanager|ssm):[^\s]+$")]
@@ -25,6 +27,18 @@ class PersonalDataClass(StrEnum):
     PAYMENT_CARD = "payment_card"
     IP_ADDRESS = "ip_address"
 
+
+CLASS_OF_COLUMN: dict[str, PersonalDataClass] = {
+    "first_name": PersonalDataClass.PERSON_NAME,
+    "last_name": PersonalDataClass.PERSON_NAME,
+    "email": PersonalDataClass.EMAIL,
+    "phone": PersonalDataClass.PHONE,
+    "postcode": PersonalDataClass.POSTCODE,
+    "date_of_birth": PersonalDataClass.DATE_OF_BIRTH,
+}
+"""The class of each personal column of the record: its class policy is its handling."""
+if set(CLASS_OF_COLUMN) != set(PERSONAL_COLUMNS):  # pragma: no cover - a schema change
+    raise RuntimeError("CLASS_OF_COLUMN must name every personal column of the schema")
 
 Handling = Literal["encrypt", "mask", "keep", "drop"]
 MaskingMethod = Literal["pseudonymise", "email", "postcode", "phone", "birth_year", "redact"]
@@ -48,14 +62,19 @@ class _Section(BaseModel):
 
 class ClassPolicy(_Section):
     handling: Handling = Field(
-        description="What the pipeline does with data of this class: `encrypt` (at rest, "
-        "docs/encryption.md), `mask` (in environments where masking is on), `keep` as is, "
-        "or `drop` (not carried past extract)."
+        description="What the pipeline does with data of this class, and so with the record's "
+        "columns of it (the single source of `encryption.columns` and of the default "
+        "`privacy.masking.fields`): `encrypt` (stored encrypted where encryption is on, "
+        "docs/encryption.md; also masked where masking is on), `mask` (masked where masking "
+        "is on, stored in clear elsewhere), `keep` (stored as is, never masked), or `drop` "
+        "(not carried past extract: only for classes no column of the record holds, i.e. "
+        "extra columns).",
     )
     retention_class: str = Field(
         pattern=r"^[a-z][a-z0-9_]*$",
-        description="Name of the retention class records of this kind fall under "
-        "(docs/data-protection.md).",
+        description="Name of the retention class records of this kind fall under. "
+        "Informational: written into `classification.json`; retention itself follows "
+        "`retention.customer_retention_days` (docs/data-protection.md).",
     )
 
 
@@ -155,7 +174,9 @@ class MaskingSettings(_Section):
         description="Field -> method: `pseudonymise` (keyed HMAC-SHA-256), `email` (keeps "
         "the domain), `postcode` (keeps the outward code), `phone` (a fictional number of "
         "the same kind), `birth_year` (the year only), `redact`. A field left out is not "
-        "masked.",
+        "masked. Unset: every field whose class policy is `encrypt` or `mask`, with the "
+        "default method (shown). Set: a field whose class policy is `keep` is refused, and "
+        "every field whose class policy is `mask` must be listed.",
     )
 
     @model_validator(mode="after")
@@ -184,4 +205,63 @@ class PrivacySettings(_Section):
     )
     masking: MaskingSettings = Field(
         default_factory=MaskingSettings, description="Masking for non-production environments."
+    )
+
+    @model_validator(mode="after")
+    def _masking_follows_the_policies(self) -> PrivacySettings:
+        handling = handling_of_columns(self.classification)
+        for column, how in handling.items():
+            if how == "drop":
+                raise ValueError(_refuse_drop(column))
+        if "fields" not in self.masking.model_fields_set:
+            derived = {
+                column: method
+                for column, method in _default_masking_fields().items()
+                if handling[column] in ("encrypt", "mask")
+            }
+            masking = self.masking.model_copy(update={"fields": derived})
+            object.__setattr__(self, "masking", masking)
+            return self
+        for column in self.masking.fields:
+            if handling[column] == "keep":
+                raise ValueError(
+                    f"masking.fields.{column}: its class {CLASS_OF_COLUMN[column]} has the "
+                    f"handling keep; remove the field, or give the class the handling mask"
+                )
+        unmasked = [
+            c for c, how in handling.items() if how == "mask" and c not in self.masking.fields
+        ]
+        if unmasked:
+            raise ValueError(
+                f"masking.fields lacks {', '.join(unmasked)}: the class policy says mask; "
+                "add the field(s), or leave masking.fields unset to take the defaults"
+            )
+        return self
+
+
+def handling_of_columns(settings: ClassificationSettings) -> dict[str, Handling]:
+    """The handling of each personal column of the record, from its class policy."""
+    return {
+        column: settings.policies[data_class].handling
+        for column, data_class in CLASS_OF_COLUMN.items()
+    }
+
+
+def encrypted_columns(settings: ClassificationSettings) -> tuple[str, ...]:
+    """The record's columns whose class policy is `encrypt`, in the record's order."""
+    handling = handling_of_columns(settings)
+    return tuple(column for column in PERSONAL_COLUMNS if handling[column] == "encrypt")
+
+
+def _refuse_drop(column: str) -> str:
+    data_class = CLASS_OF_COLUMN[column]
+    where = f"classification.policies.{data_class}: handling drop"
+    if field(column).required:
+        return (
+            f"{where} would leave the warehouse without its required column {column}; "
+            "use encrypt, mask or keep"
+        )
+    return (
+        f"{where} cannot apply to the record's column {column}; to not load it, drop it "
+        "in the source mapping (`drop:`), and use encrypt, mask or keep here"
     )

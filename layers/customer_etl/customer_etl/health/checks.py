@@ -79,8 +79,9 @@ def _local_key_check(config: Config, key_provider: KeyProviderFactory | None) ->
     settings = config.encryption
     if settings.enabled and not settings.kms_key_id and not settings.key_file.exists():
         message = (
-            f"key file {settings.key_file} does not exist yet: the next run creates it. If "
-            "runs have loaded data before, restore it from its backup instead"
+            f"key file {settings.key_file} does not exist: a first run against an empty "
+            "warehouse creates it; once the warehouse holds data keys, runs refuse to start "
+            "until it is restored from its backup"
         )
         return Check(keys.COMPONENT, partial(Finding, Status.DEGRADED, message))
     return _key_check(config, key_provider)

@@ -1,15 +1,16 @@
-"""The decrypt path: customer records in plaintext, for authorised tooling only.
+"""The decrypt path's pure part: opening the tokens of customer records with data keys
+already unwrapped, and the normal form a lookup value is searched in.
 
-Only subject-access and retention tooling may call this module; its results must never
-reach a log, a metric, an alert or a report. It reads the warehouse, unwraps the data keys
-the tokens name (one key-provider call per distinct data key, not per value) and opens
-each token with its table, column and record key as associated data. A value that is not
-a token is legacy plaintext (loaded before encryption) and is returned as it is.
+Reading the warehouse is `adapters.warehouse.customer_records` (`CustomerRecords`); this
+module knows no database. Its results are personal data: they must never reach a log, a
+metric, an alert or a report. A value that is not a token is legacy plaintext (loaded
+before encryption) and is returned as it is.
 
-Example (the warehouse and key provider of a configuration):
-    >>> records = CustomerRecords(warehouse, keys, index_key)  # doctest: +SKIP
-    >>> records.find_by_email("Ada@Example.com")  # doctest: +SKIP
-    [{'customer_id': 'C1', 'email': 'ada@example.com', ...}]
+Example:
+    >>> lookup_phone("07700 900001")
+    '+447700900001'
+    >>> lookup_email("  Ada@Example.COM ")
+    'ada@example.com'
 """
 
 from __future__ import annotations
@@ -18,48 +19,41 @@ from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.engine import Connection
+import pandas as pd
 
-from customer_etl.adapters.warehouse import SqlWarehouse
-from customer_etl.adapters.warehouse.data_keys import read_data_keys
-from customer_etl.adapters.warehouse.tables import customers
-from customer_etl.ports import KeyProvider
-from customer_etl.privacy.blind_index import digest, normalise
-from customer_etl.privacy.envelope import DecryptionError, Opener, data_key_context, token_key_id
+from customer_etl.privacy.envelope import Opener, token_key_id
+from customer_etl.quality import formats
 from customer_etl.schema import BUSINESS_KEY, PERSONAL_COLUMNS, FieldType, field
 
 Record = dict[str, Any]
+DEFAULT_PHONE_REGION = "GB"
+"""The region a phone number written without an international prefix is read in, as the
+validation rules' default region."""
+_LOOKUP_PHONE_STRICTNESS = "possible"
 
 
-def open_records(
-    rows: Iterable[Mapping[Any, Any]], connection: Connection, keys: KeyProvider
-) -> list[Record]:
-    """`customers` rows with their personal values decrypted (dates as dates again)."""
-    records = [dict(row) for row in rows]
-    wanted = {
+def token_key_ids(records: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The data key ids the personal values of `records` are sealed under."""
+    return {
         key_id
         for record in records
         for column in PERSONAL_COLUMNS
         if isinstance(record.get(column), str)
         and (key_id := token_key_id(record[column])) is not None
     }
-    stored = {key.data_key_id: key for key in read_data_keys(connection, wanted)}
-    missing = wanted - stored.keys()
-    if missing:
-        raise DecryptionError(f"data keys {', '.join(sorted(missing))} are not in `data_keys`")
-    opener = Opener(
-        {
-            key_id: keys.unwrap(key.wrapped_key, key.kek_version, data_key_context(key_id))
-            for key_id, key in stored.items()
-        }
-    )
-    for record in records:
+
+
+def open_records(records: Iterable[Mapping[str, Any]], keys: Mapping[str, bytes]) -> list[Record]:
+    """Copies of `records` with their personal values decrypted (dates as dates again);
+    `keys` are the unwrapped data keys by id."""
+    opener = Opener(keys)
+    opened = [dict(record) for record in records]
+    for record in opened:
         for column in PERSONAL_COLUMNS:
             if column in record:
                 value = opener.open(record[column], column, str(record[BUSINESS_KEY]))
                 record[column] = _typed(column, value)
-    return records
+    return opened
 
 
 def _typed(column: str, value: object) -> object:
@@ -68,39 +62,21 @@ def _typed(column: str, value: object) -> object:
     return value
 
 
-class CustomerRecords:
-    """Find and decrypt customer records: subject access and retention tooling only."""
+def lookup_email(email: str) -> str:
+    """An email as the load stored it: trimmed (as the transform does) and lower-cased by
+    the validation's own `formats.email`."""
+    normalised, _ = formats.email(pd.Series([email.strip()], dtype=object))
+    return str(normalised.iloc[0])
 
-    def __init__(
-        self, warehouse: SqlWarehouse, keys: KeyProvider, index_key: bytes | None = None
-    ) -> None:
-        self._warehouse = warehouse
-        self._keys = keys
-        self._index_key = index_key
 
-    def _read(self, condition: Any) -> list[Record]:
-        self._warehouse.check_schema()
-        with self._warehouse.connect() as connection:
-            rows = connection.execute(select(customers).where(condition)).mappings().all()
-            return open_records(rows, connection, self._keys)
-
-    def record(self, customer_id: str) -> Record | None:
-        """One customer's record in plaintext; None if there is none."""
-        found = self._read(customers.c[BUSINESS_KEY] == customer_id)
-        return found[0] if found else None
-
-    def find_by_email(self, email: str) -> list[Record]:
-        """The records whose email matches (after normalisation), found by the blind index
-        without decrypting the table. Rows loaded before encryption have no index and are
-        matched by their plaintext."""
-        return self._find("email", email)
-
-    def find_by_phone(self, phone: str) -> list[Record]:
-        return self._find("phone", phone)
-
-    def _find(self, column: str, value: str) -> list[Record]:
-        if self._index_key is None:
-            raise DecryptionError("finding by a blind index needs the blind-index key")
-        index = customers.c[f"{column}_bidx"]
-        legacy = index.is_(None) & (customers.c[column] == normalise(value, column))
-        return self._read((index == digest(value, self._index_key, column)) | legacy)
+def lookup_phone(phone: str, region: str = DEFAULT_PHONE_REGION) -> str:
+    """A phone number as the load stored it: E.164 by the validation's own `formats.phones`
+    (`07700 900001` in GB is `+447700900001`); a number it cannot read is returned trimmed,
+    to match a legacy value stored as it came."""
+    text = phone.strip()
+    normalised, invalid = formats.phones(
+        pd.Series([text], dtype=object),
+        pd.Series([region], dtype=object),
+        _LOOKUP_PHONE_STRICTNESS,
+    )
+    return text if bool(invalid.iloc[0]) else str(normalised.iloc[0])

@@ -17,16 +17,20 @@ import pandas as pd
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from customer_etl.errors import CustomerEtlError
+
 DIGEST_CHARS = 64
 MIN_SECRET_BYTES = 32
 BLIND_INDEXES: dict[str, str] = {"email_bidx": "email", "phone_bidx": "phone"}
 """Index column -> the column whose normalised value it indexes."""
 _HKDF_INFO = b"customer-etl blind index v1"
+_CONTENT_HASH_INFO = b"customer-etl content hash v1"
 _NOT_PHONE_DIGIT = re.compile(r"[^0-9+]")
 
 
-class BlindIndexKeyError(ValueError):
-    """The blind-index secret is too short to derive a key from."""
+class BlindIndexKeyError(CustomerEtlError, ValueError):
+    """The blind-index secret is too short to derive a key from: a configuration error
+    (docs/incident-response.md#encryptionconfigerror)."""
 
 
 def derive_index_key(secret: bytes) -> bytes:
@@ -36,6 +40,16 @@ def derive_index_key(secret: bytes) -> bytes:
             f"the blind-index secret must have at least {MIN_SECRET_BYTES} bytes"
         )
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_HKDF_INFO).derive(secret)
+
+
+def derive_content_hash_key(index_key: bytes) -> bytes:
+    """The 256-bit HMAC key of the content hashes of encrypted records, expanded with HKDF
+    from the blind-index key (so from the same long-lived secret, with its own info string):
+    stable across runs, so that a reload of the same file stays unchanged, yet keyed, so that
+    a stored hash does not let anyone who reads the table confirm a guessed value."""
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=_CONTENT_HASH_INFO).derive(
+        index_key
+    )
 
 
 def normalise(value: str, kind: str) -> str:

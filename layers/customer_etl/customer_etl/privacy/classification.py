@@ -13,7 +13,8 @@ How a confidence is computed (docs/data-protection.md):
   telling content is: 0.85 / 0.15 for classes with a strict format (email, phone, postcode,
   National Insurance number, card, IP address), 0.6 / 0.4 for dates of birth (any date looks
   like one; a header naming another date leaves a third of the content weight), 0.5 / 0.5
-  for names.
+  for names (a header naming a place or an answer, `post_town`, `country`, `status`,
+  leaves a third of the content weight: many towns are surnames too).
 
 The class with the highest confidence wins; under `min_confidence` the column holds no
 personal data; under `confidence_threshold` the finding goes to the review list.
@@ -91,6 +92,25 @@ _EXACT_ONLY: Final = frozenset({"name", "ni", "nin", "cc", "pan", "mail", "cell"
 _OTHER_DATE_WORDS: Final = frozenset(
     {"date", "at", "time", "created", "updated", "signup", "joined", "modified", "since"}
 )
+# Header words of business columns whose values look like names (`Wells`, `Stone`, `Ross`
+# are post towns and common surnames): no person's name is filed under them.
+_NOT_NAME_WORDS: Final = frozenset(
+    {
+        "town",
+        "city",
+        "county",
+        "country",
+        "region",
+        "district",
+        "locality",
+        "consent",
+        "status",
+        "flag",
+        "code",
+        "type",
+        "category",
+    }
+)
 
 
 class Evidence(BaseModel):
@@ -157,7 +177,7 @@ def classify_column(
         matched = float(matcher(present, today).sum()) if len(present) else 0.0
         hint = _header_names(name, data_class)
         content_weight, header_weight = _WEIGHTS[data_class]
-        if data_class is PersonalDataClass.DATE_OF_BIRTH and not hint and _names_other_date(name):
+        if not hint and _names_something_else(name, data_class):
             content_weight /= 3
         share = matched / len(present) if len(present) else 0.0
         confidence = round(content_weight * share * support + header_weight * hint, 3)
@@ -262,8 +282,17 @@ def _header_names(name: str, data_class: PersonalDataClass) -> bool:
     )
 
 
-def _names_other_date(name: str) -> bool:
-    return bool(set(name.split("_")) & _OTHER_DATE_WORDS)
+def _names_something_else(name: str, data_class: PersonalDataClass) -> bool:
+    """Whether a header says its column holds another kind of date than a birth date, or
+    another kind of word than a name."""
+    others = _OTHER_WORDS.get(data_class)
+    return others is not None and bool(set(name.split("_")) & others)
+
+
+_OTHER_WORDS: Final = {
+    PersonalDataClass.DATE_OF_BIRTH: _OTHER_DATE_WORDS,
+    PersonalDataClass.PERSON_NAME: _NOT_NAME_WORDS,
+}
 
 
 def roles_of(

@@ -32,7 +32,8 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from customer_etl.errors import CustomerEtlError
 from customer_etl.ports import DataKey, KeyProvider
-from customer_etl.privacy.blind_index import BLIND_INDEXES, blind_index
+from customer_etl.privacy.blind_index import BLIND_INDEXES, blind_index, derive_content_hash_key
+from customer_etl.schema import CANONICAL_FIELDS, FieldType
 
 TOKEN_VERSION = "enc1"
 TABLE = "customers"
@@ -49,6 +50,18 @@ _TOKEN = re.compile(TOKEN_PATTERN)
 
 
 _URL_SAFE = bytes.maketrans(b"+/", b"-_")
+
+DATE_CHARACTERS = 10
+"""An ISO date, `YYYY-MM-DD`: what a date of birth is sealed as."""
+PLAINTEXT_WIDTHS: dict[str, int] = {
+    spec.name: DATE_CHARACTERS if spec.type is FieldType.DATE else spec.max_length or 255
+    for spec in CANONICAL_FIELDS
+    if spec.personal
+}
+"""The widths, in characters, of the personal columns' plaintext. A value must fit them
+whether it is stored sealed (the load measures it before sealing: a token's width says
+nothing of its value's) or plaintext (encryption off), though the column is as wide as a
+token."""
 
 
 class DecryptionError(CustomerEtlError):
@@ -183,6 +196,19 @@ class Sealer:
         self._index_key = index_key
         self._columns = columns
         self._record_key = record_key
+        self.content_hash_key = derive_content_hash_key(index_key)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The columns this sealer encrypts."""
+        return self._columns
+
+    @property
+    def protection_tag(self) -> str:
+        """What the content hash covers besides the record: the token format and the
+        encrypted columns, so that changing either changes every hash and the next load
+        rewrites (and so re-protects) every row, including rows stored in plaintext."""
+        return f"{TOKEN_VERSION}:{','.join(sorted(self._columns))}"
 
     def __repr__(self) -> str:  # never the key
         return f"Sealer(data_key_id={self.data_key_id!r}, columns={self._columns!r})"

@@ -33,6 +33,9 @@ _OLDEST_YEARS: Final = 120
 # Letters, then up to three more words joined by spaces, apostrophes (straight or curly),
 # dots or hyphens: `Anne-Marie`, `O'Brien`, `J. Smith`.
 _NAME_SHAPE: Final = "^[^\\W\\d_]+(?:[ '\u2019.-]+[^\\W\\d_]+){0,3}\\.?$"
+# Name-shaped words that are codes or answers in business columns, not names: two capital
+# letters (ISO country and region codes: `GB`, `FR`) and yes/no answers.
+_NOT_A_NAME: Final = r"^(?:[A-Z]{2}|(?i:true|false|yes|no|y|n|t|f|on|off))$"
 
 # A small list of common given names and surnames in the UK, from the ONS baby-name and
 # surname tables: a hit makes a name column more certain; a miss does not rule it out.
@@ -122,8 +125,11 @@ def date_of_birth(values: pd.Series, today: date) -> pd.Series:
 
 def person_name(values: pd.Series, today: date) -> pd.Series:
     """The share a value is worth as a name: 1 for a name-shaped value one of whose words is
-    a common name, 0.5 for a name-shaped value otherwise, 0 for anything else."""
-    shaped = values.str.match(_NAME_SHAPE).astype(bool)
+    a common name, 0.5 for a name-shaped value otherwise, 0 for anything else (two-letter
+    capital codes and yes/no answers included)."""
+    shaped = values.str.match(_NAME_SHAPE).astype(bool) & ~values.str.match(_NOT_A_NAME).astype(
+        bool
+    )
     words = values.str.lower().str.split(r"[ .-]+")
     known = words.map(lambda parts: any(part in COMMON_NAMES for part in parts))
     return shaped.astype(float) * (0.5 + 0.5 * known.astype(float))

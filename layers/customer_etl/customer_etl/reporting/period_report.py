@@ -2,6 +2,11 @@
 rate, processing times, rows, failures over time and the errors behind them, and the runs
 whose duration or row count is unusual.
 
+The figures are of pipeline runs (kinds `pipeline` and `replay`) only. The daily retention
+job records its row in `etl_runs` too, but it moves no file through the stages: counted as a
+run, one failed file and one retention job would make a success rate of 50%. Retention jobs
+are reported on their own (how many, how many failed, rows deleted).
+
 A run is unusual against the pipeline runs that succeeded in the BASELINE before the
 period's end (the period's own runs included): a week of daily runs is too few to say what
 is usual, four weeks is enough and still recent. See `anomalies` for the statistic.
@@ -29,6 +34,8 @@ BUCKET_LENGTH: dict[Period, timedelta] = {"daily": timedelta(hours=1), "weekly":
 """The trends' resolution: hours of a day, days of a week."""
 BASELINE = timedelta(days=28)
 ERROR_TEXT_LENGTH = 160
+RETENTION_KIND = "retention"
+"""The `etl_runs` kind of the retention job (retention_job.py): not a pipeline run."""
 
 
 @dataclass(frozen=True)
@@ -72,8 +79,11 @@ class RunLine:
 class PeriodReport:
     window: Window
     runs: list[RunLine]
+    """The period's pipeline runs (and replays): every figure but retention's is of these."""
     baseline_runs: int
     generated_at: str
+    retention_jobs: list[RunRecord] = field(default_factory=list)
+    """The period's retention jobs, kept apart from the runs."""
     charts: list[Chart] = field(default_factory=list)
 
     @property
@@ -99,7 +109,12 @@ class PeriodReport:
 
     @property
     def rows_deleted(self) -> int:
-        return sum(line.record.rows_deleted for line in self.runs)
+        """Customers the period's retention jobs deleted."""
+        return sum(job.rows_deleted for job in self.retention_jobs)
+
+    @property
+    def retention_failed(self) -> int:
+        return sum(job.status == "failed" for job in self.retention_jobs)
 
     @property
     def durations(self) -> dict[str, float]:
@@ -135,16 +150,18 @@ def build_period_report(
     baseline start (the runs before the window only set what is usual)."""
     records = sorted(records, key=lambda record: _utc(record.started_at))
     flags = _unusual_runs(records)
+    in_window = [record for record in records if _utc(record.started_at) in window]
     runs = [
         RunLine(record, _duration(record), flags.get(record.run_id, ()))
-        for record in records
-        if _utc(record.started_at) in window
+        for record in in_window
+        if record.kind != RETENTION_KIND
     ]
     report = PeriodReport(
         window=window,
         runs=runs,
         baseline_runs=len(_usual_candidates(records)),
         generated_at=(now or datetime.now(UTC)).isoformat(timespec="seconds"),
+        retention_jobs=[record for record in in_window if record.kind == RETENTION_KIND],
     )
     report.charts.extend(_charts(report))
     return report

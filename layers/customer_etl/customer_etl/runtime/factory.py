@@ -11,6 +11,8 @@ from customer_etl.adapters.aws import (
     SnsNotifier,
     SqsQuarantineSink,
 )
+from customer_etl.adapters.keys_kms import KmsKeyProvider
+from customer_etl.adapters.keys_local import LocalKeyFile
 from customer_etl.adapters.local import (
     LocalCheckpointStore,
     LocalInputStore,
@@ -22,7 +24,7 @@ from customer_etl.adapters.secrets import resolve_secret
 from customer_etl.adapters.warehouse import ConnectionOptions, SqlWarehouse
 from customer_etl.config.model import Config
 from customer_etl.pipeline import Ports
-from customer_etl.ports import KeyProvider, Notifier, Warehouse
+from customer_etl.ports import Notifier, Warehouse
 from customer_etl.runtime.enrichment import cloud_enrichment, local_enrichment
 from customer_etl.runtime.protection import field_protection, key_provider
 
@@ -45,12 +47,31 @@ def build_warehouse(config: Config) -> SqlWarehouse:
     )
 
 
-def build_key_provider(config: Config) -> KeyProvider:
-    """The key-encryption key of the configuration: KMS if a key is set, else the key file."""
-    return key_provider(config)
+def build_key_provider(
+    config: Config, *, warehouse: SqlWarehouse | None = None
+) -> KmsKeyProvider | LocalKeyFile:
+    """The key-encryption key of the configuration (KMS if a key is set, else the key
+    file), checked against the warehouse's `data_keys`: a missing local key file is created
+    only while the warehouse holds no data key. `warehouse` defaults to the configured one,
+    opened only if the check is needed."""
+    return key_provider(config, known_kek_ids=_kek_ids(config, warehouse))
 
 
-def _lazy_warehouse(config: Config) -> Callable[[], Warehouse]:
+def _kek_ids(config: Config, warehouse: SqlWarehouse | None) -> Callable[[], frozenset[str]]:
+    if warehouse is not None:
+        return warehouse.kek_ids
+
+    def read() -> frozenset[str]:
+        opened = build_warehouse(config)
+        try:
+            return opened.kek_ids()
+        finally:
+            opened.dispose()
+
+    return read
+
+
+def _lazy_warehouse(config: Config) -> Callable[[], SqlWarehouse]:
     """The warehouse, connected on first use and then reused."""
     return cache(lambda: build_warehouse(config))
 
@@ -63,14 +84,17 @@ def local_notifier(config: Config) -> Notifier:
 
 def local_ports(config: Config) -> Ports:
     root = config.pipeline.output_dir
+    warehouse = _lazy_warehouse(config)
     return Ports(
         inputs=LocalInputStore(),
         checkpoints=LocalCheckpointStore(root),
         quarantine=LocalQuarantineSink(root),
-        warehouse=_lazy_warehouse(config),
+        warehouse=warehouse,
         enrichment=cache(lambda: local_enrichment(config)),
         notifier=local_notifier(config),
-        protection=cache(lambda: field_protection(config)),
+        protection=cache(
+            lambda: field_protection(config, known_kek_ids=lambda: warehouse().kek_ids())
+        ),
     )
 
 

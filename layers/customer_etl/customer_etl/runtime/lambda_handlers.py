@@ -22,7 +22,7 @@ from customer_etl.adapters.report_store import S3ReportStore
 from customer_etl.adapters.warehouse.metrics import database_metrics
 from customer_etl.api_metrics import emit_api_metrics
 from customer_etl.config import Config, load_config
-from customer_etl.errors import CustomerEtlError
+from customer_etl.errors import CustomerEtlError, UnexpectedStageError
 from customer_etl.health.checks import cloud_health
 from customer_etl.manifest import RunManifest
 from customer_etl.observability import logger, metrics, raised_at, tracer
@@ -32,11 +32,16 @@ from customer_etl.reporting.period_report import PERIODS
 from customer_etl.reporting.publish import publish_period_report
 from customer_etl.reports import finished, run_record
 from customer_etl.retention_job import apply_retention
-from customer_etl.run_history import record_failed_run
-from customer_etl.run_metrics import emit_run_failed, emit_run_finished, emit_stage_outcome
+from customer_etl.run_metrics import (
+    emit_breaker_openings,
+    emit_run_finished,
+    emit_stage_outcome,
+)
 from customer_etl.runtime.factory import build_warehouse, cloud_ports
 from customer_etl.runtime.protection import key_provider
+from customer_etl.runtime.run_failure import report_run_failure
 from customer_etl.runtime.settings import stage_settings
+from customer_etl.stages.enrich import EnrichmentDegradedError
 
 ENV_VARIABLE = "CUSTOMER_ETL_ENV"
 Handler = Callable[[dict[str, Any], LambdaContext], dict[str, Any]]
@@ -57,21 +62,20 @@ def manifest_from_event(stage: str, event: dict[str, Any]) -> RunManifest:
 
 
 def run_stage_in_lambda(stage: str, event: dict[str, Any]) -> dict[str, Any]:
+    # Before anything can fail, so that every line of the invocation names its run.
+    logger.append_keys(run_id=event.get("run_id"), stage=stage)
     config = _config()
     manifest = manifest_from_event(stage, event)
-    logger.append_keys(run_id=manifest.run_id, stage=stage)
     ports = cloud_ports(config)
-    try:
-        manifest = run_stage(
-            stage, manifest, ports, config.pipeline.chunk_rows, stage_settings(config)
-        )
-        emit_stage_outcome(stage, manifest)
-        if stage == VALIDATING_STAGES[-1]:
-            enforce(manifest, config.quality, ports.notifier, config.alerts)
-    except CustomerEtlError as error:
-        if stage == "load":
-            record_failed_run(ports.warehouse, finished(manifest, error=str(error)))
-        raise
+    # A failure goes on to Step Functions as it is: the failed run's `etl_runs` row, its
+    # alert and its RunsFailed come once, from the run-failed function that the state
+    # machine's Catch path ends in, whatever the stage (run_failed_handler).
+    # Only transform masks: the other stages neither need nor may read the masking key.
+    settings = stage_settings(config, masking=stage == "transform")
+    manifest = run_stage(stage, manifest, ports, config.pipeline.chunk_rows, settings)
+    emit_stage_outcome(stage, manifest)
+    if stage == VALIDATING_STAGES[-1]:
+        enforce(manifest, config.quality, ports.notifier, config.alerts)
     if stage == "load":
         manifest = finished(manifest)
         ports.warehouse().record_run(run_record(manifest))
@@ -104,12 +108,24 @@ def stage_handler(stage: str) -> Handler:
         except Exception as error:
             # The exception goes on to Step Functions (Retry, Catch); the metric feeds alarms.
             metrics.add_dimension(name="stage", value=stage)
+            # Per attempt: a retry may still succeed. The run's one RunsFailed comes from the
+            # run-failed function at the end of the Catch path (run_failed_handler).
             metrics.add_metric(name="StageFailures", unit=MetricUnit.Count, value=1)
-            emit_run_failed()
             logger.error(
                 "stage failed",
                 extra={"error_class": type(error).__name__, "raised_at": raised_at(error)},
             )
+            if isinstance(error, EnrichmentDegradedError):
+                # The stage did not finish, but its API figures are what the alarms need.
+                emit_api_metrics(error.apis)
+                emit_breaker_openings(error.apis)
+            if not isinstance(error, CustomerEtlError):
+                # The Lambda runtime logs an error's message and Step Functions passes it on
+                # to the quarantine queue: an unexpected one may quote a record's value.
+                raise UnexpectedStageError(
+                    f"unexpected {type(error).__name__} in stage {stage}: see the function's "
+                    "log, fix the cause, then start the file again"
+                ) from None
             raise
 
     return handler
@@ -124,6 +140,24 @@ def retention_handler(event: dict[str, Any], context: LambdaContext) -> dict[str
     record = apply_retention(build_warehouse(config), config.retention.customer_retention_days)
     metrics.add_metric(name="RowsDeleted", unit=MetricUnit.Count, value=record.rows_deleted)
     return {"run_id": record.run_id, "rows_deleted": record.rows_deleted}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def run_failed_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The end of the state machine's Catch path: the failed stage's input with the caught
+    error under `error`. Records the failed run, sends its one templated alert and counts
+    it (run_failure.py); returns the run's id and status."""
+    config = _config()
+    ports = cloud_ports(config)
+    failed = report_run_failure(
+        event,
+        ports.notifier,
+        ports.warehouse,
+        config.alerts,
+        partial(manifest_from_event, "extract"),
+    )
+    return {"run_id": failed.run_id, "status": failed.status}
 
 
 @logger.inject_lambda_context(clear_state=True)

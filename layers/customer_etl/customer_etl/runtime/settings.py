@@ -10,9 +10,10 @@ from customer_etl.quality.rules import load_rules
 from customer_etl.stages.settings import StageSettings, default_rules
 
 
-def stage_settings(config: Config) -> StageSettings:
+def stage_settings(config: Config, masking: bool = True) -> StageSettings:
     """Raises RulesError when the configured rules file is missing or invalid, and
-    MaskingKeyError when masking is on without a usable key."""
+    MaskingKeyError when masking is on without a usable key. `masking=False` leaves the
+    masking key unread, for a process that runs no transform (a Lambda of another stage)."""
     rules_file = config.quality.rules_file
     source = config.source
     return StageSettings(
@@ -20,7 +21,7 @@ def stage_settings(config: Config) -> StageSettings:
         encoding=None if source.encoding == "auto" else source.encoding,
         delimiter=None if source.delimiter == "auto" else source.delimiter,
         classification=config.privacy.classification,
-        masking=masking_plan(config),
+        masking=masking_plan(config) if masking else None,
     )
 
 

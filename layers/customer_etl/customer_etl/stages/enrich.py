@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import pandas as pd
 
-from customer_etl.api_stats import ApiStats
+from customer_etl.api_stats import ApiReport, ApiStats
 from customer_etl.errors import StageError
 from customer_etl.observability import timed
 from customer_etl.ports import CompanyDetails, CompanyLookup, PostcodeDetails, PostcodeLookup
@@ -35,7 +35,14 @@ T = TypeVar("T")
 
 class EnrichmentDegradedError(StageError):
     """Too many rows fell back because an enrichment API failed: the data would be too
-    degraded to be useful."""
+    degraded to be useful.
+
+    It carries each API's figures, so that the runtime can still report them (and the
+    circuit openings the alarms watch) although the stage did not finish."""
+
+    def __init__(self, message: str, apis: Mapping[str, ApiReport]) -> None:
+        super().__init__(message)
+        self.apis = dict(apis)
 
 
 @dataclass(frozen=True)
@@ -82,7 +89,8 @@ def check_fallback_ceiling(context: RunContext, sources: EnrichmentSources) -> N
                 f"({share:.0%}, above the ceiling of {ceiling:.0%}; errors: {errors or 'none'}). "
                 f"Check the API's status and enrichment.{_section(api)}.base_url, then "
                 "resume the run; or raise enrichment."
-                f"{_section(api)}.max_fallback_share to accept fallback data"
+                f"{_section(api)}.max_fallback_share to accept fallback data",
+                {name: api_stats.report() for name, api_stats in context.api_stats.items()},
             )
 
 

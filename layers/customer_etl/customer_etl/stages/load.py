@@ -4,14 +4,15 @@ rows the warehouse cannot take come back with reasons and are quarantined like a
 from __future__ import annotations
 
 import hashlib
+import hmac
 from datetime import date
 
 import pandas as pd
 
 from customer_etl.observability import timed
 from customer_etl.ports import CustomerLoad
-from customer_etl.privacy.envelope import Sealer
-from customer_etl.schema import CANONICAL_COLUMNS, ENRICHMENT_COLUMNS
+from customer_etl.privacy.envelope import PLAINTEXT_WIDTHS, Sealer
+from customer_etl.schema import CANONICAL_COLUMNS, ENRICHMENT_COLUMNS, FieldType, field
 from customer_etl.stages.context import SOURCE_ROW, ChunkOutcome
 
 CONTENT_HASH = "content_hash"
@@ -19,20 +20,43 @@ HASHED_COLUMNS: tuple[str, ...] = (*CANONICAL_COLUMNS, *ENRICHMENT_COLUMNS)
 REASON_CODES = "reason_codes"
 
 
-def content_hashes(chunk: pd.DataFrame) -> pd.Series:
-    """SHA-256 of each record's loaded values, so that the warehouse can tell an unchanged
-    record from a changed one without comparing values."""
+def content_hashes(
+    chunk: pd.DataFrame, key: bytes | None = None, protection_tag: str = ""
+) -> pd.Series:
+    """A digest of each record's loaded values, so that the warehouse can tell an unchanged
+    record from a changed one without comparing values.
+
+    Without encryption it is a plain SHA-256 of the record. With encryption (`key` given)
+    it is an HMAC-SHA-256 under that key of `protection_tag` and the record: an unkeyed hash
+    of the plaintext stored beside the tokens would let anyone who reads the table confirm
+    a guessed value (a birth date) and so undo the encryption. The tag makes a change of
+    protection (on or off, other columns) change every hash, so the next load rewrites
+    every row under the new protection, rows stored before encryption included.
+    """
     values = chunk.loc[:, list(HASHED_COLUMNS)].astype("string").fillna("")
     # Vectorised concatenation; a row-wise apply was ten times slower than the hashing.
     joined = values.iloc[:, 0].str.cat(values.iloc[:, 1:], sep="\x1f")
-    digests = [hashlib.sha256(row.encode("utf-8")).hexdigest() for row in joined]
+    if key is None:
+        digests = [hashlib.sha256(row.encode("utf-8")).hexdigest() for row in joined]
+    else:
+        prefix = f"{protection_tag}\x1e"
+        digests = [
+            hmac.digest(key, f"{prefix}{row}".encode(), hashlib.sha256).hex() for row in joined
+        ]
     return pd.Series(digests, index=chunk.index, dtype=object)
 
 
-def prepare_load(chunk: pd.DataFrame) -> pd.DataFrame:
-    """The records to upsert, each with its content hash."""
+def prepare_load(chunk: pd.DataFrame, sealer: Sealer | None = None) -> pd.DataFrame:
+    """The records to upsert, each with its content hash (keyed when `sealer` encrypts)."""
     prepared = chunk.copy()
-    prepared[CONTENT_HASH] = content_hashes(chunk) if len(chunk) else pd.Series(dtype=object)
+    if not len(chunk):
+        prepared[CONTENT_HASH] = pd.Series(dtype=object)
+    elif sealer is None:
+        prepared[CONTENT_HASH] = content_hashes(chunk)
+    else:
+        prepared[CONTENT_HASH] = content_hashes(
+            chunk, sealer.content_hash_key, sealer.protection_tag
+        )
     return prepared
 
 
@@ -40,16 +64,42 @@ def prepare_load(chunk: pd.DataFrame) -> pd.DataFrame:
 def load(chunk: pd.DataFrame, unit: CustomerLoad, sealer: Sealer | None = None) -> ChunkOutcome:
     """Upsert the chunk through `unit`; what the warehouse refused is quarantined.
 
-    The content hash is of the plaintext (a reload of the same file stays unchanged, though
-    every seal draws new nonces); then `sealer` adds the blind indexes and encrypts the
-    personal columns of what the warehouse stores. The checkpoint and the quarantine keep
-    the plaintext record, as the earlier stages' do.
+    The content hash is of the plaintext, keyed when `sealer` encrypts (a reload of the
+    same file stays unchanged, though every seal draws new nonces); then `sealer` adds the
+    blind indexes and encrypts the personal columns of what the warehouse stores. The
+    checkpoint and the quarantine keep the plaintext record, as the earlier stages' do.
     """
-    prepared = prepare_load(chunk)
-    refused = unit.upsert(sealer.seal(prepared) if sealer else prepared)
+    prepared = prepare_load(chunk, sealer)
+    if sealer is None:
+        refused = unit.upsert(prepared)
+    else:
+        too_long = plaintext_too_long(prepared, sealer.columns)
+        fitting = prepared.drop(index=too_long.index)
+        refused = unit.upsert(sealer.seal(fitting))
+        refused = pd.concat([too_long, refused]) if len(too_long) else refused
     return ChunkOutcome(
         passed=prepared.drop(index=refused.index),
         quarantined=as_quarantined(prepared.loc[refused.index], refused),
+    )
+
+
+def plaintext_too_long(chunk: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:
+    """`too_long_<column>` reason codes (`;`-joined, by row label) of the rows whose value
+    of an encrypted column is longer than its plaintext width, in characters. Measured
+    before sealing: the warehouse's own check sees only tokens, and the column is as wide as
+    the token of the longest allowed value, so a longer value would be sealed and fit."""
+    failures = {
+        f"too_long_{name}": chunk[name].astype("string").str.len().gt(PLAINTEXT_WIDTHS[name])
+        for name in columns
+        if name in PLAINTEXT_WIDTHS and field(name).type is FieldType.STRING  # a date fits
+    }
+    masks = pd.DataFrame(failures, index=chunk.index).fillna(False).astype(bool)
+    failing = masks.any(axis=1).to_numpy()
+    codes = masks.columns.to_numpy()
+    return pd.Series(
+        [";".join(codes[row]) for row in masks[failing].to_numpy()],
+        index=chunk.index[failing],
+        dtype=object,
     )
 
 

@@ -3,7 +3,8 @@
 The modules beside this one each own one concern: `tables` (the schema), `schema` (its
 Alembic revision), `engine` (connections), `fit` (values against column sizes), `statements`
 and `staging` (the load's SQL per dialect), `unit` (transaction and savepoints), `metrics`
-(what the database did).
+(what the database did), `data_keys` (the wrapped data keys), `key_rotation` (rewrapping
+them) and `customer_records` (the decrypt path for authorised tooling).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError
 
 from customer_etl.adapters.warehouse import schema
+from customer_etl.adapters.warehouse.data_keys import kek_ids
 from customer_etl.adapters.warehouse.engine import (
     CONNECTION_ERRORS,
     ConnectionOptions,
@@ -204,6 +206,12 @@ class SqlWarehouse:
         self.check_schema()
         with self._transaction() as connection:
             return int(connection.execute(select(func.count()).select_from(customers)).scalar_one())
+
+    def kek_ids(self) -> frozenset[str]:
+        """The key-encryption keys of the stored data keys (empty before the first
+        encrypted load): what tells a lost or foreign local key file from a first run."""
+        with self._transaction() as connection:
+            return kek_ids(connection)
 
     def dispose(self) -> None:
         self.engine.dispose()

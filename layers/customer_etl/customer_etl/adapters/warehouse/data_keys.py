@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import inspect, select, update
 from sqlalchemy.engine import Connection
 
 from customer_etl.adapters.warehouse.tables import data_keys
@@ -61,6 +61,15 @@ def read_data_keys(connection: Connection, ids: Iterable[str]) -> list[StoredDat
         return []
     query = select(data_keys).where(data_keys.c.data_key_id.in_(wanted))
     return [_stored(row) for row in connection.execute(query)]
+
+
+def kek_ids(connection: Connection) -> frozenset[str]:
+    """The key-encryption keys the stored data keys are wrapped under; empty when there is
+    none, or no `data_keys` table yet (a warehouse from before encryption)."""
+    if not inspect(connection).has_table(data_keys.name):
+        return frozenset()
+    query = select(data_keys.c.kek_id).distinct()
+    return frozenset(str(row[0]) for row in connection.execute(query))
 
 
 def keys_not_under(connection: Connection, kek_id: str, kek_version: str) -> list[str]:

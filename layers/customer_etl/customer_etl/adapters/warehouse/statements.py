@@ -44,9 +44,9 @@ from customer_etl.schema import BUSINESS_KEY
 CONTENT_HASH = "content_hash"
 STAGED_COLUMNS: tuple[str, ...] = (*RECORD_COLUMNS, *INDEX_COLUMNS, CONTENT_HASH)
 """What a sub-batch brings: the record (personal values as tokens), its blind indexes and its
-content hash (of the plaintext, so that a reload of the same file is unchanged). Times and
-the run id are the same for every row of a load, so they are bound once rather than staged
-per row."""
+content hash (of the plaintext, keyed when encrypted, so that a reload of the same file is
+unchanged). Times and the run id are the same for every row of a load, so they are bound
+once rather than staged per row."""
 STAMPS: tuple[str, ...] = ("first_seen_at", "last_updated_at", "last_seen_at", "last_run_id")
 SEEN: tuple[str, ...] = ("last_seen_at", "last_run_id")
 """What moves on every load, changed or not: retention keys on `last_seen_at`."""

@@ -26,7 +26,7 @@ from sqlalchemy import (
 from sqlalchemy.types import TypeEngine
 
 from customer_etl.privacy.blind_index import BLIND_INDEXES, DIGEST_CHARS
-from customer_etl.privacy.envelope import token_length
+from customer_etl.privacy.envelope import PLAINTEXT_WIDTHS, token_length
 from customer_etl.schema import (
     BUSINESS_KEY,
     CANONICAL_FIELDS,
@@ -46,19 +46,8 @@ metadata = MetaData(
 
 RUN_ID_LENGTH = 80
 HASH_LENGTH = 64
-DATE_CHARACTERS = 10
-"""An ISO date, `YYYY-MM-DD`: what a date of birth is sealed as."""
 ACTIONS = ("inserted", "updated", "unchanged")
 """What a load did to a record, as `customer_changes.action` says it."""
-
-
-PLAINTEXT_WIDTHS: dict[str, int] = {
-    spec.name: DATE_CHARACTERS if spec.type is FieldType.DATE else spec.max_length or 255
-    for spec in CANONICAL_FIELDS
-    if spec.personal
-}
-"""The widths of the personal columns' plaintext: a value stored without encryption (a load
-with encryption off) must still fit them, though the column is as wide as a token."""
 
 
 def _column_type(spec: Field) -> TypeEngine[Any]:

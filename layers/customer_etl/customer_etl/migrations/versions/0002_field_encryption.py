@@ -36,6 +36,15 @@ _PERSONAL: tuple[tuple[str, sa.types.TypeEngine[Any], int, bool], ...] = (
 )
 
 
+def _as_text(name: str) -> str:
+    """PostgreSQL's cast of a column to text. A date in ISO form whatever the session's
+    DateStyle (`::text` would give `02/01/1980` under `SQL, DMY`), as the decrypt path reads
+    it. (SQL Server converts a `date` to text in ISO form already; SQLite stores it so.)"""
+    if name == "date_of_birth":
+        return "to_char(date_of_birth, 'YYYY-MM-DD')"
+    return f"{name}::text"
+
+
 def upgrade() -> None:
     with op.batch_alter_table("customers") as batch:
         for name, before, width, nullable in _PERSONAL:
@@ -44,7 +53,7 @@ def upgrade() -> None:
                 existing_type=before,
                 type_=sa.Unicode(width),
                 existing_nullable=nullable,
-                postgresql_using=f"{name}::text",
+                postgresql_using=_as_text(name),
             )
         batch.add_column(sa.Column("email_bidx", sa.String(64)))
         batch.add_column(sa.Column("phone_bidx", sa.String(64)))
@@ -65,6 +74,15 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # SQLite's batch mode copies the rebuilt table with CAST(date_of_birth AS DATE), which
+    # SQLite reads as a number: '1980-01-02' would become 1980. The ISO texts are kept
+    # aside and put back (a DATE column keeps a text that is not a number as it is).
+    sqlite = op.get_bind().dialect.name == "sqlite"
+    if sqlite:
+        op.execute(
+            "CREATE TEMPORARY TABLE birth_dates_0002 AS "
+            "SELECT customer_id, date_of_birth FROM customers"
+        )
     op.drop_table("data_keys")
     op.drop_index("ix_customers_phone_bidx", table_name="customers")
     op.drop_index("ix_customers_email_bidx", table_name="customers")
@@ -79,3 +97,9 @@ def downgrade() -> None:
                 existing_nullable=nullable,
                 postgresql_using=f"{name}::{'date' if name == 'date_of_birth' else 'text'}",
             )
+    if sqlite:
+        op.execute(
+            "UPDATE customers SET date_of_birth = (SELECT kept.date_of_birth "
+            "FROM birth_dates_0002 AS kept WHERE kept.customer_id = customers.customer_id)"
+        )
+        op.execute("DROP TABLE birth_dates_0002")
