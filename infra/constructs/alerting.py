@@ -57,7 +57,7 @@ class Alerting(Construct):
             alarm_name=f"customer-etl-{self._env_name}-executions-failed",
             alarm_description=(
                 "A customer-etl run failed. Read the quarantine queue and the execution "
-                "history, fix the cause, then redrive the execution (docs/runbook.md)."
+                "history, fix the cause, then resume the run (docs/runbook.md)."
             ),
             metric=state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
             threshold=1,

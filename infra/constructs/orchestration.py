@@ -76,7 +76,7 @@ class Orchestration(Construct):
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            # A stable name: operators redrive executions of this state machine by name.
+            # A stable name: operators start resumes of this state machine's runs by name.
             state_machine_name=f"customer-etl-{env_name}",
             state_machine_type=sfn.StateMachineType.STANDARD,
             # Inline, not from_file: from_file uploads the ASL as an asset, which the template

@@ -9,7 +9,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 CHECKPOINT_EXPIRY_DAYS = 30
-"""Checkpoints exist to resume or redrive a failed run; a month is longer than any fix takes,
+"""Checkpoints exist to resume a failed run; a month is longer than any fix takes,
 and deleting them bounds how long copies of personal data live outside the warehouse."""
 
 NONCURRENT_VERSION_EXPIRY_DAYS = 30

@@ -123,8 +123,12 @@ def test_an_unexpected_personal_column_fails_the_run_naming_column_and_class_onl
     assert "'ni_number'" in line and "national_insurance_number" in line
     summary = (workspace.runs / "unexpected" / "summary.json").read_text()
     assert "national_insurance_number" in summary
+    # The refused file's classification is there for the steward to review.
+    document = (workspace.runs / "unexpected" / "classification.json").read_text()
+    [finding] = [c for c in json.loads(document)["columns"] if c["column"] == "ni_number"]
+    assert finding["data_class"] == "national_insurance_number"
     for value in NI_NUMBERS:
-        assert value not in err and value not in summary
+        assert value not in err and value not in summary and value not in document
     assert not parquet_files(workspace.runs / "unexpected")
     assert workspace.customers().empty
 

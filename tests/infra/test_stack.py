@@ -344,6 +344,19 @@ def test_state_machine_calls_each_stage_function_and_the_quarantine_and_alert(
     assert states["FallbackAlert"]["Next"] == "Failed"
 
 
+def test_state_machine_starts_with_the_choice_between_a_new_run_and_a_resume(
+    synth: Synth,
+) -> None:
+    definition = _definition(synth)
+    start = definition["States"][definition["StartAt"]]
+    # An input with a run id (a failed state's input) resumes at Extract; an S3 event,
+    # which has none, gets its manifest built first.
+    assert start["Type"] == "Choice"
+    assert start["Choices"] == [{"Variable": "$.run_id", "IsPresent": True, "Next": "Extract"}]
+    assert start["Default"] == "BuildManifest"
+    assert definition["States"]["BuildManifest"]["Next"] == "Extract"
+
+
 def test_every_transition_of_the_state_machine_leads_to_a_state(synth: Synth) -> None:
     definition = _definition(synth)
     states = definition["States"]

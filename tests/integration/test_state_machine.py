@@ -13,7 +13,9 @@ import pytest
 from moto import mock_aws
 from sqlalchemy import create_engine, text
 
+from customer_etl.adapters.aws import S3CheckpointStore
 from customer_etl.adapters.warehouse import SqlWarehouse
+from customer_etl.errors import WarehouseSchemaError
 from customer_etl.sample import generate_customers
 from tests.fakes.lambda_invoke import ACCOUNT, REGION, function_arn, handlers_in_process
 from tests.fakes.postcodes_api import FakePostcodesApi, company_profile, serve
@@ -113,9 +115,14 @@ def execute(aws: dict[str, Any], key: str, name: str) -> dict[str, Any]:
         "source": "aws.s3",
         "detail": {"bucket": {"name": LANDING}, "object": {"key": key}},
     }
+    return execute_input(aws, event, name)
+
+
+def execute_input(aws: dict[str, Any], state_input: dict[str, Any], name: str) -> dict[str, Any]:
+    """Start the state machine on `state_input` and wait for its end."""
     with handlers_in_process(FUNCTIONS):
         arn = aws["sfn"].start_execution(
-            stateMachineArn=aws["machine"], name=name, input=json.dumps(event)
+            stateMachineArn=aws["machine"], name=name, input=json.dumps(state_input)
         )["executionArn"]
         deadline = time.monotonic() + 60
         while True:
@@ -163,6 +170,10 @@ def test_an_uploaded_csv_runs_every_stage_and_reaches_the_warehouse(
     assert rows_quarantined == len(sample.defects)
     loaded = manifest["stages"]["load"]["rows_out"]
     assert loaded + rows_quarantined == 300
+    # The classification report lies beside the run's checkpoints.
+    document = aws["s3"].get_object(Bucket=CHECKPOINTS, Key="runs/run-ok/classification.json")
+    classes = {c["column"]: c["data_class"] for c in json.loads(document["Body"].read())["columns"]}
+    assert classes["email"] == "email" and classes["customer_id"] is None
     engine = create_engine(f"sqlite:///{aws['warehouse']}")
     with engine.connect() as connection:
         assert connection.execute(text("select count(*) from customers")).scalar_one() == loaded
@@ -294,3 +305,126 @@ def test_when_the_run_failed_function_fails_the_fixed_alert_still_goes_out(
     [alert] = alerts(aws)
     assert alert["Subject"] == "customer-etl run failed"
     assert "customer-etl run run-fallback failed with InputFileError" in alert["Message"]
+
+
+def checkpoint_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The stages that write their checkpoint from now on: every stage that runs does, a
+    stage the manifest shows as done does not."""
+    writes: list[str] = []
+    original = S3CheckpointStore.writer
+
+    def recording(store: S3CheckpointStore, run_id: str, stage: str, schema: object) -> Any:
+        writes.append(stage)
+        return original(store, run_id, stage, schema)
+
+    monkeypatch.setattr(S3CheckpointStore, "writer", recording)
+    return writes
+
+
+def run_failed_notices(aws: dict[str, Any]) -> list[dict[str, Any]]:
+    """The quarantine queue's failed-run messages (it also has the stages' row notices)."""
+    notices = [json.loads(m) for m in messages(aws, "quarantine_url")]
+    return [n for n in notices if n["kind"] == "run_failed"]
+
+
+def failed_state_input(aws: dict[str, Any], result: dict[str, Any], state: str) -> Any:
+    history = aws["sfn"].get_execution_history(executionArn=result["executionArn"])["events"]
+    [entered] = [
+        e["stateEnteredEventDetails"]["input"]
+        for e in history
+        if e["type"].endswith("StateEntered") and e["stateEnteredEventDetails"]["name"] == state
+    ]
+    return json.loads(entered)
+
+
+# The stages the resume passes through publish no figures again, and Powertools says so.
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_a_run_that_failed_in_load_resumes_in_a_new_execution_without_redoing_its_stages(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sample = generate_customers(rows=60, seed=7, defect_rate=0.1)
+    aws["s3"].put_object(
+        Bucket=LANDING, Key="incoming/load.csv", Body=sample.frame.to_csv(index=False)
+    )
+    writes = checkpoint_writes(monkeypatch)
+
+    def not_upgraded(*_: Any, **__: Any) -> Any:
+        raise WarehouseSchemaError("the warehouse schema is not current: run db upgrade")
+
+    with pytest.MonkeyPatch.context() as broken:
+        broken.setattr(SqlWarehouse, "loading", not_upgraded)
+        failed = execute(aws, "incoming/load.csv", name="run-load")
+
+    assert failed["status"] == "FAILED"
+    assert entered_states(aws, failed)[-4:] == [
+        "Load",
+        "QuarantineFailure",
+        "NotifyRunFailed",
+        "Failed",
+    ]
+    assert run_rows(aws)[0][:2] == ("run-load", "failed")
+    # The quarantine message carries what to resume with: the failed state's input, the
+    # manifest the execution history shows Load was given, the caught error in place of the
+    # manifest's own `error` (None while a run is running).
+    [notice] = run_failed_notices(aws)
+    assert (notice["run_id"], notice["execution"], notice["error"]) == (
+        "run-load",
+        "run-load",
+        "WarehouseSchemaError",
+    )
+    resume_input = notice["resume_input"]
+    assert resume_input["error"]["Error"] == "WarehouseSchemaError"
+    load_input = failed_state_input(aws, failed, "Load")
+    assert resume_input | {"error": None} == load_input
+    assert set(load_input["stages"]) == {"extract", "transform", "enrich"}
+    writes.clear()
+
+    # Passed on as the message holds it, caught error included; a new execution name.
+    resumed = execute_input(aws, resume_input, name="run-load-resume-1")
+
+    assert resumed["status"] == "SUCCEEDED", resumed
+    assert entered_states(aws, resumed)[:2] == ["StartOrResume", "Extract"]
+    assert writes == ["load"], "only the stage that had not finished ran"
+    manifest = json.loads(resumed["output"])
+    assert manifest["run_id"] == "run-load"
+    assert (manifest["status"], manifest["error"]) == ("succeeded", None)
+    for stage in ("extract", "transform", "enrich"):
+        assert manifest["stages"][stage] == load_input["stages"][stage]
+    loaded = manifest["stages"]["load"]["rows_out"]
+    quarantined = sum(s["rows_quarantined"] for s in manifest["stages"].values())
+    assert loaded + quarantined == 60 and quarantined == len(sample.defects)
+    engine = create_engine(f"sqlite:///{aws['warehouse']}")
+    with engine.connect() as connection:
+        assert connection.execute(text("select count(*) from customers")).scalar_one() == loaded
+    engine.dispose()
+    # The resume's success replaced the failed run's row: one row, under the run's own id.
+    assert run_rows(aws) == [("run-load", "succeeded", None)]
+
+
+def test_a_run_that_failed_in_extract_resumes_under_its_own_run_id(
+    aws: dict[str, Any],
+) -> None:
+    sample = generate_customers(rows=20, seed=3, defect_rate=0.0)
+    without_email = sample.frame.drop(columns=["email"]).to_csv(index=False).encode()
+    aws["s3"].put_object(Bucket=LANDING, Key="incoming/fixed.csv", Body=without_email)
+    failed = execute(aws, "incoming/fixed.csv", name="run-extract")
+    assert failed["status"] == "FAILED"
+    [notice] = run_failed_notices(aws)
+    # Extract's input is the first manifest's run id, bucket and key: no stage had finished.
+    assert {k: v for k, v in notice["resume_input"].items() if k != "error"} == {
+        "run_id": "run-extract",
+        "bucket": LANDING,
+        "key": "incoming/fixed.csv",
+    }
+    aws["s3"].put_object(
+        Bucket=LANDING, Key="incoming/fixed.csv", Body=sample.frame.to_csv(index=False)
+    )
+
+    resumed = execute_input(aws, notice["resume_input"], name="run-extract-resume-1")
+
+    assert resumed["status"] == "SUCCEEDED", resumed
+    assert "BuildManifest" not in entered_states(aws, resumed)
+    manifest = json.loads(resumed["output"])
+    assert manifest["run_id"] == "run-extract"
+    assert manifest["stages"]["load"]["rows_out"] == 20
+    assert run_rows(aws) == [("run-extract", "succeeded", None)]

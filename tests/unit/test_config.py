@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from customer_etl.config import Config, ConfigError, load_config
+from customer_etl.config.model import CompaniesHouseSettings, PostcodesSettings
 from customer_etl.config.reference import render_reference
 from customer_etl.schema import PERSONAL_COLUMNS
 
@@ -201,3 +202,20 @@ def test_a_loaded_configuration_validates_again_unchanged() -> None:
     config = load_config("dev", REPO / "config" / "dev.yaml", environ={})
     again = Config.model_validate(config.model_dump(by_alias=True))
     assert again == config
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://api.postcodes.io", "ftp://api.postcodes.io", "https://", "api.postcodes.io"],
+)
+def test_the_enrichment_apis_are_reached_over_https_only(url: str) -> None:
+    """Postcodes and API keys travel to these APIs; plain HTTP only to this machine."""
+    with pytest.raises(ValueError, match="https://"):
+        PostcodesSettings(base_url=url)
+    with pytest.raises(ValueError, match="https://"):
+        CompaniesHouseSettings(base_url=url)
+
+
+@pytest.mark.parametrize("url", ["https://api.postcodes.io", "http://127.0.0.1:8080"])
+def test_https_and_local_test_servers_are_accepted(url: str) -> None:
+    assert PostcodesSettings(base_url=url).base_url == url

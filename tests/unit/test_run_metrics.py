@@ -12,11 +12,13 @@ import pytest
 
 from customer_etl import metric_names
 from customer_etl.api_stats import ApiReport
+from customer_etl.config import Config
 from customer_etl.errors import UnexpectedStageError
 from customer_etl.manifest import RunManifest, StageReport
 from customer_etl.quality.totals import QualityTotals
 from customer_etl.reports import finished
 from customer_etl.run_metrics import emit_run_failed, emit_run_finished, emit_stage_outcome
+from customer_etl.runtime import lambda_handlers
 from customer_etl.runtime.lambda_handlers import stage_handler
 from customer_etl.stages.enrich import EnrichmentDegradedError
 
@@ -227,3 +229,25 @@ def test_an_unexpected_error_leaves_the_stage_function_as_a_stand_in_without_its
     assert "unexpected ValueError in stage transform" in str(raised.value)
     assert "jo@example.com" not in str(raised.value)
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
+
+
+# Powertools warns when a handler publishes no metric: that is the point here.
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+@pytest.mark.parametrize(("done", "expected"), [(True, set()), (False, {"RowsIn", "RowsOut"})])
+def test_a_stage_a_resume_finds_done_does_not_emit_its_figures_again(
+    done: bool,
+    expected: set[str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A resumed cloud run passes through the stages it finished (docs/runbook.md)."""
+    before = run("extract", "transform", "enrich") if done else run("extract", "transform")
+    after = run("extract", "transform", "enrich")
+    monkeypatch.setattr(lambda_handlers, "_config", lambda: Config(environment="dev"))
+    monkeypatch.setattr(lambda_handlers, "cloud_ports", lambda config: None)
+    monkeypatch.setattr(lambda_handlers, "run_stage", lambda *_, **__: after)
+    stage_handler("enrich")(before.model_dump(mode="json"), FakeLambdaContext())  # type: ignore[arg-type]
+    names = {m["name"] for m in emitted(capsys.readouterr().out)}
+    assert expected <= names
+    if not expected:
+        assert names == set()

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from time import perf_counter
 
 import pandas as pd
@@ -56,6 +57,9 @@ class Ports:
     """Field encryption and blind indexes for the load (None: values load in plaintext),
     built on first use: only load needs the key provider."""
 
+
+CLASSIFICATION_DOCUMENT = "classification.json"
+"""Personal-data classes of the source's columns and the review list (docs/data-protection.md)."""
 
 _OUTPUT_SCHEMAS: dict[str, pa.Schema] = {
     "extract": checkpoint_schemas.RAW,
@@ -163,7 +167,8 @@ def _input_chunks(
         return read_chunks(path, chunk_rows, facts)
     sample = RawSample(rows=settings.classification.sample_rows)
     chunks = read_chunks(path, chunk_rows, facts, sample)
-    return _classified(chunks, sample, facts, manifest, settings.classification)
+    publish = partial(ports.checkpoints.put_document, manifest.run_id, CLASSIFICATION_DOCUMENT)
+    return _classified(chunks, sample, facts, manifest, settings.classification, publish)
 
 
 def _classified(
@@ -172,9 +177,12 @@ def _classified(
     facts: FileFacts,
     manifest: RunManifest,
     settings: ClassificationSettings,
+    publish: Callable[[str], str],
 ) -> Iterator[pd.DataFrame]:
     """Classify the raw sample that reading the first chunk fills, before that chunk goes
-    on: a file with an unexpected personal-data column fails before any row is passed."""
+    on: a file with an unexpected personal-data column fails before any row is passed.
+    The report (classes and counts, never values) is published beside the run's
+    checkpoints first, so that a refused file has one too."""
     for chunk in chunks:
         if sample.frame is not None and manifest.classification is None:
             roles = roles_of(
@@ -182,6 +190,7 @@ def _classified(
             )
             report = classify(sample.frame, roles, settings, manifest.reference_date)
             manifest.classification = report
+            publish(report.model_dump_json(indent=2) + "\n")
             refuse_unexpected(report, manifest.source_file)
         yield chunk
 

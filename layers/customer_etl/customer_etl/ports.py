@@ -43,6 +43,11 @@ class CheckpointStore(Protocol):
 
     def read_chunks(self, uri: str, chunk_rows: int) -> Iterator[pd.DataFrame]: ...
 
+    def put_document(self, run_id: str, name: str, text: str) -> str:
+        """Write a small text document of the run (a report for people, never rows) beside
+        its checkpoints and return its URI."""
+        ...
+
 
 @dataclass(frozen=True)
 class QuarantineBatch:

@@ -88,6 +88,11 @@ class S3CheckpointStore:
         self._s3.download_file(bucket, key, str(local))
         return read_parquet_chunks(local, chunk_rows)
 
+    def put_document(self, run_id: str, name: str, text: str) -> str:
+        key = f"{self._prefix}{run_id}/{name}"
+        self._s3.put_object(Bucket=self._bucket, Key=key, Body=text.encode("utf-8"))
+        return f"{_S3}{self._bucket}/{key}"
+
 
 class SqsQuarantineSink:
     """Quarantined rows as Parquet in the checkpoint bucket, one notice per batch on the

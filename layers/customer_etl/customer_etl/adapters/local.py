@@ -49,6 +49,14 @@ class LocalCheckpointStore:
     def read_chunks(self, uri: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
         return read_parquet_chunks(_local_path(uri), chunk_rows)
 
+    def put_document(self, run_id: str, name: str, text: str) -> str:
+        path = self._root / run_id / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial_path = path.with_name(path.name + ".partial")  # never half a document
+        partial_path.write_text(text, encoding="utf-8")
+        partial_path.replace(path)
+        return str(path)
+
 
 class LocalQuarantineSink:
     """Quarantined rows at `<root>/<run_id>/quarantine/<stage>.parquet`; notices to the log."""

@@ -52,7 +52,7 @@ BUILT_IN: Mapping[str, ErrorClassRule] = {
     "QualityThresholdError": _rule("data_quality", "P2", DATA_STEWARD, "qualitythresholderror"),
     QUALITY_WARNING: _rule("data_quality", "P3", DATA_STEWARD, "qualitywarning"),
     ROWS_QUARANTINED: _rule("data_quality", "P3", DATA_STEWARD, "rowsquarantined"),
-    # A dependency failed; a resume or redrive finishes the run once it is back.
+    # A dependency failed; a resume finishes the run once it is back.
     "TransientError": _rule("dependency", "P2", ON_CALL, "transienterror"),
     "EnrichmentUnavailableError": _rule("dependency", "P3", ON_CALL, "enrichmentunavailableerror"),
     "EnrichmentDegradedError": _rule("dependency", "P2", ON_CALL, "enrichmentdegradederror"),

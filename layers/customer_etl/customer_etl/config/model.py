@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -171,10 +172,26 @@ class ApiClientSettings(_Section):
     )
 
 
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+def _https_unless_loopback(url: str) -> str:
+    """Personal data (postcodes) and API keys travel to these APIs: HTTPS only. Plain HTTP
+    is allowed to this machine alone, where the tests' fake APIs listen."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname in _LOOPBACK_HOSTS:
+        return url
+    raise ValueError("must be an https:// URL (plain http:// only to localhost)")
+
+
+ApiUrl = Annotated[str, AfterValidator(_https_unless_loopback)]
+
+
 class PostcodesSettings(ApiClientSettings):
-    base_url: str = Field(
+    base_url: ApiUrl = Field(
         "https://api.postcodes.io",
-        pattern=r"^https?://",
         description="Base URL of the postcodes.io API.",
     )
     batch_size: int = Field(
@@ -183,9 +200,8 @@ class PostcodesSettings(ApiClientSettings):
 
 
 class CompaniesHouseSettings(ApiClientSettings):
-    base_url: str = Field(
+    base_url: ApiUrl = Field(
         "https://api.company-information.service.gov.uk",
-        pattern=r"^https?://",
         description="Base URL of the Companies House public data API.",
     )
     api_key_ref: SecretRef | None = Field(

@@ -7,7 +7,7 @@ Each `functions/<stage>/handler.py` is one line that picks its stage from here.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -24,7 +24,7 @@ from customer_etl.api_metrics import emit_api_metrics
 from customer_etl.config import Config, load_config
 from customer_etl.errors import CustomerEtlError, UnexpectedStageError
 from customer_etl.health.checks import cloud_health
-from customer_etl.manifest import RunManifest
+from customer_etl.manifest import RunManifest, StageReport
 from customer_etl.observability import logger, metrics, raised_at, tracer
 from customer_etl.pipeline import run_stage
 from customer_etl.quality.gate import VALIDATING_STAGES, enforce
@@ -53,8 +53,16 @@ def _config() -> Config:
 
 def manifest_from_event(stage: str, event: dict[str, Any]) -> RunManifest:
     """The first stage gets `{run_id, bucket, key}` (from the S3 event); the others get the
-    manifest the previous stage returned."""
-    if stage == "extract":
+    manifest the previous stage returned.
+
+    The first stage also takes a whole manifest: a resume is a new execution whose input is
+    the failed state's input, with the error Step Functions caught under `error` (a mapping,
+    where the manifest's own `error` is a text). That caught error is left out here, so
+    operators can pass the input on as the execution history or the quarantine message shows
+    it; the stages the manifest shows as done then return at once (pipeline.run_stage)."""
+    if isinstance(event.get("error"), Mapping):
+        event = {name: value for name, value in event.items() if name != "error"}
+    if stage == "extract" and "source_uri" not in event:
         # S3 event keys arrive URL-encoded (a space is '+').
         key = unquote_plus(event["key"])
         return RunManifest.start(event["run_id"], f"s3://{event['bucket']}/{key}")
@@ -72,15 +80,24 @@ def run_stage_in_lambda(stage: str, event: dict[str, Any]) -> dict[str, Any]:
     # machine's Catch path ends in, whatever the stage (run_failed_handler).
     # Only transform masks: the other stages neither need nor may read the masking key.
     settings = stage_settings(config, masking=stage == "transform")
+    # A resumed run passes through the stages it finished: they return at once and their
+    # figures, already emitted by the first attempt, are not emitted again.
+    already_done = stage in manifest.stages
     manifest = run_stage(stage, manifest, ports, config.pipeline.chunk_rows, settings)
-    emit_stage_outcome(stage, manifest)
+    if not already_done:
+        emit_stage_outcome(stage, manifest)
     if stage == VALIDATING_STAGES[-1]:
         enforce(manifest, config.quality, ports.notifier, config.alerts)
     if stage == "load":
         manifest = finished(manifest)
         ports.warehouse().record_run(run_record(manifest))
         emit_run_finished(manifest)
-    report = manifest.stages[stage]
+    if not already_done:
+        _emit_stage_metrics(stage, manifest.stages[stage])
+    return manifest.model_dump(mode="json")
+
+
+def _emit_stage_metrics(stage: str, report: StageReport) -> None:
     metrics.add_dimension(name="stage", value=stage)
     metrics.add_metric(name="RowsIn", unit=MetricUnit.Count, value=report.rows_in)
     metrics.add_metric(name="RowsOut", unit=MetricUnit.Count, value=report.rows_out)
@@ -93,7 +110,6 @@ def run_stage_in_lambda(stage: str, event: dict[str, Any]) -> dict[str, Any]:
     emit_api_metrics(report.apis)
     for name, (unit, value) in database_metrics(report.counters).items():
         metrics.add_metric(name=name, unit=unit, value=value)
-    return manifest.model_dump(mode="json")
 
 
 def stage_handler(stage: str) -> Handler:

@@ -23,8 +23,6 @@ from customer_etl.stages.mapping import SourceMapping
 
 MANIFEST_FILE = "manifest.json"
 SUMMARY_FILE = "summary.json"
-CLASSIFICATION_FILE = "classification.json"
-"""Personal-data classes of the source's columns and the review list (docs/data-protection.md)."""
 
 
 class RunFailedError(CustomerEtlError):
@@ -163,9 +161,6 @@ class LocalRunner:
         folder.mkdir(parents=True, exist_ok=True)
         _write_json(folder / MANIFEST_FILE, manifest.model_dump(mode="json"))
         _write_json(folder / SUMMARY_FILE, summary(manifest, self._warehouse_url()))
-        if manifest.classification is not None:
-            classification = manifest.classification.model_dump(mode="json")
-            _write_json(folder / CLASSIFICATION_FILE, classification)
         if manifest.status != "running":  # an ended run, succeeded or failed; never raises
             save_run_report(manifest, folder)
 

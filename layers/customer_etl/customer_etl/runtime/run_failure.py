@@ -51,8 +51,8 @@ def caught_error(error: Mapping[str, Any], stage: str | None) -> CaughtError:
         return CaughtError(error_class, message)
     return CaughtError(
         error_class,
-        f"unexpected {error_class} in stage {stage}: see the function's log, then redrive "
-        "the execution",
+        f"unexpected {error_class} in stage {stage}: see the function's log, then resume "
+        "the run (docs/runbook.md)",
     )
 
 
