@@ -31,13 +31,14 @@ class FakePostcodesApi:
     """Both APIs. Knows the postcodes in `known` and the companies in `companies`.
 
     `api_key`, when set, is the only Companies House key accepted (401 otherwise).
-    Failure knobs apply to both APIs, in this order: `down`, `hang_next`,
-    `rate_limit_next`, `fail_next`, `failure_share`.
+    Failure knobs apply to both APIs, in this order: `redirect_to` (a 307 to that address),
+    `down`, `hang_next`, `rate_limit_next`, `fail_next`, `failure_share`.
     """
 
     known: dict[str, dict[str, Any]] = field(default_factory=dict)
     companies: dict[str, dict[str, Any]] = field(default_factory=dict)
     api_key: str | None = None
+    redirect_to: str | None = None
     down: bool = False
     latency_seconds: float = 0.0
     failure_share: float = 0.0
@@ -83,6 +84,8 @@ class FakePostcodesApi:
 
     def _failure(self) -> tuple[int, dict[str, Any], dict[str, str]] | None:
         with self._lock:
+            if self.redirect_to is not None:
+                return self._done(307, {}, {"Location": self.redirect_to})
             if self.down:
                 return self._done(503, {"error": "unavailable"})
             if self.hang_next > 0:

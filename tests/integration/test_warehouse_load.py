@@ -311,6 +311,20 @@ def test_retention_deletes_only_customers_last_seen_before_the_period(
     ]
 
 
+def test_a_failed_retention_job_is_recorded_as_failed_and_raises(
+    warehouse: SqlWarehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(cutoff: datetime) -> int:
+        raise LoadAbortedError("delete refused")
+
+    monkeypatch.setattr(warehouse, "delete_customers_last_seen_before", refuse)
+    with pytest.raises(LoadAbortedError):
+        apply_retention(warehouse, retention_days=365)
+    assert rows(warehouse, "select kind, status, error from etl_runs") == [
+        ("retention", "failed", "delete refused")
+    ]
+
+
 def test_an_unreachable_database_is_a_retryable_error_without_credentials() -> None:
     # Nothing listens on port 9 of loopback: the connection is refused at once.
     options = ConnectionOptions(connect_timeout_seconds=2, connect_backoff_seconds=0.1)

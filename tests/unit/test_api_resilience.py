@@ -203,3 +203,15 @@ def test_a_429_asking_for_a_longer_wait_than_allowed_gives_up(api: FakePostcodes
     assert answers == {}
     assert api.statuses == [429]
     assert dict(stats.errors) == {"http_429": 1}
+
+
+def test_a_redirect_is_not_followed_so_postcodes_never_leave_over_plain_http(
+    api: FakePostcodesApi,
+) -> None:
+    with serve(FakePostcodesApi(known=dict(KNOWN))) as elsewhere:
+        api.redirect_to = elsewhere.base_url + "/postcodes"
+        answers, stats = Harness(api).ask()
+        assert elsewhere.requests == []  # nothing was sent to the redirect's target
+    assert answers == {}  # unanswered: the record falls back
+    assert api.statuses == [307]  # refused at once, not retried
+    assert stats.errors == {"http_307": 1}

@@ -172,3 +172,15 @@ def test_unusable_files_raise_a_clear_error(tmp_path: Path, content: bytes, expe
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputFileError, match="not found"):
         inspect_file(tmp_path / "nope.csv")
+
+
+def test_a_header_wider_than_the_limit_is_refused_and_one_at_the_limit_is_read(
+    tmp_path: Path,
+) -> None:
+    extra = [f"extra_{n}" for n in range(300 - len(CANONICAL_COLUMNS))]
+    at_limit = write(tmp_path, (",".join([HEADER, *extra]) + "\n").encode(), "at.csv")
+    assert len(inspect_file(at_limit).columns_found) == 300
+    wider = write(tmp_path, (",".join([HEADER, *extra, "one_more"]) + "\n").encode(), "wide.csv")
+    with pytest.raises(InputFileError, match="301 columns, more than the 300 allowed"):
+        inspect_file(wider)
+    assert inspect_file(wider, max_columns=301).size_bytes > 0

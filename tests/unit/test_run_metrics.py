@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -251,3 +252,21 @@ def test_a_stage_a_resume_finds_done_does_not_emit_its_figures_again(
     assert expected <= names
     if not expected:
         assert names == set()
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+@pytest.mark.parametrize("done", [True, False])
+def test_a_resume_passing_through_transform_does_not_judge_the_quality_again(
+    done: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The quality gate alerts when transform finishes, not again on every resume."""
+    before = run("extract", "transform") if done else run("extract")
+    judged: list[RunManifest] = []
+    monkeypatch.setattr(lambda_handlers, "_config", lambda: Config(environment="dev"))
+    monkeypatch.setattr(
+        lambda_handlers, "cloud_ports", lambda config: SimpleNamespace(notifier=None)
+    )
+    monkeypatch.setattr(lambda_handlers, "run_stage", lambda *_, **__: run("extract", "transform"))
+    monkeypatch.setattr(lambda_handlers, "enforce", lambda manifest, *_: judged.append(manifest))
+    stage_handler("transform")(before.model_dump(mode="json"), FakeLambdaContext())  # type: ignore[arg-type]
+    assert len(judged) == (0 if done else 1)

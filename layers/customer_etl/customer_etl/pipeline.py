@@ -153,7 +153,9 @@ def _input_chunks(
     if stage != "extract":
         return ports.checkpoints.read_chunks(manifest.input_of(stage), chunk_rows)
     path = ports.inputs.fetch(manifest.source_uri)
-    facts = inspect_file(path, manifest.mapping, settings.encoding, settings.delimiter)
+    facts = inspect_file(
+        path, manifest.mapping, settings.encoding, settings.delimiter, settings.max_columns
+    )
     manifest.file = FileReport(
         size_bytes=facts.size_bytes,
         encoding=facts.encoding,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
+from customer_etl.errors import CustomerEtlError
 from customer_etl.observability import logger
 from customer_etl.ports import RunRecord, Warehouse
 from customer_etl.stages.retention import retention_cutoff
@@ -21,21 +22,41 @@ def apply_retention(
 ) -> RunRecord:
     """Delete customers not seen in a source file for longer than `retention_days`."""
     started = now or datetime.now(UTC)
+    run_id = new_run_id(started)
     cutoff = retention_cutoff(started, retention_days)
-    deleted = warehouse.delete_customers_last_seen_before(cutoff)
-    record = RunRecord(
-        run_id=new_run_id(started),
+    try:
+        deleted = warehouse.delete_customers_last_seen_before(cutoff)
+    except Exception as error:
+        # The period report counts failed retention jobs: record this one if the warehouse
+        # still answers. Only our own errors' messages are kept (others may quote values).
+        message = str(error) if isinstance(error, CustomerEtlError) else type(error).__name__
+        try:
+            warehouse.record_run(_record(run_id, started, "failed", 0, message))
+        except Exception as unrecorded:  # the original error is the one that matters
+            logger.warning(
+                "failed retention job not recorded",
+                extra={"error_class": type(unrecorded).__name__},
+            )
+        raise
+    record = _record(run_id, started, "succeeded", deleted, None)
+    warehouse.record_run(record)
+    logger.info("retention applied", extra={"rows_deleted": deleted, "cutoff": cutoff.isoformat()})
+    return record
+
+
+def _record(
+    run_id: str, started: datetime, status: str, deleted: int, error: str | None
+) -> RunRecord:
+    return RunRecord(
+        run_id=run_id,
         kind="retention",
         source_file="-",
-        status="succeeded",
+        status=status,
         rows_in=0,
         rows_loaded=0,
         rows_quarantined=0,
         rows_deleted=deleted,
         started_at=started,
         finished_at=datetime.now(UTC),
-        error=None,
+        error=error,
     )
-    warehouse.record_run(record)
-    logger.info("retention applied", extra={"rows_deleted": deleted, "cutoff": cutoff.isoformat()})
-    return record

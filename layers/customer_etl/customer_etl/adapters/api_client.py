@@ -170,6 +170,9 @@ class ApiClient:
                 json=json,
                 auth=self._auth,
                 timeout=self._settings.timeout_seconds,
+                # A redirect could lead to plain http: postcodes would travel in clear, so
+                # none is followed (the base URL is https by configuration).
+                allow_redirects=False,
             )
         except requests.Timeout:
             raise self._failed(stats, keys, started, _AttemptFailedError("timeout")) from None
@@ -180,7 +183,7 @@ class ApiClient:
             raise self._failed(stats, keys, started, _RateLimitedError(self._reset_in(response)))
         if status >= 500:
             raise self._failed(stats, keys, started, _AttemptFailedError(f"http_{status}", status))
-        if status >= 400 and status != 404:
+        if (status >= 400 and status != 404) or 300 <= status < 400:
             raise self._failed(stats, keys, started, _RefusedError(status))
         try:
             parsed = parse(response)

@@ -26,6 +26,7 @@ from customer_etl.config.error_classes import ErrorClassRule
 from customer_etl.config.health import HealthSettings
 from customer_etl.config.observability import ObservabilitySettings
 from customer_etl.config.privacy import PrivacySettings, encrypted_columns
+from customer_etl.schema import CANONICAL_COLUMNS
 
 Environment = Literal["local", "dev", "staging", "prod"]
 
@@ -260,6 +261,14 @@ class SourceSettings(_Section):
         "auto",
         description="Field delimiter of source files; `auto` picks the one under which the "
         "header names the most known columns.",
+    )
+    max_columns: int = Field(
+        300,
+        ge=len(CANONICAL_COLUMNS),
+        le=2000,
+        description="Columns a source file's header may have; a wider file is refused. The "
+        "run manifest names every column and travels between the cloud stages, where a "
+        "state is limited to 256 KiB: 300 columns keep it near 80 KiB.",
     )
 
 

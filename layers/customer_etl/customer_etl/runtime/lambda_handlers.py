@@ -86,7 +86,8 @@ def run_stage_in_lambda(stage: str, event: dict[str, Any]) -> dict[str, Any]:
     manifest = run_stage(stage, manifest, ports, config.pipeline.chunk_rows, settings)
     if not already_done:
         emit_stage_outcome(stage, manifest)
-    if stage == VALIDATING_STAGES[-1]:
+    if stage == VALIDATING_STAGES[-1] and not already_done:
+        # Judged when transform finishes; a resume passing through does not alert again.
         enforce(manifest, config.quality, ports.notifier, config.alerts)
     if stage == "load":
         manifest = finished(manifest)
@@ -140,7 +141,7 @@ def stage_handler(stage: str) -> Handler:
                 # to the quarantine queue: an unexpected one may quote a record's value.
                 raise UnexpectedStageError(
                     f"unexpected {type(error).__name__} in stage {stage}: see the function's "
-                    "log, fix the cause, then start the file again"
+                    "log, fix the cause, then resume the run (docs/runbook.md)"
                 ) from None
             raise
 

@@ -20,6 +20,7 @@ def stage_settings(config: Config, masking: bool = True) -> StageSettings:
         rules=load_rules(rules_file) if rules_file else default_rules(),
         encoding=None if source.encoding == "auto" else source.encoding,
         delimiter=None if source.delimiter == "auto" else source.delimiter,
+        max_columns=source.max_columns,
         classification=config.privacy.classification,
         masking=masking_plan(config) if masking else None,
     )

@@ -79,6 +79,7 @@ def inspect_file(
     mapping: SourceMapping | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    max_columns: int = 300,
 ) -> FileFacts:
     """Check the file can be read as a customer CSV, or raise InputFileError saying why.
 
@@ -99,6 +100,12 @@ def inspect_file(
         mapping_names = [normalise_header(n) for n in (mapping.columns if mapping else {})]
         delimiter = detect_delimiter(text, [*CANONICAL_COLUMNS, *mapping_names])
     header = _trim_trailing_empty(first_row(text, delimiter))
+    if len(header) > max_columns:
+        raise InputFileError(
+            f"input file {path.name} has {len(header)} columns, more than the "
+            f"{max_columns} allowed (source.max_columns): drop the columns the pipeline does "
+            "not use before sending it, or raise the limit"
+        )
     return FileFacts(size, encoding, delimiter, plan_header(header, mapping, path.name))
 
 

@@ -24,6 +24,8 @@ class StageSettings:
     """Source text encoding; None detects it."""
     delimiter: str | None = None
     """Source field delimiter; None detects it."""
+    max_columns: int = 300
+    """Columns a source header may have; a wider file is refused."""
     classification: ClassificationSettings = field(default_factory=ClassificationSettings)
     """How extract classifies the source's columns and handles personal data in them."""
     masking: MaskingPlan | None = None
