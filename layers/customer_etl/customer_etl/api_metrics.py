@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 
-from customer_etl import metric_names
 from customer_etl.api_stats import ApiReport
+from customer_etl.run_metrics import emit_metric
 
 _COUNTS = {
     "ApiCalls": "calls",
@@ -41,13 +41,6 @@ def emit_api_metrics(apis: Mapping[str, ApiReport]) -> None:
 
 
 def _emit(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
-    with single_metric(
-        name=name,
-        unit=unit,
-        value=value,
-        namespace=metric_names.NAMESPACE,
-        # The service dimension given, not left to POWERTOOLS_SERVICE_NAME: the dashboard
-        # widgets match the whole dimension set.
-        default_dimensions={**metric_names.RUN_DIMENSIONS, "stage": "enrich", **dimensions},
-    ):
-        pass
+    # The service dimension is given (run_metrics), not left to POWERTOOLS_SERVICE_NAME: the
+    # dashboard widgets match the whole dimension set.
+    emit_metric(name, unit, value, stage="enrich", **dimensions)

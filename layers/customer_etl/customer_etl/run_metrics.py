@@ -28,7 +28,7 @@ def emit_stage_outcome(stage: str, manifest: RunManifest) -> None:
     if stage == "transform":
         score = run_quality(manifest).quality_score
         if score is not None:
-            _emit(metric_names.RUN_QUALITY_SCORE, MetricUnit.NoUnit, score)
+            emit_metric(metric_names.RUN_QUALITY_SCORE, MetricUnit.NoUnit, score)
     if stage == "enrich" and "enrich" in manifest.stages:
         emit_breaker_openings(manifest.stages["enrich"].apis)
 
@@ -43,26 +43,27 @@ def emit_breaker_openings(apis: Mapping[str, ApiReport]) -> None:
             if transition.endswith(_OPENED)
         )
         if opened:
-            _emit(metric_names.BREAKER_OPENED, MetricUnit.Count, opened, api=api)
+            emit_metric(metric_names.BREAKER_OPENED, MetricUnit.Count, opened, api=api)
 
 
 def emit_run_finished(manifest: RunManifest) -> None:
     """A run that has ended (after its load): its quarantine share and its duration."""
     if manifest.rows_in:
         share = 100 * manifest.rows_quarantined / manifest.rows_in
-        _emit(metric_names.RUN_QUARANTINE_PERCENT, MetricUnit.Percent, round(share, 3))
+        emit_metric(metric_names.RUN_QUARANTINE_PERCENT, MetricUnit.Percent, round(share, 3))
     if manifest.finished_at is not None:
         duration = (manifest.finished_at - manifest.started_at).total_seconds()
-        _emit(metric_names.RUN_DURATION, MetricUnit.Seconds, round(duration, 3))
+        emit_metric(metric_names.RUN_DURATION, MetricUnit.Seconds, round(duration, 3))
 
 
 def emit_run_failed() -> None:
     """One failed run, from the run-failed function at the end of the state machine's Catch
     path (a stage attempt that Step Functions retries is not a failed run)."""
-    _emit(metric_names.RUNS_FAILED, MetricUnit.Count, 1)
+    emit_metric(metric_names.RUNS_FAILED, MetricUnit.Count, 1)
 
 
-def _emit(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
+def emit_metric(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
+    """One metric with the service dimension and `dimensions`, exactly."""
     with single_metric(
         name=name,
         unit=unit,

@@ -15,6 +15,7 @@ import pyarrow as pa
 from customer_etl.adapters.parquet_files import ParquetFileWriter, read_parquet_chunks
 from customer_etl.config.model import AlertsSettings
 from customer_etl.errors import InputFileError
+from customer_etl.files import write_text_atomically
 from customer_etl.observability import logger
 from customer_etl.ports import Alert, QuarantineBatch
 
@@ -52,9 +53,7 @@ class LocalCheckpointStore:
     def put_document(self, run_id: str, name: str, text: str) -> str:
         path = self._root / run_id / name
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial_path = path.with_name(path.name + ".partial")  # never half a document
-        partial_path.write_text(text, encoding="utf-8")
-        partial_path.replace(path)
+        write_text_atomically(path, text)
         return str(path)
 
 

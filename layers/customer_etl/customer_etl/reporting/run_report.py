@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from customer_etl.api_stats import ApiReport
+from customer_etl.files import write_text_atomically
 from customer_etl.manifest import STAGES, RunManifest, StageReport
 from customer_etl.observability import logger
 from customer_etl.quality.gate import quality_warnings, run_quality
@@ -128,9 +129,7 @@ def save_run_report(manifest: RunManifest, folder: Path) -> Path | None:
     it is logged, never raised, so that it cannot fail the run it describes."""
     try:
         path = folder / REPORT_FILE
-        partial = path.with_name(path.name + ".partial")
-        partial.write_text(render_run_report(manifest), encoding="utf-8")
-        partial.replace(path)
+        write_text_atomically(path, render_run_report(manifest))
         return path
     except Exception as error:
         logger.warning(

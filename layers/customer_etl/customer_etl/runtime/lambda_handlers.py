@@ -13,7 +13,7 @@ from functools import partial
 from typing import Any
 from urllib.parse import unquote_plus
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_etl import metric_names
@@ -34,6 +34,7 @@ from customer_etl.reports import finished, run_record
 from customer_etl.retention_job import apply_retention
 from customer_etl.run_metrics import (
     emit_breaker_openings,
+    emit_metric,
     emit_run_finished,
     emit_stage_outcome,
 )
@@ -184,14 +185,7 @@ def health_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     components as a metric for the alarm (0 when all is well, so the alarm sees data)."""
     # As the stage functions build it: KMS, never a key file that dies with the container.
     report = cloud_health(_config, partial(key_provider, cloud=True))
-    with single_metric(
-        name=metric_names.HEALTH_UNHEALTHY,
-        unit=MetricUnit.Count,
-        value=report.unhealthy_count,
-        namespace=metric_names.NAMESPACE,
-        default_dimensions=metric_names.RUN_DIMENSIONS,
-    ):
-        pass
+    emit_metric(metric_names.HEALTH_UNHEALTHY, MetricUnit.Count, report.unhealthy_count)
     return report.as_json()
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from customer_etl.config.model import Config
 from customer_etl.errors import CustomerEtlError, WarehouseUnavailableError
+from customer_etl.files import write_text_atomically
 from customer_etl.manifest import RunManifest
 from customer_etl.observability import logger, raised_at
 from customer_etl.pipeline import Ports, run_stage
@@ -172,6 +173,4 @@ class LocalRunner:
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    partial.replace(path)
+    write_text_atomically(path, json.dumps(data, indent=2, default=str) + "\n")
