@@ -48,9 +48,10 @@ infra: $(DEV)
 e2e: $(DEV) chromium ## the end-to-end tests, Chromium report tests included
 	$(BIN)/pytest tests/e2e
 
-lint: $(DEV)
+lint: $(DEV) ## ruff, formatting, and the package's bands (import-linter, docs/architecture.md)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 typecheck: $(DEV)
 	$(BIN)/mypy layers/customer_etl functions infra tests scripts
 

@@ -25,7 +25,7 @@ import pandas as pd
 from moto import mock_aws
 
 from customer_etl.adapters.keys_kms import KmsKeyProvider
-from customer_etl.ports import DataKey
+from customer_etl.core.ports import DataKey
 from customer_etl.privacy.blind_index import derive_index_key
 from customer_etl.privacy.envelope import FieldProtection, associated_data, seal_values
 

@@ -24,8 +24,8 @@ import requests
 from customer_etl.adapters.api_client import ApiClient
 from customer_etl.adapters.postcodes_io import PostcodesIoLookup
 from customer_etl.config.model import PostcodesSettings
-from customer_etl.sample import generate_customers
-from customer_etl.stages.context import RunContext
+from customer_etl.core.context import RunContext
+from customer_etl.reference.sample import generate_customers
 from customer_etl.stages.enrich import POSTCODES_API, EnrichmentSources, enrich
 
 # The fake API lives with the tests; the script runs from anywhere in the repository.

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from customer_etl.sample import write_sample
+from customer_etl.reference.sample import write_sample
 
 
 def _peak_rss_mb() -> float:

@@ -3,7 +3,7 @@
     make bench-load                                  # 1,000,000 rows, SQLite and PostgreSQL
     scripts/with-postgres.sh .venv-bench/bin/python scripts/bench_load.py --rows 200000
 
-Rows are generated (`customer_etl.sample`, no defects), typed and hashed as the load stage
+Rows are generated (`customer_etl.reference.sample`, no defects), typed and hashed as the load stage
 gets them. Each measurement runs in a fresh process against a fresh database, so that its
 peak memory (the process's resident high-water mark, VmHWM) is its own:
 
@@ -39,9 +39,9 @@ from sqlalchemy.engine import make_url
 
 from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.adapters.warehouse.tables import customers, metadata
+from customer_etl.core.schema import ENRICHMENT_COLUMNS
 from customer_etl.reference.postcode_areas import POSTCODE_AREAS, area_of
-from customer_etl.sample import generate_customers
-from customer_etl.schema import ENRICHMENT_COLUMNS
+from customer_etl.reference.sample import generate_customers
 from customer_etl.stages.load import prepare_load
 
 POSTGRES_URL = "ETL_TEST_POSTGRES_URL"

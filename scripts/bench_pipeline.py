@@ -24,9 +24,9 @@ from pathlib import Path
 import pandas as pd
 
 from customer_etl.config import Config
+from customer_etl.reference.sample import write_sample
 from customer_etl.runtime.factory import local_ports
 from customer_etl.runtime.local_runner import LocalRunner
-from customer_etl.sample import write_sample
 
 
 def peak_rss_mb() -> float:

@@ -24,9 +24,9 @@ import pandas as pd
 import pandera.pandas as pa
 import phonenumbers
 
-from customer_etl.quality import formats
-from customer_etl.sample import generate_customers
-from customer_etl.stages.context import RunContext
+from customer_etl.core import formats
+from customer_etl.core.context import RunContext
+from customer_etl.reference.sample import generate_customers
 from customer_etl.stages.settings import default_rules
 from customer_etl.stages.transform import transform
 

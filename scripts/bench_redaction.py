@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import timeit
 
-from customer_etl.observability import LOG_HANDLER, REDACTION_FILTER, logger, send_logs_to
+from customer_etl.observability.telemetry import LOG_HANDLER, REDACTION_FILTER, logger, send_logs_to
 
 LINES = 20_000
 EXTRA = {

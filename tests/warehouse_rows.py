@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from customer_etl.schema import ENRICHMENT_COLUMNS
+from customer_etl.core.schema import ENRICHMENT_COLUMNS
 from customer_etl.stages.load import prepare_load
 
 

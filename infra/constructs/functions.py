@@ -36,10 +36,10 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from customer_etl import metric_names
 from customer_etl.config import Config
 from customer_etl.config.encryption import KMS_KEY_VARIABLE
 from customer_etl.health.keys import PROBE_CONTEXT
+from customer_etl.observability import metric_names
 from infra.nag import acknowledge, acknowledge_wildcard_action, acknowledge_wildcard_resource
 
 REPO = Path(__file__).resolve().parents[2]
@@ -62,7 +62,7 @@ SMALL_FUNCTIONS: Mapping[str, tuple[int, int]] = {
     # package (pandas included); the stage functions take theirs from config.
     "health": (512, 60),
     "report": (1024, 300),
-    # Room for a slow warehouse connection after the alert has gone (run_failure.py).
+    # Room for a slow warehouse connection after the alert has gone (run/failure.py).
     RUN_FAILED: (512, 120),
 }
 

@@ -1,9 +1,9 @@
 """The alarms on the pipeline's own metrics, the run-duration anomaly detector and the
 operators' dashboard.
 
-Metric names and dimension sets come from `customer_etl.metric_names`, the module the runtime
-emits them with: CloudWatch matches a dimension set exactly, so an alarm on a set the code does
-not emit would wait for data forever.
+Metric names and dimension sets come from `customer_etl.observability.metric_names`, the
+module the runtime emits them with: CloudWatch matches a dimension set exactly, so an alarm on
+a set the code does not emit would wait for data forever.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from customer_etl import metric_names
 from customer_etl.config.alarms import AlarmSettings
 from customer_etl.config.model import QualitySettings
+from customer_etl.observability import metric_names
 from infra.constructs.functions import STAGES
 from infra.constructs.schedules import HEALTH_CHECK_MINUTES
 
@@ -39,7 +39,7 @@ REPORT_ERRORS_PERIOD = Duration.days(1)
 scheduled report and its retries, and keeps the alarm raised until the next day's report."""
 
 API_STAGE = "enrich"
-"""The `stage` dimension of the enrichment APIs' metrics (api_metrics.py)."""
+"""The `stage` dimension of the enrichment APIs' metrics (observability/api_metrics.py)."""
 
 WAREHOUSE_STAGE = "load"
 """The stage whose reports carry the warehouse counters (adapters/warehouse/metrics.py)."""
@@ -488,7 +488,7 @@ def stage_metric(name: str, stage: str, statistic: str, *, label: str) -> cloudw
 
 
 def api_metric(name: str, api: str, statistic: str) -> cloudwatch.Metric:
-    """An enrichment API's figure (api_metrics.py): `service`, `stage` and `api`."""
+    """An enrichment API's figure (observability/api_metrics.py): `service`, `stage` and `api`."""
     return cloudwatch.Metric(
         namespace=metric_names.NAMESPACE,
         metric_name=name,

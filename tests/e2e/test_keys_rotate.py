@@ -15,8 +15,8 @@ from customer_etl.adapters.keys_local import LocalKeyFile
 from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.adapters.warehouse.key_rotation import rotate_data_keys
 from customer_etl.adapters.warehouse.tables import data_keys
+from customer_etl.reference.sample import write_sample
 from customer_etl.runtime.cli import main
-from customer_etl.sample import write_sample
 from tests.decrypted import plaintext_customers
 
 REPO = Path(__file__).resolve().parents[2]

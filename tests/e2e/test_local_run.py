@@ -13,14 +13,14 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
-from customer_etl.api_metrics import emit_api_metrics
 from customer_etl.config import Config
-from customer_etl.manifest import RunManifest
-from customer_etl.observability import LOG_HANDLER, REDACTION_FILTER
-from customer_etl.reports import failure_alert
-from customer_etl.run_metrics import emit_run_finished, emit_stage_outcome
+from customer_etl.core.manifest import RunManifest
+from customer_etl.observability.api_metrics import emit_api_metrics
+from customer_etl.observability.telemetry import LOG_HANDLER, REDACTION_FILTER
+from customer_etl.reference.sample import Sample, write_sample
+from customer_etl.run.metrics import emit_run_finished, emit_stage_outcome
+from customer_etl.run.summary import failure_alert
 from customer_etl.runtime.cli import main
-from customer_etl.sample import Sample, write_sample
 from tests.e2e.run_logs import run_log
 from tests.fakes.postcodes_api import FakePostcodesApi, company_profile, details, serve
 

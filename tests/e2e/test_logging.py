@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from customer_etl.manifest import STAGES, StageReport
+from customer_etl.core.manifest import STAGES, StageReport
+from customer_etl.reference.sample import Sample
 from customer_etl.runtime.console import Console
-from customer_etl.sample import Sample
 from tests.e2e import test_local_run
 from tests.e2e.run_logs import run_log_files, run_log_records
 from tests.e2e.test_local_run import Workspace

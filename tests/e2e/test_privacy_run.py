@@ -17,8 +17,8 @@ import yaml
 from sqlalchemy import create_engine, text
 
 from customer_etl.privacy.envelope import is_token
+from customer_etl.reference.sample import Sample, write_sample
 from customer_etl.runtime.cli import main
-from customer_etl.sample import Sample, write_sample
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS = 120

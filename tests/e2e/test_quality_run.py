@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
+from customer_etl.reference.sample import Sample, write_sample
 from customer_etl.runtime.cli import main
-from customer_etl.sample import Sample, write_sample
 from tests.decrypted import plaintext_customers
 from tests.e2e.run_logs import run_log
 

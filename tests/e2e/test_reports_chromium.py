@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 
 from customer_etl.adapters.warehouse import SqlWarehouse
-from customer_etl.ports import RunRecord
+from customer_etl.core.ports import RunRecord
 from customer_etl.reporting.pdf import ChromiumNotFoundError, find_chromium, headless_command
 from customer_etl.reporting.run_report import REPORT_FILE
 from tests.e2e import test_local_run

@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from customer_etl.reference.sample import Sample, write_sample
 from customer_etl.runtime.cli import main
-from customer_etl.sample import Sample, write_sample
 from tests.e2e.run_logs import run_log
 from tests.incident_guide import guide_anchors
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
-from customer_etl.sample import Sample
+from customer_etl.reference.sample import Sample
 from tests.e2e import test_local_run
 from tests.e2e.test_local_run import ROWS, Workspace
 from tests.fakes.postcodes_api import details

@@ -1,9 +1,9 @@
 """Alarms, the duration anomaly detector, the dashboard, the health and report functions with
 their schedules, the field-encryption key and TLS-only access, in every environment.
 
-The alarms are checked against `customer_etl.metric_names`, the module the runtime emits its
-metrics with, so an alarm cannot wait on a name or dimension set that nothing emits. Every test
-but one reuses the session's synth of each environment.
+The alarms are checked against `customer_etl.observability.metric_names`, the module the
+runtime emits its metrics with, so an alarm cannot wait on a name or dimension set that
+nothing emits. Every test but one reuses the session's synth of each environment.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import pytest
 from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk.assertions import Template
 
-from customer_etl import metric_names
 from customer_etl.config.alarms import AlarmSettings
 from customer_etl.config.model import QualitySettings
 from customer_etl.health.keys import PROBE_CONTEXT
+from customer_etl.observability import metric_names
 from infra.constructs.functions import FUNCTION_NAMES
 from infra.constructs.monitoring import (
     api_slug,

@@ -15,9 +15,9 @@ from moto import mock_aws
 from customer_etl.adapters.api_client import ApiClient
 from customer_etl.adapters.dynamodb_state import DynamoDbAnswerCache, DynamoDbBreakerStorage
 from customer_etl.adapters.postcodes_io import PostcodesIoLookup
-from customer_etl.api_stats import ApiStats
 from customer_etl.config.model import PostcodesSettings
-from customer_etl.observability import send_logs_to
+from customer_etl.core.api_stats import ApiStats
+from customer_etl.observability.telemetry import send_logs_to
 from tests.fakes.postcodes_api import FakePostcodesApi, details, serve
 
 REGION = "eu-west-2"

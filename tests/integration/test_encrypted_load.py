@@ -17,10 +17,10 @@ from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.adapters.warehouse.customer_records import CustomerRecords
 from customer_etl.adapters.warehouse.tables import customers as customers_table
 from customer_etl.adapters.warehouse.tables import data_keys
-from customer_etl.ports import LoadResult
+from customer_etl.core.ports import LoadResult
+from customer_etl.core.schema import PERSONAL_COLUMNS
 from customer_etl.privacy.blind_index import derive_index_key
 from customer_etl.privacy.envelope import DecryptionError, FieldProtection, is_token
-from customer_etl.schema import PERSONAL_COLUMNS
 from customer_etl.stages.load import CONTENT_HASH, load, prepare_load
 from tests.decrypted import plaintext_warehouse
 from tests.warehouse_rows import customers

@@ -14,13 +14,13 @@ import pytest
 import yaml
 from moto import mock_aws
 
-from customer_etl import metric_names
 from customer_etl.adapters.keys_local import LocalKeyFile
 from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.config import Config, load_config
+from customer_etl.core.ports import KeyProvider
 from customer_etl.health.checks import cloud_health
 from customer_etl.health.report import HealthReport, Status
-from customer_etl.ports import KeyProvider
+from customer_etl.observability import metric_names
 from customer_etl.runtime.lambda_handlers import ENV_VARIABLE
 from tests.fakes.lambda_invoke import FakeLambdaContext, load_handler
 from tests.fakes.postcodes_api import FakePostcodesApi, serve

@@ -20,11 +20,11 @@ from customer_etl.adapters.warehouse.customer_records import CustomerRecords
 from customer_etl.adapters.warehouse.key_rotation import rotate_data_keys
 from customer_etl.adapters.warehouse.tables import data_keys
 from customer_etl.config.model import Config
+from customer_etl.core.schema import PERSONAL_COLUMNS
 from customer_etl.privacy.blind_index import derive_index_key
 from customer_etl.privacy.envelope import FieldProtection
 from customer_etl.runtime.keys import summary
 from customer_etl.runtime.protection import EncryptionConfigError, field_protection
-from customer_etl.schema import PERSONAL_COLUMNS
 from customer_etl.stages.load import load
 from tests.warehouse_rows import customers
 

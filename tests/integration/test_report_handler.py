@@ -15,8 +15,8 @@ import pytest
 from moto import mock_aws
 
 from customer_etl.adapters.warehouse import SqlWarehouse
-from customer_etl.errors import CustomerEtlError
-from customer_etl.ports import RunRecord
+from customer_etl.core.errors import CustomerEtlError
+from customer_etl.core.ports import RunRecord
 from customer_etl.runtime.lambda_handlers import report_handler
 from tests.fakes.lambda_invoke import REGION, FakeLambdaContext
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 from customer_etl.adapters.warehouse import SqlWarehouse
-from customer_etl.ports import RunRecord
+from customer_etl.core.ports import RunRecord
 
 START = datetime(2026, 11, 20, tzinfo=UTC)
 

@@ -15,8 +15,8 @@ from sqlalchemy import create_engine, text
 
 from customer_etl.adapters.aws import S3CheckpointStore
 from customer_etl.adapters.warehouse import SqlWarehouse
-from customer_etl.errors import WarehouseSchemaError
-from customer_etl.sample import generate_customers
+from customer_etl.core.errors import WarehouseSchemaError
+from customer_etl.reference.sample import generate_customers
 from tests.fakes.lambda_invoke import ACCOUNT, REGION, function_arn, handlers_in_process
 from tests.fakes.postcodes_api import FakePostcodesApi, company_profile, serve
 from tests.integration.test_dynamodb_state import BREAKERS, CACHE, create_tables

@@ -16,9 +16,9 @@ from sqlalchemy import func, insert, select, text
 from customer_etl.adapters.warehouse import ConnectionOptions, SqlWarehouse
 from customer_etl.adapters.warehouse.metrics import database_metrics
 from customer_etl.adapters.warehouse.tables import customer_changes, etl_runs
-from customer_etl.errors import LoadAbortedError, StageError, WarehouseUnavailableError
-from customer_etl.ports import RunRecord
-from customer_etl.retention_job import apply_retention
+from customer_etl.core.errors import LoadAbortedError, StageError, WarehouseUnavailableError
+from customer_etl.core.ports import RunRecord
+from customer_etl.run.retention import apply_retention
 from tests.databases import open_warehouse
 from tests.warehouse_rows import customers
 

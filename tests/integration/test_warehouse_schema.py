@@ -15,7 +15,7 @@ from sqlalchemy.engine import make_url
 from customer_etl.adapters.warehouse import schema
 from customer_etl.adapters.warehouse.tables import metadata
 from customer_etl.config import Config
-from customer_etl.errors import WarehouseSchemaError
+from customer_etl.core.errors import WarehouseSchemaError
 from customer_etl.health.database import check_database
 from customer_etl.runtime.cli import main
 from customer_etl.runtime.factory import local_ports

@@ -16,7 +16,7 @@ from customer_etl.alerting.classification import BUILT_IN, UNEXPECTED, classify
 from customer_etl.config import load_config
 from customer_etl.config.error_classes import ErrorClassRule
 from customer_etl.config.loader import ConfigError
-from customer_etl.errors import CustomerEtlError
+from customer_etl.core.errors import CustomerEtlError
 from tests.incident_guide import GUIDE, guide_anchors
 
 REPO = Path(__file__).resolve().parents[2]

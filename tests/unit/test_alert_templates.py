@@ -16,9 +16,9 @@ from customer_etl.alerting import messages
 from customer_etl.alerting.templates import TemplateName, load_template, render
 from customer_etl.config.error_classes import ErrorClassRule
 from customer_etl.config.model import AlertsSettings
-from customer_etl.manifest import RunManifest, StageReport
-from customer_etl.ports import Alert
-from customer_etl.sample import Sample, generate_customers
+from customer_etl.core.manifest import RunManifest, StageReport
+from customer_etl.core.ports import Alert
+from customer_etl.reference.sample import Sample, generate_customers
 from tests.incident_guide import guide_anchors
 
 PERSONAL_COLUMNS = ("first_name", "last_name", "email", "phone", "postcode", "date_of_birth")

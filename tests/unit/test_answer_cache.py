@@ -9,10 +9,10 @@ from customer_etl.adapters import postcodes_io
 from customer_etl.adapters.answer_cache import CachedLookup, SqliteAnswerCache
 from customer_etl.adapters.api_client import ApiClient
 from customer_etl.adapters.postcodes_io import PostcodesIoLookup
-from customer_etl.api_stats import ApiStats
 from customer_etl.config.model import PostcodesSettings
-from customer_etl.observability import send_logs_to
-from customer_etl.ports import PostcodeDetails
+from customer_etl.core.api_stats import ApiStats
+from customer_etl.core.ports import PostcodeDetails
+from customer_etl.observability.telemetry import send_logs_to
 from tests.fakes.postcodes_api import FakePostcodesApi, details, serve
 
 DAY = 86_400.0

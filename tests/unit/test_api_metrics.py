@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from customer_etl.api_metrics import emit_api_metrics
-from customer_etl.api_stats import ApiStats
+from customer_etl.core.api_stats import ApiStats
+from customer_etl.observability.api_metrics import emit_api_metrics
 
 
 def test_report_gives_rows_per_call_and_latency_percentiles() -> None:

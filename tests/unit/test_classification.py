@@ -16,17 +16,16 @@ from customer_etl.config.privacy import (
     ClassPolicy,
     ExtraColumnPolicy,
     MaskingSettings,
-    PersonalDataClass,
 )
-from customer_etl.errors import MaskingKeyError, UnexpectedPersonalDataError
+from customer_etl.core.classification import ColumnRole, PersonalDataClass
+from customer_etl.core.errors import MaskingKeyError, UnexpectedPersonalDataError
+from customer_etl.core.formats import luhn_valid
 from customer_etl.privacy.classification import (
-    ColumnRole,
     classify,
     classify_column,
     refuse_unexpected,
     unexpected_columns,
 )
-from customer_etl.privacy.patterns import luhn_valid
 from customer_etl.stages.extract import RawSample, inspect_file, read_chunks
 
 TODAY = date(2026, 6, 15)
@@ -226,7 +225,7 @@ def test_the_runtime_refuses_masking_without_a_readable_key(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from customer_etl.config.model import Config
-    from customer_etl.runtime.settings import masking_plan
+    from customer_etl.run.settings import masking_plan
 
     config = Config.model_validate(
         {

@@ -14,9 +14,9 @@ from customer_etl.adapters.answer_cache import SqliteAnswerCache
 from customer_etl.adapters.api_client import ApiClient
 from customer_etl.adapters.companies_house import CompaniesHouseLookup
 from customer_etl.adapters.rate_limit import SlidingWindowLimiter
-from customer_etl.api_stats import ApiStats
 from customer_etl.config.model import CompaniesHouseSettings, Config
-from customer_etl.observability import send_logs_to
+from customer_etl.core.api_stats import ApiStats
+from customer_etl.observability.telemetry import send_logs_to
 from customer_etl.runtime.enrichment import enrichment_sources
 from tests.fakes.clock import FakeClock
 from tests.fakes.postcodes_api import FakeApis, company_profile, serve

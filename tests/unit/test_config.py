@@ -7,7 +7,7 @@ import pytest
 from customer_etl.config import Config, ConfigError, load_config
 from customer_etl.config.model import CompaniesHouseSettings, PostcodesSettings
 from customer_etl.config.reference import render_reference
-from customer_etl.schema import PERSONAL_COLUMNS
+from customer_etl.core.schema import PERSONAL_COLUMNS
 
 REPO = Path(__file__).resolve().parents[2]
 ENVIRONMENTS = ("local", "dev", "staging", "prod")

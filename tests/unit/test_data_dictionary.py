@@ -1,4 +1,4 @@
-"""docs/data-dictionary.md must describe the record that schema.py defines."""
+"""docs/data-dictionary.md must describe the record that core/schema.py defines."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from customer_etl import schema
-from customer_etl.schema import CANONICAL_FIELDS, ENRICHMENT_FIELDS, Field
+from customer_etl.core import schema
+from customer_etl.core.schema import CANONICAL_FIELDS, ENRICHMENT_FIELDS, Field
 
 DICTIONARY = Path(__file__).resolve().parents[2] / "docs" / "data-dictionary.md"
 HEADER = ["Field", "Type", "Required", "Personal data", "Max length", "Meaning"]

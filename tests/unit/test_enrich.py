@@ -6,9 +6,9 @@ from typing import Generic, TypeVar
 import pandas as pd
 import pytest
 
-from customer_etl.api_stats import ApiStats
-from customer_etl.ports import CompanyDetails, PostcodeDetails
-from customer_etl.stages.context import RunContext
+from customer_etl.core.api_stats import ApiStats
+from customer_etl.core.context import RunContext
+from customer_etl.core.ports import CompanyDetails, PostcodeDetails
 from customer_etl.stages.enrich import (
     EnrichmentDegradedError,
     EnrichmentSources,

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from customer_etl.adapters.keys_local import KeyFileError, LocalKeyFile
-from customer_etl.ports import DataKey
+from customer_etl.core.ports import DataKey
 from customer_etl.privacy.blind_index import derive_index_key
 from customer_etl.privacy.envelope import (
     DecryptionError,

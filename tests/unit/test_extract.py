@@ -6,11 +6,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from customer_etl.errors import InputFileError
-from customer_etl.schema import CANONICAL_COLUMNS
-from customer_etl.stages.context import RunContext
+from customer_etl.core.context import RunContext
+from customer_etl.core.errors import InputFileError
+from customer_etl.core.mapping import SourceMapping
+from customer_etl.core.schema import CANONICAL_COLUMNS
 from customer_etl.stages.extract import extract, inspect_file, read_chunks
-from customer_etl.stages.mapping import SourceMapping
 
 HEADER = ",".join(CANONICAL_COLUMNS)
 ROW = "C1,Ann,Lee,ann@example.com,,SW1A 1AA,,,1980-01-02,2020-01-01,GB,true"

@@ -15,11 +15,11 @@ from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.config import Config, load_config
 from customer_etl.config.health import HealthSettings
 from customer_etl.config.model import PostcodesSettings
+from customer_etl.core.ports import KeyProvider
 from customer_etl.health import apis, disk
 from customer_etl.health.checks import KeyProviderFactory, local_health
 from customer_etl.health.report import ComponentHealth, Finding, HealthReport, Status
 from customer_etl.health.runner import Check, run_checks
-from customer_etl.ports import KeyProvider
 from customer_etl.runtime.factory import build_key_provider
 from tests.fakes.postcodes_api import FakePostcodesApi, closed_port_url, serve
 

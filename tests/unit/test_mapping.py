@@ -8,10 +8,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from customer_etl.errors import InputFileError
-from customer_etl.stages.context import RunContext
+from customer_etl.core.context import RunContext
+from customer_etl.core.errors import InputFileError
+from customer_etl.core.mapping import MappingError, SourceMapping, load_mapping
 from customer_etl.stages.extract import extract, inspect_file, read_chunks
-from customer_etl.stages.mapping import MappingError, SourceMapping, load_mapping
 
 MAPPING_YAML = """\
 columns:            # source header -> canonical field

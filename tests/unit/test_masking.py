@@ -12,7 +12,10 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from customer_etl.config.privacy import MaskingSettings
-from customer_etl.errors import MaskingKeyError
+from customer_etl.core.context import SOURCE_ROW, RunContext
+from customer_etl.core.errors import MaskingKeyError
+from customer_etl.core.formats import EMAIL_PATTERN, UK_POSTCODE_PATTERN
+from customer_etl.core.schema import CANONICAL_COLUMNS
 from customer_etl.privacy.masking import (
     REDACTED,
     MaskingPlan,
@@ -24,9 +27,6 @@ from customer_etl.privacy.masking import (
     plan_from_secret,
     pseudonymise,
 )
-from customer_etl.quality.formats import EMAIL_PATTERN, UK_POSTCODE_PATTERN
-from customer_etl.schema import CANONICAL_COLUMNS
-from customer_etl.stages.context import SOURCE_ROW, RunContext
 from customer_etl.stages.settings import default_rules
 from customer_etl.stages.transform import transform
 

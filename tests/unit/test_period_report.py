@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
-from customer_etl.ports import RunRecord
+from customer_etl.core.ports import RunRecord
 from customer_etl.reporting.period_report import (
     Window,
     build_period_report,

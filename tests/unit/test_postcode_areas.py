@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from customer_etl.reference.postcode_areas import POSTCODE_AREAS, PostcodeArea, area_of
-from customer_etl.sample import generate_customers
+from customer_etl.reference.sample import generate_customers
 
 NATIONS = {"England", "Scotland", "Wales", "Northern Ireland", "Channel Islands", "Isle of Man"}
 

@@ -6,8 +6,8 @@ from typing import Any
 
 from customer_etl.adapters.api_client import ApiClient
 from customer_etl.adapters.postcodes_io import PostcodesIoLookup
-from customer_etl.api_stats import ApiStats
 from customer_etl.config.model import PostcodesSettings
+from customer_etl.core.api_stats import ApiStats
 from tests.fakes.postcodes_api import FakePostcodesApi, closed_port_url, details, serve
 
 

@@ -13,9 +13,9 @@ import pandas as pd
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from customer_etl.errors import InputFileError
-from customer_etl.schema import CANONICAL_COLUMNS
-from customer_etl.stages.context import RunContext
+from customer_etl.core.context import RunContext
+from customer_etl.core.errors import InputFileError
+from customer_etl.core.schema import CANONICAL_COLUMNS
 from customer_etl.stages.extract import extract, inspect_file, read_chunks
 from customer_etl.stages.settings import default_rules
 from customer_etl.stages.transform import transform

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from customer_etl.observability import logger, send_logs_to
-from customer_etl.redaction import redact, redact_value
+from customer_etl.observability.redaction import redact, redact_value
+from customer_etl.observability.telemetry import logger, send_logs_to
 
 PERSONAL = {
     "email": "jo.bloggs+news@mail.example.com",

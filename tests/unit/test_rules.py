@@ -9,10 +9,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
+from customer_etl.core.context import RunContext
+from customer_etl.core.schema import CANONICAL_COLUMNS
 from customer_etl.quality.engine import Evaluation, as_dates, evaluate
 from customer_etl.quality.rules import RulesError, RuleSet, load_rules
-from customer_etl.schema import CANONICAL_COLUMNS
-from customer_etl.stages.context import RunContext
 
 TODAY = date(2026, 6, 15)
 

@@ -1,4 +1,4 @@
-"""The end of the cloud's failure path (runtime/run_failure.py): from the failed state's input
+"""The end of the cloud's failure path (run/failure.py): from the failed state's input
 and the caught error, the failed run's stage, its one templated alert, its `etl_runs` row and
 its one RunsFailed metric."""
 
@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from customer_etl import metric_names
 from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.config.model import AlertsSettings
-from customer_etl.errors import WarehouseUnavailableError
-from customer_etl.manifest import RunManifest, StageReport
-from customer_etl.ports import Alert, Warehouse
+from customer_etl.core.errors import WarehouseUnavailableError
+from customer_etl.core.manifest import RunManifest, StageReport
+from customer_etl.core.ports import Alert, Warehouse
+from customer_etl.observability import metric_names
+from customer_etl.run.failure import caught_error, failed_manifest, report_run_failure
 from customer_etl.runtime.lambda_handlers import manifest_from_event
-from customer_etl.runtime.run_failure import caught_error, failed_manifest, report_run_failure
 
 START_EVENT = {"run_id": "run-7", "bucket": "landing", "key": "incoming/customers+2026.csv"}
 read_start_event = partial(manifest_from_event, "extract")

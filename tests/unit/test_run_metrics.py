@@ -1,5 +1,5 @@
 """The run-level metrics the alarms watch, as the EMF JSON Powertools prints: names, units
-and dimension sets exactly as metric_names.py (and so the CDK alarms) say."""
+and dimension sets exactly as observability/metric_names.py (and so the CDK alarms) say."""
 
 from __future__ import annotations
 
@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from customer_etl import metric_names
-from customer_etl.api_stats import ApiReport
 from customer_etl.config import Config
-from customer_etl.errors import UnexpectedStageError
-from customer_etl.manifest import RunManifest, StageReport
-from customer_etl.quality.totals import QualityTotals
-from customer_etl.reports import finished
-from customer_etl.run_metrics import emit_run_failed, emit_run_finished, emit_stage_outcome
+from customer_etl.core.api_stats import ApiReport
+from customer_etl.core.errors import UnexpectedStageError
+from customer_etl.core.manifest import RunManifest, StageReport
+from customer_etl.core.quality_totals import QualityTotals
+from customer_etl.observability import metric_names
+from customer_etl.run.metrics import emit_run_failed, emit_run_finished, emit_stage_outcome
+from customer_etl.run.summary import finished
 from customer_etl.runtime import lambda_handlers
 from customer_etl.runtime.lambda_handlers import stage_handler
 from customer_etl.stages.enrich import EnrichmentDegradedError

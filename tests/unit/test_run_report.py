@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from customer_etl.api_stats import ApiReport
-from customer_etl.manifest import RunManifest, StageReport
-from customer_etl.observability import send_logs_to
-from customer_etl.quality.totals import QualityTotals
+from customer_etl.core.api_stats import ApiReport
+from customer_etl.core.manifest import RunManifest, StageReport
+from customer_etl.core.quality_totals import QualityTotals
+from customer_etl.observability.telemetry import send_logs_to
 from customer_etl.reporting.charts import bar_chart, line_chart
 from customer_etl.reporting.run_report import REPORT_FILE, render_run_report, save_run_report
 

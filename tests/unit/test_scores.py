@@ -10,13 +10,13 @@ import pandas as pd
 import pytest
 
 from customer_etl.config.model import QualitySettings
+from customer_etl.core.context import RunContext
+from customer_etl.core.quality_totals import DIMENSIONS, Dimension, QualityTotals
+from customer_etl.core.schema import CANONICAL_COLUMNS
 from customer_etl.quality.engine import evaluate
 from customer_etl.quality.rules import RuleSet
 from customer_etl.quality.scores import record_scores, run_scores
 from customer_etl.quality.thresholds import judge
-from customer_etl.quality.totals import DIMENSIONS, Dimension, QualityTotals
-from customer_etl.schema import CANONICAL_COLUMNS
-from customer_etl.stages.context import RunContext
 
 RULES = RuleSet.model_validate(
     {

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event
 
 from customer_etl.adapters.warehouse import SqlWarehouse, schema
-from customer_etl.errors import StageError
+from customer_etl.core.errors import StageError
 from tests.fakes import pyodbc
 from tests.warehouse_rows import customers
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from customer_etl.manifest import StageReport
+from customer_etl.core.manifest import StageReport
 
 BEFORE_TIMINGS = """{"rows_in": 10, "rows_out": 9, "rows_quarantined": 1,
 "duration_seconds": 0.5, "checkpoint_uri": "runs/r/extract.parquet"}"""

@@ -5,9 +5,9 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from customer_etl.core.context import ChunkOutcome, RunContext
+from customer_etl.core.schema import CANONICAL_COLUMNS
 from customer_etl.quality.rules import load_rules
-from customer_etl.schema import CANONICAL_COLUMNS
-from customer_etl.stages.context import ChunkOutcome, RunContext
 from customer_etl.stages.transform import transform as transform_stage
 
 RULES = load_rules()

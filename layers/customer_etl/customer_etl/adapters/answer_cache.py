@@ -18,10 +18,10 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
-from customer_etl.api_stats import ApiStats
-from customer_etl.errors import TransientError
-from customer_etl.observability import logger
-from customer_etl.ports import AnswerCache
+from customer_etl.core.api_stats import ApiStats
+from customer_etl.core.errors import TransientError
+from customer_etl.core.ports import AnswerCache
+from customer_etl.observability.telemetry import logger
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)

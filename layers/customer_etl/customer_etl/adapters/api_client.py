@@ -21,10 +21,10 @@ from requests.adapters import HTTPAdapter
 
 from customer_etl.adapters.circuit import circuit_breaker
 from customer_etl.adapters.rate_limit import SlidingWindowLimiter
-from customer_etl.api_stats import ApiStats
 from customer_etl.config.model import ApiClientSettings
-from customer_etl.errors import EnrichmentUnavailableError
-from customer_etl.observability import logger
+from customer_etl.core.api_stats import ApiStats
+from customer_etl.core.errors import EnrichmentUnavailableError
+from customer_etl.observability.telemetry import logger
 
 T = TypeVar("T")
 

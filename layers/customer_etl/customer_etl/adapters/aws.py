@@ -15,8 +15,8 @@ import pandas as pd
 import pyarrow as pa
 
 from customer_etl.adapters.parquet_files import ParquetFileWriter, read_parquet_chunks
-from customer_etl.errors import InputFileError
-from customer_etl.ports import Alert, QuarantineBatch
+from customer_etl.core.errors import InputFileError
+from customer_etl.core.ports import Alert, QuarantineBatch
 
 _S3 = "s3://"
 

@@ -12,8 +12,8 @@ from typing import Any, TypeVar
 
 import pybreaker
 
-from customer_etl.api_stats import ApiStats
-from customer_etl.observability import logger
+from customer_etl.core.api_stats import ApiStats
+from customer_etl.observability.telemetry import logger
 
 T = TypeVar("T")
 

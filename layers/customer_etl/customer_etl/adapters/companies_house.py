@@ -13,11 +13,11 @@ from urllib.parse import quote
 import requests
 
 from customer_etl.adapters.api_client import ApiClient
-from customer_etl.api_stats import ApiStats
 from customer_etl.config.model import CompaniesHouseSettings
-from customer_etl.errors import EnrichmentUnavailableError
-from customer_etl.observability import logger, timed
-from customer_etl.ports import CompanyDetails
+from customer_etl.core.api_stats import ApiStats
+from customer_etl.core.errors import EnrichmentUnavailableError
+from customer_etl.core.ports import CompanyDetails
+from customer_etl.observability.telemetry import logger, timed
 
 API = "companies_house"
 

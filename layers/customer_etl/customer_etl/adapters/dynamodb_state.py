@@ -18,7 +18,7 @@ import pybreaker
 from botocore.exceptions import BotoCoreError, ClientError
 
 from customer_etl.adapters.answer_cache import Answer, CacheUnavailableError, cache_key
-from customer_etl.observability import logger
+from customer_etl.observability.telemetry import logger
 
 _GET_BATCH = 100  # BatchGetItem's limit
 _WRITE_BATCH = 25  # BatchWriteItem's limit

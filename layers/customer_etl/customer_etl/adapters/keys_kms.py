@@ -15,8 +15,8 @@ from typing import Any
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from customer_etl.errors import CustomerEtlError
-from customer_etl.ports import DataKey
+from customer_etl.core.errors import CustomerEtlError
+from customer_etl.core.ports import DataKey
 
 
 class KmsKeyError(CustomerEtlError):

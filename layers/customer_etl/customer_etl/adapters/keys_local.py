@@ -28,8 +28,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from customer_etl.errors import CustomerEtlError
-from customer_etl.ports import DataKey
+from customer_etl.core.errors import CustomerEtlError
+from customer_etl.core.ports import DataKey
 
 FILE_FORMAT = 1
 KEY_BYTES = 32

@@ -12,12 +12,12 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from customer_etl.adapters.files import write_text_atomically
 from customer_etl.adapters.parquet_files import ParquetFileWriter, read_parquet_chunks
 from customer_etl.config.model import AlertsSettings
-from customer_etl.errors import InputFileError
-from customer_etl.files import write_text_atomically
-from customer_etl.observability import logger
-from customer_etl.ports import Alert, QuarantineBatch
+from customer_etl.core.errors import InputFileError
+from customer_etl.core.ports import Alert, QuarantineBatch
+from customer_etl.observability.telemetry import logger
 
 _FILE_SCHEME = "file://"
 

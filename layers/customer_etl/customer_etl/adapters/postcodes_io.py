@@ -10,11 +10,11 @@ from typing import Any
 import requests
 
 from customer_etl.adapters.api_client import ApiClient
-from customer_etl.api_stats import ApiStats
 from customer_etl.config.model import PostcodesSettings
-from customer_etl.errors import EnrichmentUnavailableError
-from customer_etl.observability import timed
-from customer_etl.ports import PostcodeDetails
+from customer_etl.core.api_stats import ApiStats
+from customer_etl.core.errors import EnrichmentUnavailableError
+from customer_etl.core.ports import PostcodeDetails
+from customer_etl.observability.telemetry import timed
 
 API = "postcodes.io"
 

@@ -7,7 +7,7 @@ import os
 import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from customer_etl.errors import CustomerEtlError
+from customer_etl.core.errors import CustomerEtlError
 
 
 class SecretError(CustomerEtlError):

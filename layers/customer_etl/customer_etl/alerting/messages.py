@@ -3,7 +3,7 @@ counts and reason codes, never a record's values.
 
 Example:
     >>> from customer_etl.config.model import AlertsSettings
-    >>> from customer_etl.manifest import RunManifest
+    >>> from customer_etl.core.manifest import RunManifest
     >>> failed = RunManifest.start("run-1", "customers.csv")
     >>> run_failed(failed, "extract", "InputFileError", AlertsSettings()).subject
     '[P3] customer-etl run run-1 failed: InputFileError'
@@ -21,8 +21,8 @@ from customer_etl.alerting.classification import (
 )
 from customer_etl.alerting.templates import TemplateName, render
 from customer_etl.config.model import AlertsSettings
-from customer_etl.manifest import RunManifest
-from customer_etl.ports import Alert
+from customer_etl.core.manifest import RunManifest
+from customer_etl.core.ports import Alert
 
 THRESHOLD_ERROR = "QualityThresholdError"
 NO_STAGE = "none (before the first stage)"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from customer_etl.schema import PERSONAL_COLUMNS
+from customer_etl.core.schema import PERSONAL_COLUMNS
 
 KMS_KEY_VARIABLE = "CUSTOMER_ETL__ENCRYPTION__KMS_KEY_ID"
 """The environment variable through which the stack gives each function its KMS key."""

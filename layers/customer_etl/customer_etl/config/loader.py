@@ -16,7 +16,7 @@ import yaml
 from pydantic import ValidationError
 
 from customer_etl.config.model import Config
-from customer_etl.errors import CustomerEtlError
+from customer_etl.core.errors import CustomerEtlError
 
 ENV_PREFIX = "CUSTOMER_ETL__"
 CONFIG_DIR_VARIABLE = "CUSTOMER_ETL_CONFIG_DIR"

@@ -26,7 +26,7 @@ from customer_etl.config.error_classes import ErrorClassRule
 from customer_etl.config.health import HealthSettings
 from customer_etl.config.observability import ObservabilitySettings
 from customer_etl.config.privacy import PrivacySettings, encrypted_columns
-from customer_etl.schema import CANONICAL_COLUMNS
+from customer_etl.core.schema import CANONICAL_COLUMNS
 
 Environment = Literal["local", "dev", "staging", "prod"]
 

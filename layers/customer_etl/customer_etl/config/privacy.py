@@ -3,29 +3,16 @@ environments (docs/data-protection.md)."""
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from customer_etl.schema import PERSONAL_COLUMNS, field
+from customer_etl.core.classification import Handling, PersonalDataClass
+from customer_etl.core.schema import PERSONAL_COLUMNS, field
 
 # The type of `model.SecretRef`, written out: model.py imports this module, so this one
 # cannot import model.py.
 SecretRef = Annotated[str, StringConstraints(pattern=r"^(env|secretsmanager|ssm):[^\s]+$")]
-
-
-class PersonalDataClass(StrEnum):
-    """The kinds of personal data the classifier recognises in a column."""
-
-    EMAIL = "email"
-    PHONE = "phone"
-    POSTCODE = "postcode"
-    PERSON_NAME = "person_name"
-    DATE_OF_BIRTH = "date_of_birth"
-    NATIONAL_INSURANCE_NUMBER = "national_insurance_number"
-    PAYMENT_CARD = "payment_card"
-    IP_ADDRESS = "ip_address"
 
 
 CLASS_OF_COLUMN: dict[str, PersonalDataClass] = {
@@ -40,7 +27,6 @@ CLASS_OF_COLUMN: dict[str, PersonalDataClass] = {
 if set(CLASS_OF_COLUMN) != set(PERSONAL_COLUMNS):  # pragma: no cover - a schema change
     raise RuntimeError("CLASS_OF_COLUMN must name every personal column of the schema")
 
-Handling = Literal["encrypt", "mask", "keep", "drop"]
 MaskingMethod = Literal["pseudonymise", "email", "postcode", "phone", "birth_year", "redact"]
 
 MASKING_METHODS_BY_FIELD: dict[str, tuple[MaskingMethod, ...]] = {

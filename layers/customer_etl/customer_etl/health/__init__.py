@@ -5,6 +5,9 @@ store, disk, key provider and enrichment APIs, one module each.
 (`runner.run_checks`) and give a `report.HealthReport`, which `customer-etl health` prints
 and the health function returns as JSON. `HealthResult` is the warehouse check's own
 detailed answer (`database.check_database`).
+
+May import: `run`, `adapters`, `stages` and the bands below them; never `runtime` (which
+gives it the factories it needs) or `reporting`.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from customer_etl.adapters.secrets import resolve_secret
 from customer_etl.config.model import CompaniesHouseSettings, PostcodesSettings
-from customer_etl.errors import CustomerEtlError
+from customer_etl.core.errors import CustomerEtlError
 from customer_etl.health.report import Finding, Status
 from customer_etl.stages.enrich import COMPANIES_API, POSTCODES_API
 

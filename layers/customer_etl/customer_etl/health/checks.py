@@ -16,11 +16,11 @@ from typing import Any
 import boto3
 
 from customer_etl.config.model import Config
+from customer_etl.core.ports import KeyProvider
 from customer_etl.health import apis, database, disk, keys, object_store
 from customer_etl.health.configuration import check_config
 from customer_etl.health.report import Finding, HealthReport, Status
 from customer_etl.health.runner import Check, run_checks
-from customer_etl.ports import KeyProvider
 from customer_etl.stages.enrich import COMPANIES_API, POSTCODES_API
 
 KeyProviderFactory = Callable[[Config], KeyProvider]

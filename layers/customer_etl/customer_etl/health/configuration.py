@@ -7,9 +7,9 @@ from collections.abc import Callable
 from time import perf_counter
 
 from customer_etl.config.model import Config
-from customer_etl.errors import CustomerEtlError
+from customer_etl.core.errors import CustomerEtlError
 from customer_etl.health.report import ComponentHealth, Status
-from customer_etl.runtime.settings import stage_settings
+from customer_etl.run.settings import stage_settings
 
 COMPONENT = "config"
 

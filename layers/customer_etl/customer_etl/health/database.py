@@ -9,11 +9,11 @@ from time import perf_counter
 from sqlalchemy import text
 
 from customer_etl.adapters.warehouse import SqlWarehouse, schema
+from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.config.model import Config
-from customer_etl.errors import CustomerEtlError
+from customer_etl.core.errors import CustomerEtlError
 from customer_etl.health import HealthResult
 from customer_etl.health.report import Finding, Status
-from customer_etl.runtime.factory import build_warehouse
 
 COMPONENT = "database"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 
-from customer_etl.errors import CustomerEtlError
+from customer_etl.core.errors import CustomerEtlError
+from customer_etl.core.ports import KeyProvider
 from customer_etl.health.report import Finding, Status
-from customer_etl.ports import KeyProvider
 
 COMPONENT = "key_provider"
 PROBE_CONTEXT = {"purpose": "health-check"}

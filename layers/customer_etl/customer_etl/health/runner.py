@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from time import perf_counter
 
 from customer_etl.health.report import ComponentHealth, Finding, HealthReport, Status
-from customer_etl.observability import logger
+from customer_etl.observability.telemetry import logger
 
 
 @dataclass(frozen=True)

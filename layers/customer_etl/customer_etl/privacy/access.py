@@ -21,9 +21,9 @@ from typing import Any
 
 import pandas as pd
 
+from customer_etl.core import formats
+from customer_etl.core.schema import BUSINESS_KEY, PERSONAL_COLUMNS, FieldType, field
 from customer_etl.privacy.envelope import Opener, token_key_id
-from customer_etl.quality import formats
-from customer_etl.schema import BUSINESS_KEY, PERSONAL_COLUMNS, FieldType, field
 
 Record = dict[str, Any]
 DEFAULT_PHONE_REGION = "GB"

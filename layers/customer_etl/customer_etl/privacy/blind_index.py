@@ -17,7 +17,7 @@ import pandas as pd
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from customer_etl.errors import CustomerEtlError
+from customer_etl.core.errors import CustomerEtlError
 
 DIGEST_CHARS = 64
 MIN_SECRET_BYTES = 32

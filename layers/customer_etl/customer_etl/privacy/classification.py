@@ -25,18 +25,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from typing import Final, Literal
+from typing import Final
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
 
-from customer_etl.config.privacy import ClassificationSettings, Handling, PersonalDataClass
-from customer_etl.errors import UnexpectedPersonalDataError
+from customer_etl.config.privacy import ClassificationSettings
+from customer_etl.core.classification import (
+    ClassificationReport,
+    ColumnFinding,
+    ColumnRole,
+    Evidence,
+    PersonalDataClass,
+)
+from customer_etl.core.errors import UnexpectedPersonalDataError
 from customer_etl.privacy.patterns import MATCHERS
-
-ColumnRole = Literal["canonical", "extra", "dropped"]
-"""`canonical`: read into a record field; `extra`: not canonical, reported and not read on;
-`dropped`: the source mapping drops it."""
 
 _FULL_SUPPORT: Final = 10
 _STRICT = (0.85, 0.15)
@@ -111,53 +113,6 @@ _NOT_NAME_WORDS: Final = frozenset(
         "category",
     }
 )
-
-
-class Evidence(BaseModel):
-    """What a finding rests on: counts only."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    sampled: int = Field(description="Values looked at (the sample's rows).")
-    non_empty: int = Field(description="Sampled values that were not blank.")
-    matched: float = Field(description="Non-empty values the class's content test accepted.")
-    header_hint: bool = Field(description="Whether the header names the class.")
-
-
-class ColumnFinding(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    column: str
-    """The header as written in the file."""
-    role: ColumnRole
-    data_class: PersonalDataClass | None
-    """None when no class reaches `min_confidence`."""
-    confidence: float
-    evidence: Evidence
-    handling: Handling | None = None
-    """The configured handling: the class policy's, or `drop` for a dropped column."""
-    retention_class: str | None = None
-
-
-class ClassificationReport(BaseModel):
-    """What the classifier found in a file: saved as `classification.json` and in the run
-    manifest. Names and numbers only, never values."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    sampled_rows: int
-    confidence_threshold: float
-    columns: list[ColumnFinding]
-    review: list[ColumnFinding] = Field(default_factory=list)
-    """Findings of a class under `confidence_threshold`: worth a person's look."""
-
-    @property
-    def personal_columns(self) -> list[ColumnFinding]:
-        return [
-            finding
-            for finding in self.columns
-            if finding.data_class is not None and finding.confidence >= self.confidence_threshold
-        ]
 
 
 def classify_column(

@@ -30,10 +30,10 @@ import pandas as pd
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from customer_etl.errors import CustomerEtlError
-from customer_etl.ports import DataKey, KeyProvider
+from customer_etl.core.errors import CustomerEtlError
+from customer_etl.core.ports import DataKey, KeyProvider
+from customer_etl.core.schema import CANONICAL_FIELDS, FieldType
 from customer_etl.privacy.blind_index import BLIND_INDEXES, blind_index, derive_content_hash_key
-from customer_etl.schema import CANONICAL_FIELDS, FieldType
 
 TOKEN_VERSION = "enc1"
 TABLE = "customers"

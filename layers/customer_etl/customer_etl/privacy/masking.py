@@ -35,9 +35,9 @@ import numpy as np
 import pandas as pd
 
 from customer_etl.config.privacy import MaskingMethod
-from customer_etl.errors import MaskingKeyError
-from customer_etl.quality.formats import UK_POSTCODE_PATTERN
-from customer_etl.schema import field as schema_field
+from customer_etl.core.errors import MaskingKeyError
+from customer_etl.core.formats import UK_POSTCODE_PATTERN
+from customer_etl.core.schema import field as schema_field
 
 MIN_KEY_CHARACTERS: Final = 32
 REDACTED: Final = "[redacted]"

@@ -15,8 +15,8 @@ from typing import Final
 import pandas as pd
 import phonenumbers
 
-from customer_etl.config.privacy import PersonalDataClass
-from customer_etl.quality.formats import EMAIL_PATTERN, UK_POSTCODE_PATTERN, dates
+from customer_etl.core.classification import PersonalDataClass
+from customer_etl.core.formats import EMAIL_PATTERN, UK_POSTCODE_PATTERN, dates, luhn_valid
 
 Matcher = Callable[[pd.Series, date], pd.Series]
 
@@ -145,18 +145,6 @@ MATCHERS: Final[dict[PersonalDataClass, Matcher]] = {
     PersonalDataClass.PAYMENT_CARD: payment_card,
     PersonalDataClass.IP_ADDRESS: ip_address,
 }
-
-
-def luhn_valid(number: str) -> bool:
-    """The Luhn (mod 10) check digit test of card numbers. Written here because it is four
-    lines and no well-kept library is a dependency already."""
-    total = 0
-    for position, char in enumerate(reversed(number)):
-        digit = int(char)
-        if position % 2:
-            digit = digit * 2 - 9 if digit > 4 else digit * 2
-        total += digit
-    return total % 10 == 0
 
 
 def _possible_phone(number: str) -> bool:

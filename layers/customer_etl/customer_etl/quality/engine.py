@@ -18,7 +18,8 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from customer_etl.quality import formats
+from customer_etl.core import formats
+from customer_etl.core.context import REASON_SEPARATOR, RunContext
 from customer_etl.quality.rules import (
     AgeRule,
     AllowedValuesRule,
@@ -33,7 +34,6 @@ from customer_etl.quality.rules import (
     Severity,
     UniqueRule,
 )
-from customer_etl.stages.context import REASON_SEPARATOR, RunContext
 
 Mask = npt.NDArray[np.bool_]
 

@@ -18,8 +18,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from customer_etl.config.loader import ConfigError
-from customer_etl.quality.totals import Dimension
-from customer_etl.schema import CANONICAL_COLUMNS, field
+from customer_etl.core.quality_totals import Dimension
+from customer_etl.core.schema import CANONICAL_COLUMNS, field
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("default_rules.yaml")
 

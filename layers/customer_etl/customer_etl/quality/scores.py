@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
+from customer_etl.core.quality_totals import DIMENSIONS, QUALITY_SCORE, Dimension, QualityTotals
 from customer_etl.quality.engine import Evaluation
-from customer_etl.quality.totals import DIMENSIONS, QUALITY_SCORE, Dimension, QualityTotals
 
 __all__ = [
     "DIMENSIONS",

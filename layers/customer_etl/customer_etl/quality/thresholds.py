@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from customer_etl.config.model import QualitySettings
-from customer_etl.errors import CustomerEtlError
+from customer_etl.core.errors import CustomerEtlError
 
 
 class QualityThresholdError(CustomerEtlError):

@@ -1,1 +1,5 @@
-"""Built-in reference data that the pipeline can use without calling an external service."""
+"""Built-in reference data that the pipeline can use without calling an external service,
+and the sample generator that draws on it.
+
+May import: `core`.
+"""

@@ -12,7 +12,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from customer_etl.errors import CustomerEtlError
+from customer_etl.core.errors import CustomerEtlError
 
 CHROMIUM_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 HEADLESS_FLAGS = (

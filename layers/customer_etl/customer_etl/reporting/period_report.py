@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, get_args
 
-from customer_etl.ports import RunRecord
+from customer_etl.core.ports import RunRecord
 from customer_etl.reporting.anomalies import modified_z_scores, outliers
 from customer_etl.reporting.charts import Chart, bar_chart, line_chart, number
 from customer_etl.reporting.render import render
@@ -35,7 +35,7 @@ BUCKET_LENGTH: dict[Period, timedelta] = {"daily": timedelta(hours=1), "weekly":
 BASELINE = timedelta(days=28)
 ERROR_TEXT_LENGTH = 160
 RETENTION_KIND = "retention"
-"""The `etl_runs` kind of the retention job (retention_job.py): not a pipeline run."""
+"""The `etl_runs` kind of the retention job (run/retention.py): not a pipeline run."""
 
 
 @dataclass(frozen=True)

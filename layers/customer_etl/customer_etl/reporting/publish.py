@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from customer_etl.ports import Alert, Notifier, ReportStore, Warehouse
+from customer_etl.core.ports import Alert, Notifier, ReportStore, Warehouse
 from customer_etl.reporting.charts import number
 from customer_etl.reporting.period_report import (
     Period,

@@ -12,14 +12,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from customer_etl.api_stats import ApiReport
-from customer_etl.files import write_text_atomically
-from customer_etl.manifest import STAGES, RunManifest, StageReport
-from customer_etl.observability import logger
-from customer_etl.quality.gate import quality_warnings, run_quality
+from customer_etl.adapters.files import write_text_atomically
+from customer_etl.core.api_stats import ApiReport
+from customer_etl.core.manifest import STAGES, RunManifest, StageReport
+from customer_etl.observability.telemetry import logger
 from customer_etl.quality.scores import RunScores
 from customer_etl.reporting.charts import Chart, bar_chart
 from customer_etl.reporting.render import render
+from customer_etl.run.quality_gate import quality_warnings, run_quality
 
 REPORT_FILE = "report.html"
 

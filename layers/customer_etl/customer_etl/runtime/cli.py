@@ -17,19 +17,20 @@ from typing import TextIO
 
 import yaml
 
+from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.config import Config, ConfigError, load_config
 from customer_etl.config.reference import render_reference
-from customer_etl.errors import CustomerEtlError
+from customer_etl.core.errors import CustomerEtlError
+from customer_etl.core.manifest import RUN_ID_PATTERN, RunManifest
+from customer_etl.core.mapping import load_mapping
 from customer_etl.health.checks import local_health
 from customer_etl.health.report import HealthReport, Status
-from customer_etl.manifest import RUN_ID_PATTERN, RunManifest
-from customer_etl.observability import logger
-from customer_etl.retention_job import apply_retention, new_run_id
+from customer_etl.observability.telemetry import logger
+from customer_etl.run.retention import apply_retention, new_run_id
 from customer_etl.runtime import quarantine
-from customer_etl.runtime.factory import build_key_provider, build_warehouse, local_ports
+from customer_etl.runtime.factory import build_key_provider, local_ports
 from customer_etl.runtime.local_runner import LocalRunner, RunFailedError
 from customer_etl.runtime.report_command import add_report_arguments, write_period_report
-from customer_etl.stages.mapping import load_mapping
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -126,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "generate-sample":
-        from customer_etl.sample import write_sample  # Faker is only needed here
+        from customer_etl.reference.sample import write_sample
 
         sample = write_sample(
             args.output, rows=args.rows, seed=args.seed, defect_rate=args.defect_rate

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 from tqdm import tqdm
 
-from customer_etl.manifest import StageReport
+from customer_etl.core.manifest import StageReport
 
 
 class Console:

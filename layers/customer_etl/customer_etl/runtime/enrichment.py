@@ -17,9 +17,9 @@ from customer_etl.adapters.postcodes_io import PostcodesIoLookup
 from customer_etl.adapters.rate_limit import SlidingWindowLimiter
 from customer_etl.adapters.secrets import SecretError, resolve_secret
 from customer_etl.config.model import CompaniesHouseSettings, Config
-from customer_etl.errors import CustomerEtlError
-from customer_etl.observability import logger
-from customer_etl.ports import AnswerCache, CompanyLookup, PostcodeLookup
+from customer_etl.core.errors import CustomerEtlError
+from customer_etl.core.ports import AnswerCache, CompanyLookup, PostcodeLookup
+from customer_etl.observability.telemetry import logger
 from customer_etl.stages.enrich import COMPANIES_API, POSTCODES_API, EnrichmentSources
 
 BreakerStorage = Callable[[str], pybreaker.CircuitBreakerStorage | None]

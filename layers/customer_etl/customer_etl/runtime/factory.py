@@ -21,30 +21,13 @@ from customer_etl.adapters.local import (
     SmtpNotifier,
 )
 from customer_etl.adapters.secrets import resolve_secret
-from customer_etl.adapters.warehouse import ConnectionOptions, SqlWarehouse
+from customer_etl.adapters.warehouse import SqlWarehouse
+from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.config.model import Config
-from customer_etl.pipeline import Ports
-from customer_etl.ports import Notifier, Warehouse
+from customer_etl.core.ports import Notifier, Warehouse
+from customer_etl.run.pipeline import Ports
 from customer_etl.runtime.enrichment import cloud_enrichment, local_enrichment
 from customer_etl.runtime.protection import field_protection, key_provider
-
-
-def build_warehouse(config: Config) -> SqlWarehouse:
-    settings = config.warehouse
-    return SqlWarehouse(
-        settings.url,
-        password=resolve_secret(settings.password_ref),
-        connection=ConnectionOptions(
-            connect_timeout_seconds=settings.connect_timeout_seconds,
-            connect_attempts=settings.connect_attempts,
-            connect_backoff_seconds=settings.connect_backoff_seconds,
-            pool_size=settings.pool_size,
-            pool_timeout_seconds=settings.pool_timeout_seconds,
-        ),
-        batch_rows=settings.batch_rows,
-        max_failed_batches=settings.max_failed_batches,
-        auto_upgrade=settings.auto_upgrade,
-    )
 
 
 def build_key_provider(

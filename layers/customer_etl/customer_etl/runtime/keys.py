@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.adapters.warehouse.key_rotation import RotationResult, rotate_data_keys
 from customer_etl.config.model import Config
-from customer_etl.runtime.factory import build_key_provider, build_warehouse
+from customer_etl.runtime.factory import build_key_provider
 
 
 def rotate_command(config: Config, out: TextIO) -> int:

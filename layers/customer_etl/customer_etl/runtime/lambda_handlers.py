@@ -16,32 +16,29 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from customer_etl import metric_names
 from customer_etl.adapters.aws import SnsNotifier
 from customer_etl.adapters.report_store import S3ReportStore
+from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.adapters.warehouse.metrics import database_metrics
-from customer_etl.api_metrics import emit_api_metrics
 from customer_etl.config import Config, load_config
-from customer_etl.errors import CustomerEtlError, UnexpectedStageError
+from customer_etl.core.errors import CustomerEtlError, UnexpectedStageError
+from customer_etl.core.manifest import RunManifest, StageReport
 from customer_etl.health.checks import cloud_health
-from customer_etl.manifest import RunManifest, StageReport
-from customer_etl.observability import logger, metrics, raised_at, tracer
-from customer_etl.pipeline import run_stage
-from customer_etl.quality.gate import VALIDATING_STAGES, enforce
+from customer_etl.observability import metric_names
+from customer_etl.observability.api_metrics import emit_api_metrics
+from customer_etl.observability.metrics import emit_metric
+from customer_etl.observability.telemetry import logger, metrics, raised_at, tracer
 from customer_etl.reporting.period_report import PERIODS
 from customer_etl.reporting.publish import publish_period_report
-from customer_etl.reports import finished, run_record
-from customer_etl.retention_job import apply_retention
-from customer_etl.run_metrics import (
-    emit_breaker_openings,
-    emit_metric,
-    emit_run_finished,
-    emit_stage_outcome,
-)
-from customer_etl.runtime.factory import build_warehouse, cloud_ports
+from customer_etl.run.failure import report_run_failure
+from customer_etl.run.metrics import emit_breaker_openings, emit_run_finished, emit_stage_outcome
+from customer_etl.run.pipeline import run_stage
+from customer_etl.run.quality_gate import VALIDATING_STAGES, enforce
+from customer_etl.run.retention import apply_retention
+from customer_etl.run.settings import stage_settings
+from customer_etl.run.summary import finished, run_record
+from customer_etl.runtime.factory import cloud_ports
 from customer_etl.runtime.protection import key_provider
-from customer_etl.runtime.run_failure import report_run_failure
-from customer_etl.runtime.settings import stage_settings
 from customer_etl.stages.enrich import EnrichmentDegradedError
 
 ENV_VARIABLE = "CUSTOMER_ETL_ENV"
@@ -165,7 +162,7 @@ def retention_handler(event: dict[str, Any], context: LambdaContext) -> dict[str
 def run_failed_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """The end of the state machine's Catch path: the failed stage's input with the caught
     error under `error`. Records the failed run, sends its one templated alert and counts
-    it (run_failure.py); returns the run's id and status."""
+    it (run/failure.py); returns the run's id and status."""
     config = _config()
     ports = cloud_ports(config)
     failed = report_run_failure(

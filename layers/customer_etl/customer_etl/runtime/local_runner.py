@@ -6,21 +6,21 @@ import json
 from pathlib import Path
 from typing import Any
 
+from customer_etl.adapters.files import write_text_atomically
 from customer_etl.config.model import Config
-from customer_etl.errors import CustomerEtlError, WarehouseUnavailableError
-from customer_etl.files import write_text_atomically
-from customer_etl.manifest import RunManifest
-from customer_etl.observability import logger, raised_at
-from customer_etl.pipeline import Ports, run_stage
-from customer_etl.quality.gate import VALIDATING_STAGES, enforce
+from customer_etl.core.errors import CustomerEtlError, WarehouseUnavailableError
+from customer_etl.core.manifest import RunManifest
+from customer_etl.core.mapping import SourceMapping
+from customer_etl.observability.telemetry import logger, raised_at
 from customer_etl.reporting.run_report import save_run_report
-from customer_etl.reports import failure_alert, finished, run_record, summary
-from customer_etl.retention_job import new_run_id
-from customer_etl.run_history import record_failed_run
+from customer_etl.run.failure import record_failed_run
+from customer_etl.run.pipeline import Ports, run_stage
+from customer_etl.run.quality_gate import VALIDATING_STAGES, enforce
+from customer_etl.run.retention import new_run_id
+from customer_etl.run.settings import stage_settings
+from customer_etl.run.summary import failure_alert, finished, run_record, summary
 from customer_etl.runtime.console import Console
 from customer_etl.runtime.log_file import run_log_file
-from customer_etl.runtime.settings import stage_settings
-from customer_etl.stages.mapping import SourceMapping
 
 MANIFEST_FILE = "manifest.json"
 SUMMARY_FILE = "summary.json"

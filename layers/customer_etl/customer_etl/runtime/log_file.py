@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from customer_etl.observability import send_logs_to
+from customer_etl.observability.telemetry import send_logs_to
 
 
 def log_file_path(log_dir: Path, run_id: str, now: datetime | None = None) -> Path:

@@ -7,8 +7,8 @@ from customer_etl.adapters.keys_local import KnownKekIds, LocalKeyFile
 from customer_etl.adapters.secrets import resolve_secret
 from customer_etl.config.encryption import KMS_KEY_VARIABLE
 from customer_etl.config.model import Config
-from customer_etl.errors import CustomerEtlError
-from customer_etl.ports import KeyProvider
+from customer_etl.core.errors import CustomerEtlError
+from customer_etl.core.ports import KeyProvider
 from customer_etl.privacy.blind_index import derive_index_key
 from customer_etl.privacy.envelope import FieldProtection
 

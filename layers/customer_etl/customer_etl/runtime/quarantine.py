@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from customer_etl.errors import CustomerEtlError, InputFileError
-from customer_etl.manifest import RUN_ID_PATTERN, STAGES, ReplayReport, RunManifest
-from customer_etl.retention_job import new_run_id
+from customer_etl.core.context import SOURCE_ROW
+from customer_etl.core.errors import CustomerEtlError, InputFileError
+from customer_etl.core.manifest import RUN_ID_PATTERN, STAGES, ReplayReport, RunManifest
+from customer_etl.core.schema import BUSINESS_KEY, CANONICAL_COLUMNS
+from customer_etl.run.retention import new_run_id
 from customer_etl.runtime.local_runner import LocalRunner
-from customer_etl.schema import BUSINESS_KEY, CANONICAL_COLUMNS
-from customer_etl.stages.context import SOURCE_ROW
 from customer_etl.stages.extract import RAW_RECORD, SOURCE_LINE
 from customer_etl.stages.source_format import HEAD_BYTES, detect_encoding
 

@@ -6,11 +6,11 @@ import argparse
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.config import Config
 from customer_etl.reporting.pdf import html_to_pdf
 from customer_etl.reporting.period_report import PERIODS, period_end, render_period_report
 from customer_etl.reporting.publish import period_report
-from customer_etl.runtime.factory import build_warehouse
 
 FORMATS = ("html", "pdf")
 

@@ -14,12 +14,12 @@ from typing import TypeVar
 
 import pandas as pd
 
-from customer_etl.api_stats import ApiReport, ApiStats
-from customer_etl.errors import StageError
-from customer_etl.observability import timed
-from customer_etl.ports import CompanyDetails, CompanyLookup, PostcodeDetails, PostcodeLookup
+from customer_etl.core.api_stats import ApiReport, ApiStats
+from customer_etl.core.context import ChunkOutcome, RunContext
+from customer_etl.core.errors import StageError
+from customer_etl.core.ports import CompanyDetails, CompanyLookup, PostcodeDetails, PostcodeLookup
+from customer_etl.observability.telemetry import timed
 from customer_etl.reference.postcode_areas import POSTCODE_AREAS, area_of
-from customer_etl.stages.context import ChunkOutcome, RunContext
 
 POSTCODES_API = "postcodes.io"
 COMPANIES_API = "companies_house"

@@ -16,17 +16,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from customer_etl.errors import InputFileError
-from customer_etl.observability import timed
-from customer_etl.schema import BUSINESS_KEY, CANONICAL_COLUMNS
-from customer_etl.stages.context import SOURCE_ROW, ChunkOutcome, RunContext
-from customer_etl.stages.mapping import (
+from customer_etl.core.context import SOURCE_ROW, ChunkOutcome, RunContext
+from customer_etl.core.errors import InputFileError
+from customer_etl.core.mapping import (
     HeaderPlan,
     SourceMapping,
     derive_customer_ids,
     normalise_header,
     plan_header,
 )
+from customer_etl.core.schema import BUSINESS_KEY, CANONICAL_COLUMNS
+from customer_etl.observability.telemetry import timed
 from customer_etl.stages.source_format import (
     HEAD_BYTES,
     detect_delimiter,

@@ -9,11 +9,11 @@ from datetime import date
 
 import pandas as pd
 
-from customer_etl.observability import timed
-from customer_etl.ports import CustomerLoad
+from customer_etl.core.context import SOURCE_ROW, ChunkOutcome
+from customer_etl.core.ports import CustomerLoad
+from customer_etl.core.schema import CANONICAL_COLUMNS, ENRICHMENT_COLUMNS, FieldType, field
+from customer_etl.observability.telemetry import timed
 from customer_etl.privacy.envelope import PLAINTEXT_WIDTHS, Sealer
-from customer_etl.schema import CANONICAL_COLUMNS, ENRICHMENT_COLUMNS, FieldType, field
-from customer_etl.stages.context import SOURCE_ROW, ChunkOutcome
 
 CONTENT_HASH = "content_hash"
 HASHED_COLUMNS: tuple[str, ...] = (*CANONICAL_COLUMNS, *ENRICHMENT_COLUMNS)

@@ -19,8 +19,8 @@ import io
 from collections.abc import Iterable
 from pathlib import Path
 
-from customer_etl.errors import InputFileError
-from customer_etl.stages.mapping import normalise_header
+from customer_etl.core.errors import InputFileError
+from customer_etl.core.mapping import normalise_header
 
 DELIMITERS: tuple[str, ...] = (",", ";", "\t", "|")
 ENCODINGS: tuple[str, ...] = ("utf-8", "utf-8-sig", "utf-16", "cp1252", "latin-1")

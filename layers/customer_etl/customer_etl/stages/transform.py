@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import pandas as pd
 
-from customer_etl.observability import timed
+from customer_etl.core.context import SOURCE_ROW, ChunkOutcome, RunContext
+from customer_etl.core.schema import BUSINESS_KEY, CANONICAL_COLUMNS, CANONICAL_FIELDS, FieldType
+from customer_etl.observability.telemetry import timed
 from customer_etl.privacy.masking import MaskingPlan, mask_frame
 from customer_etl.quality.engine import as_dates, evaluate
 from customer_etl.quality.rules import RuleSet, Severity
 from customer_etl.quality.scores import record_scores
-from customer_etl.schema import BUSINESS_KEY, CANONICAL_COLUMNS, CANONICAL_FIELDS, FieldType
-from customer_etl.stages.context import SOURCE_ROW, ChunkOutcome, RunContext
 
 QUARANTINED = "quarantined"
 _BOOLEANS = {True: True, False: False, "true": True, "false": False}

@@ -34,8 +34,8 @@ from customer_etl.adapters.warehouse.metrics import DatabaseMetrics
 from customer_etl.adapters.warehouse.staging import staging_for
 from customer_etl.adapters.warehouse.tables import customers, etl_runs
 from customer_etl.adapters.warehouse.unit import LoadUnit
-from customer_etl.errors import LoadAbortedError
-from customer_etl.ports import LoadResult, RunRecord
+from customer_etl.core.errors import LoadAbortedError
+from customer_etl.core.ports import LoadResult, RunRecord
 
 
 class SqlWarehouse:

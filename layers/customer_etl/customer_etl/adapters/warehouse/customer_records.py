@@ -23,12 +23,12 @@ from sqlalchemy.engine import Connection
 from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.adapters.warehouse.data_keys import read_data_keys
 from customer_etl.adapters.warehouse.tables import customers
-from customer_etl.ports import KeyProvider
+from customer_etl.core.ports import KeyProvider
+from customer_etl.core.schema import BUSINESS_KEY
 from customer_etl.privacy import access
 from customer_etl.privacy.access import DEFAULT_PHONE_REGION, Record
 from customer_etl.privacy.blind_index import digest
 from customer_etl.privacy.envelope import DecryptionError, data_key_context
-from customer_etl.schema import BUSINESS_KEY
 
 
 def open_records(

@@ -14,7 +14,7 @@ from sqlalchemy import inspect, select, update
 from sqlalchemy.engine import Connection
 
 from customer_etl.adapters.warehouse.tables import data_keys
-from customer_etl.ports import DataKey
+from customer_etl.core.ports import DataKey
 
 
 @dataclass(frozen=True)

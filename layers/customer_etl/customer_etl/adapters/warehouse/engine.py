@@ -18,7 +18,7 @@ from tenacity import (
     wait_random,
 )
 
-from customer_etl.errors import StageError, WarehouseUnavailableError
+from customer_etl.core.errors import StageError, WarehouseUnavailableError
 
 SUPPORTED_DIALECTS = ("sqlite", "postgresql", "mssql")
 CONNECTION_ERRORS = (OperationalError, InterfaceError)

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.adapters.warehouse.data_keys import keys_not_under, read_data_key, replace_wrap
-from customer_etl.observability import logger
+from customer_etl.observability.telemetry import logger
 from customer_etl.privacy.envelope import data_key_context
 
 

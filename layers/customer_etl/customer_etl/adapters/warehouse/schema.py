@@ -15,7 +15,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
 from customer_etl.adapters.warehouse.tables import customers
-from customer_etl.errors import WarehouseSchemaError
+from customer_etl.core.errors import WarehouseSchemaError
 
 MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
 

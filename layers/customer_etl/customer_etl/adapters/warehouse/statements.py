@@ -39,7 +39,7 @@ from customer_etl.adapters.warehouse.tables import (
     customer_changes,
     customers,
 )
-from customer_etl.schema import BUSINESS_KEY
+from customer_etl.core.schema import BUSINESS_KEY
 
 CONTENT_HASH = "content_hash"
 STAGED_COLUMNS: tuple[str, ...] = (*RECORD_COLUMNS, *INDEX_COLUMNS, CONTENT_HASH)

@@ -25,9 +25,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.types import TypeEngine
 
-from customer_etl.privacy.blind_index import BLIND_INDEXES, DIGEST_CHARS
-from customer_etl.privacy.envelope import PLAINTEXT_WIDTHS, token_length
-from customer_etl.schema import (
+from customer_etl.core.schema import (
     BUSINESS_KEY,
     CANONICAL_FIELDS,
     ENRICHMENT_FIELDS,
@@ -35,6 +33,8 @@ from customer_etl.schema import (
     FieldType,
     field,
 )
+from customer_etl.privacy.blind_index import BLIND_INDEXES, DIGEST_CHARS
+from customer_etl.privacy.envelope import PLAINTEXT_WIDTHS, token_length
 
 # Named constraints, so that a later migration can drop or alter them by name on every dialect.
 metadata = MetaData(

@@ -20,9 +20,9 @@ from customer_etl.adapters.warehouse.data_keys import insert_data_key
 from customer_etl.adapters.warehouse.fit import Lengths, unfit_reasons
 from customer_etl.adapters.warehouse.staging import Staging
 from customer_etl.adapters.warehouse.tables import ACTIONS, INDEX_COLUMNS, customers
-from customer_etl.errors import LoadAbortedError
-from customer_etl.observability import logger, timed
-from customer_etl.ports import DataKey, LoadResult
+from customer_etl.core.errors import LoadAbortedError
+from customer_etl.core.ports import DataKey, LoadResult
+from customer_etl.observability.telemetry import logger, timed
 from customer_etl.privacy.envelope import PLAINTEXT_WIDTHS
 
 ROW_ERRORS = (IntegrityError, DataError)

@@ -12,10 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from customer_etl.api_stats import ApiReport
-from customer_etl.privacy.classification import ClassificationReport
-from customer_etl.quality.totals import QualityTotals
-from customer_etl.stages.mapping import SourceMapping
+from customer_etl.core.api_stats import ApiReport
+from customer_etl.core.classification import ClassificationReport
+from customer_etl.core.mapping import SourceMapping
+from customer_etl.core.quality_totals import QualityTotals
 
 STAGES: tuple[str, ...] = ("extract", "transform", "enrich", "load")
 RunStatus = Literal["running", "succeeded", "failed"]
@@ -42,7 +42,7 @@ class StageReport(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     peak_memory_mb: float | None = None
-    """Peak resident memory of the process during the stage (see peak_memory.py)."""
+    """Peak resident memory of the process during the stage (see observability/peak_memory.py)."""
     timings: dict[str, float] = Field(default_factory=dict)
     """Seconds spent in each `timed` function during the stage, summed over its calls."""
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from customer_etl.alerting import messages
 from customer_etl.config.model import AlertsSettings, QualitySettings
-from customer_etl.manifest import RunManifest
-from customer_etl.observability import logger
-from customer_etl.ports import Notifier
+from customer_etl.core.manifest import RunManifest
+from customer_etl.core.ports import Notifier
+from customer_etl.core.quality_totals import QualityTotals
+from customer_etl.observability.telemetry import logger
 from customer_etl.quality.scores import RunScores, run_scores
 from customer_etl.quality.thresholds import QualityThresholdError, judge
-from customer_etl.quality.totals import QualityTotals
 
 VALIDATING_STAGES = ("extract", "transform")
 """The stages that judge records; the run's quality is known once the last has run."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
-from customer_etl.errors import CustomerEtlError
-from customer_etl.observability import logger
-from customer_etl.ports import RunRecord, Warehouse
+from customer_etl.core.errors import CustomerEtlError
+from customer_etl.core.ports import RunRecord, Warehouse
+from customer_etl.observability.telemetry import logger
 from customer_etl.stages.retention import retention_cutoff
 
 

@@ -1,5 +1,5 @@
-"""The run-level metrics the CloudWatch alarms watch (names in metric_names.py), emitted by
-the Lambda runtime as Powertools EMF.
+"""The run-level metrics the CloudWatch alarms watch (names in observability/metric_names.py),
+emitted by the Lambda runtime as Powertools EMF.
 
 Each is a `single_metric` with its dimensions given in full: CloudWatch matches an alarm's
 dimension set exactly, so these metrics must not pick up the stage dimension that the
@@ -11,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics import MetricUnit
 
-from customer_etl import metric_names
-from customer_etl.api_stats import ApiReport
-from customer_etl.manifest import RunManifest
-from customer_etl.quality.gate import run_quality
+from customer_etl.core.api_stats import ApiReport
+from customer_etl.core.manifest import RunManifest
+from customer_etl.observability import metric_names
+from customer_etl.observability.metrics import emit_metric
+from customer_etl.run.quality_gate import run_quality
 
 _OPENED = "->open"
 """How a circuit breaker's transition into the open state ends (`closed->open`)."""
@@ -60,15 +61,3 @@ def emit_run_failed() -> None:
     """One failed run, from the run-failed function at the end of the state machine's Catch
     path (a stage attempt that Step Functions retries is not a failed run)."""
     emit_metric(metric_names.RUNS_FAILED, MetricUnit.Count, 1)
-
-
-def emit_metric(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
-    """One metric with the service dimension and `dimensions`, exactly."""
-    with single_metric(
-        name=name,
-        unit=unit,
-        value=value,
-        namespace=metric_names.NAMESPACE,
-        default_dimensions={**metric_names.RUN_DIMENSIONS, **dimensions},
-    ):
-        pass

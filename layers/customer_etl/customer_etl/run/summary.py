@@ -11,9 +11,9 @@ from typing import Any
 
 from customer_etl.alerting import messages
 from customer_etl.config.model import AlertsSettings
-from customer_etl.manifest import RunManifest
-from customer_etl.ports import Alert, RunRecord
-from customer_etl.quality.gate import quality_warnings, run_quality
+from customer_etl.core.manifest import RunManifest
+from customer_etl.core.ports import Alert, RunRecord
+from customer_etl.run.quality_gate import quality_warnings, run_quality
 
 
 def summary(manifest: RunManifest, warehouse_url: str) -> dict[str, Any]:

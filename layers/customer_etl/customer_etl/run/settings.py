@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from customer_etl.adapters.secrets import SecretError, resolve_secret
 from customer_etl.config.model import Config
-from customer_etl.errors import MaskingKeyError
+from customer_etl.core.errors import MaskingKeyError
 from customer_etl.privacy.masking import MaskingPlan, plan_from_secret
 from customer_etl.quality.rules import load_rules
 from customer_etl.stages.settings import StageSettings, default_rules

@@ -1,9 +1,10 @@
-"""What the cloud does once a run has failed: the end of the state machine's Catch path.
+"""How a failed run ends: its `etl_runs` row, whatever else has gone wrong, and in the cloud
+the end of the state machine's Catch path.
 
 The run-failed function gets the input of the state that failed, with the error Step Functions
 caught under `error` (`{"Error": ..., "Cause": ...}`). From it alone this module rebuilds the
 failed run, so that the cloud ends a failed run as the local runner does: one `etl_runs` row,
-one templated alert (reports.failure_alert) and one `RunsFailed` metric, however many times
+one templated alert (summary.failure_alert) and one `RunsFailed` metric, however many times
 Step Functions retried the stage before it gave up.
 """
 
@@ -15,13 +16,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from customer_etl.config.model import AlertsSettings
-from customer_etl.errors import CustomerEtlError
-from customer_etl.manifest import RunManifest
-from customer_etl.observability import logger
-from customer_etl.ports import Notifier, Warehouse
-from customer_etl.reports import failure_alert, finished
-from customer_etl.run_history import record_failed_run
-from customer_etl.run_metrics import emit_run_failed
+from customer_etl.core.errors import CustomerEtlError
+from customer_etl.core.manifest import RunManifest
+from customer_etl.core.ports import Notifier, Warehouse
+from customer_etl.observability.telemetry import logger
+from customer_etl.run.metrics import emit_run_failed
+from customer_etl.run.summary import failure_alert, finished, run_record
 
 ERROR_KEY = "error"
 """Where the state machine's Catch puts the caught error (`ResultPath: $.error`)."""
@@ -113,3 +113,12 @@ def _subclass_names(cls: type[BaseException]) -> set[str]:
     for subclass in cls.__subclasses__():
         names |= _subclass_names(subclass)
     return names
+
+
+def record_failed_run(warehouse: Callable[[], Warehouse], failed: RunManifest) -> None:
+    """Record `failed` in its own transaction, so that it outlives the load's rollback. The
+    failure being reported matters more than this one: an error here is logged, not raised."""
+    try:
+        warehouse().record_run(run_record(failed))
+    except Exception as error:
+        logger.error("could not record the failed run", extra={"error_class": type(error).__name__})

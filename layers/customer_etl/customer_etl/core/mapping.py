@@ -18,8 +18,8 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from customer_etl.errors import InputFileError
-from customer_etl.schema import BUSINESS_KEY, CANONICAL_COLUMNS, REQUIRED_COLUMNS
+from customer_etl.core.errors import InputFileError
+from customer_etl.core.schema import BUSINESS_KEY, CANONICAL_COLUMNS, REQUIRED_COLUMNS
 
 DERIVED_ID_PREFIX = "id-"
 

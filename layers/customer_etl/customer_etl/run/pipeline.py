@@ -17,12 +17,11 @@ from time import perf_counter
 import pandas as pd
 import pyarrow as pa
 
-from customer_etl import checkpoint_schemas
 from customer_etl.config.privacy import ClassificationSettings
-from customer_etl.manifest import FileReport, RunManifest, StageReport
-from customer_etl.observability import logger, start_timings
-from customer_etl.peak_memory import PeakMemory
-from customer_etl.ports import (
+from customer_etl.core.context import ChunkOutcome, RunContext
+from customer_etl.core.manifest import FileReport, RunManifest, StageReport
+from customer_etl.core.mapping import SourceMapping
+from customer_etl.core.ports import (
     CheckpointStore,
     CheckpointWriter,
     InputStore,
@@ -31,13 +30,14 @@ from customer_etl.ports import (
     QuarantineSink,
     Warehouse,
 )
+from customer_etl.observability.peak_memory import PeakMemory
+from customer_etl.observability.telemetry import logger, start_timings
 from customer_etl.privacy.classification import classify, refuse_unexpected, roles_of
 from customer_etl.privacy.envelope import FieldProtection
-from customer_etl.stages.context import ChunkOutcome, RunContext
+from customer_etl.run import checkpoint_schemas
 from customer_etl.stages.enrich import EnrichmentSources, check_fallback_ceiling, enrich
 from customer_etl.stages.extract import FileFacts, RawSample, extract, inspect_file, read_chunks
 from customer_etl.stages.load import load
-from customer_etl.stages.mapping import SourceMapping
 from customer_etl.stages.settings import StageSettings
 from customer_etl.stages.transform import transform
 

@@ -91,3 +91,15 @@ def _e164(key: str, strictness: str) -> str | None:
         reason = phonenumbers.is_possible_number_with_reason(parsed)
         ok = reason == phonenumbers.ValidationResult.IS_POSSIBLE
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) if ok else None
+
+
+def luhn_valid(number: str) -> bool:
+    """The Luhn (mod 10) check digit test of card numbers. Written here because it is four
+    lines and no well-kept library is a dependency already."""
+    total = 0
+    for position, char in enumerate(reversed(number)):
+        digit = int(char)
+        if position % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0

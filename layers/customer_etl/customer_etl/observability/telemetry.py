@@ -17,8 +17,8 @@ from typing import IO, ParamSpec, TypeVar
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 
-from customer_etl import metric_names
-from customer_etl.redaction import RedactingFilter
+from customer_etl.observability import metric_names
+from customer_etl.observability.redaction import RedactingFilter
 
 SERVICE = metric_names.SERVICE
 METRICS_NAMESPACE = metric_names.NAMESPACE

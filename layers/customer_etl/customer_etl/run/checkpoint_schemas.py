@@ -5,9 +5,15 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from customer_etl.quality.totals import DIMENSIONS, QUALITY_SCORE
-from customer_etl.schema import BUSINESS_KEY, CANONICAL_FIELDS, ENRICHMENT_FIELDS, Field, FieldType
-from customer_etl.stages.context import SOURCE_ROW
+from customer_etl.core.context import SOURCE_ROW
+from customer_etl.core.quality_totals import DIMENSIONS, QUALITY_SCORE
+from customer_etl.core.schema import (
+    BUSINESS_KEY,
+    CANONICAL_FIELDS,
+    ENRICHMENT_FIELDS,
+    Field,
+    FieldType,
+)
 from customer_etl.stages.extract import RAW_RECORD, SOURCE_LINE
 from customer_etl.stages.load import CONTENT_HASH
 from customer_etl.stages.transform import QUARANTINED

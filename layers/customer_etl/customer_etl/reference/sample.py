@@ -27,8 +27,8 @@ import numpy.typing as npt
 import pandas as pd
 from faker import Faker
 
+from customer_etl.core.schema import CANONICAL_COLUMNS
 from customer_etl.reference.postcode_areas import POSTCODE_AREAS
-from customer_etl.schema import CANONICAL_COLUMNS
 
 DEFECT_KINDS: Final = (
     "bad_email",

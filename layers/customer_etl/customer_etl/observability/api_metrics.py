@@ -7,8 +7,8 @@ from collections.abc import Mapping
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from customer_etl.api_stats import ApiReport
-from customer_etl.run_metrics import emit_metric
+from customer_etl.core.api_stats import ApiReport
+from customer_etl.observability.metrics import emit_metric
 
 _COUNTS = {
     "ApiCalls": "calls",
@@ -41,6 +41,6 @@ def emit_api_metrics(apis: Mapping[str, ApiReport]) -> None:
 
 
 def _emit(name: str, unit: MetricUnit, value: float, **dimensions: str) -> None:
-    # The service dimension is given (run_metrics), not left to POWERTOOLS_SERVICE_NAME: the
-    # dashboard widgets match the whole dimension set.
+    # The service dimension is given (observability.metrics), not left to
+    # POWERTOOLS_SERVICE_NAME: the dashboard widgets match the whole dimension set.
     emit_metric(name, unit, value, stage="enrich", **dimensions)

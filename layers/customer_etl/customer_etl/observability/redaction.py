@@ -19,7 +19,7 @@ import re
 import traceback
 from typing import Any
 
-from customer_etl.privacy.patterns import luhn_valid
+from customer_etl.core.formats import luhn_valid
 
 # One alternation, tried left to right at each position: a card before a phone (both are
 # digit runs), an email before a postcode (an email's domain can look like one).

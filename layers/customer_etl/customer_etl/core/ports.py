@@ -15,7 +15,7 @@ from typing import Protocol
 
 import pandas as pd
 
-from customer_etl.api_stats import ApiStats
+from customer_etl.core.api_stats import ApiStats
 
 
 class InputStore(Protocol):

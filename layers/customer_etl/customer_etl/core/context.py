@@ -8,9 +8,9 @@ from datetime import date
 
 import pandas as pd
 
-from customer_etl.api_stats import ApiStats
-from customer_etl.ports import CompanyDetails, PostcodeDetails
-from customer_etl.quality.totals import QualityTotals
+from customer_etl.core.api_stats import ApiStats
+from customer_etl.core.ports import CompanyDetails, PostcodeDetails
+from customer_etl.core.quality_totals import QualityTotals
 
 REASON_SEPARATOR = ";"
 SOURCE_ROW = "source_row"
