@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 import pytest
@@ -21,53 +19,17 @@ from customer_etl.reference.sample import Sample, write_sample
 from customer_etl.run.metrics import emit_run_finished, emit_stage_outcome
 from customer_etl.run.summary import failure_alert
 from customer_etl.runtime.cli import main
+from tests.e2e.local_workspace import REPO, Workspace, local_workspace
 from tests.e2e.run_logs import run_log
-from tests.fakes.postcodes_api import FakePostcodesApi, company_profile, details, serve
+from tests.fakes.postcodes_api import company_profile, details
 
-REPO = Path(__file__).resolve().parents[2]
 ROWS = 400
-API_KEY = "e2e-key"
-
-
-@dataclass
-class Workspace:
-    root: Path
-    runs: Path
-    warehouse_url: str
-    api: FakePostcodesApi
-
-    def run(self, *args: str) -> int:
-        return main([*args, "--config", str(REPO / "config" / "local.yaml")])
-
-    def pipeline(self, source: Path, *extra: str) -> int:
-        return self.run("run", str(source), "--output", str(self.runs), *extra)
-
-    def query(self, sql: str) -> list[tuple[Any, ...]]:
-        with create_engine(self.warehouse_url).connect() as connection:
-            return [tuple(row) for row in connection.execute(text(sql))]
-
-    def only_run(self) -> Path:
-        [folder] = [p for p in self.runs.iterdir() if p.is_dir()]
-        return folder
 
 
 @pytest.fixture
 def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
-    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
-    with serve(FakePostcodesApi(api_key=API_KEY)) as api:
-        monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", url)
-        # The samples here are 10% defective, above the default max_bad_ratio of 5%.
-        monkeypatch.setenv("CUSTOMER_ETL__QUALITY__MAX_BAD_RATIO", "0.2")
-        monkeypatch.setenv("CUSTOMER_ETL__ENRICHMENT__POSTCODES__BASE_URL", api.base_url)
-        monkeypatch.setenv("CUSTOMER_ETL__ENRICHMENT__COMPANIES_HOUSE__BASE_URL", api.base_url)
-        monkeypatch.setenv("CUSTOMER_ETL__ENRICHMENT__CACHE_PATH", str(tmp_path / "cache.db"))
-        monkeypatch.setenv("COMPANIES_HOUSE_API_KEY", API_KEY)
-        # Retries happen, without their real waits.
-        for api_name in ("POSTCODES", "COMPANIES_HOUSE"):
-            monkeypatch.setenv(
-                f"CUSTOMER_ETL__ENRICHMENT__{api_name}__BACKOFF_INITIAL_SECONDS", "0"
-            )
-        yield Workspace(tmp_path, tmp_path / "runs", url, api)
+    with local_workspace(tmp_path, monkeypatch) as prepared:
+        yield prepared
 
 
 @pytest.fixture
@@ -105,8 +67,9 @@ def test_a_run_loads_valid_rows_quarantines_the_rest_and_reconciles(
         report = summary["stages"][stage]
         assert report["rows_in"] == report["rows_out"] + report["rows_quarantined"]
         assert report["duration_seconds"] >= 0
-        assert (folder / f"{stage}.parquet").is_file()
-    quarantined = pd.read_parquet(folder / "quarantine" / "transform.parquet")
+        assert (folder / stage / "chunk-00000.parquet").is_file()
+        assert (folder / "chunks" / f"{stage}-00000.json").is_file()
+    quarantined = pd.read_parquet(folder / "quarantine" / "transform")
     assert sorted(quarantined["source_row"]) == sorted(p + 1 for p in generated.defects.index)
     assert quarantined["reason_codes"].str.len().gt(0).all()
     assert workspace.query("select count(*) from customers") == [(ROWS - defects,)]
@@ -273,12 +236,14 @@ def test_a_failed_load_resumes_without_redoing_earlier_stages(
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["status"] == "failed"
     assert set(manifest["stages"]) == {"extract", "transform", "enrich"}
-    stamps = {s: (folder / f"{s}.parquet").stat().st_mtime_ns for s in manifest["stages"]}
+    stamps = {
+        s: (folder / s / "chunk-00000.parquet").stat().st_mtime_ns for s in manifest["stages"]
+    }
 
     monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", workspace.warehouse_url)
     assert workspace.run("resume", "outage", "--output", str(workspace.runs)) == 0
 
-    assert {s: (folder / f"{s}.parquet").stat().st_mtime_ns for s in stamps} == stamps
+    assert {s: (folder / s / "chunk-00000.parquet").stat().st_mtime_ns for s in stamps} == stamps
     assert workspace.query("select count(*) from customers") == [(ROWS - len(generated.defects),)]
     assert workspace.query("select status from etl_runs") == [("succeeded",)]
 

@@ -16,8 +16,8 @@ from customer_etl.core.manifest import STAGES, StageReport
 from customer_etl.reference.sample import Sample
 from customer_etl.runtime.console import Console
 from tests.e2e import test_local_run
+from tests.e2e.local_workspace import Workspace
 from tests.e2e.run_logs import run_log_files, run_log_records
-from tests.e2e.test_local_run import Workspace
 
 workspace = test_local_run.workspace
 sample = test_local_run.sample

@@ -85,7 +85,7 @@ def test_the_bundled_sample_at_exactly_the_threshold_succeeds_with_scores_and_fi
     file = summary["file"]
     assert (file["encoding"], file["delimiter"], file["rows"]) == ("utf-8", ",", 1000)
     assert file["size_bytes"] > 0 and file["columns_missing"] == [] == file["columns_ignored"]
-    scores = pd.read_parquet(workspace.runs / "sample" / "scores.parquet")
+    scores = pd.read_parquet(workspace.runs / "sample" / "scores")
     assert len(scores) == 1000 and scores["quarantined"].sum() == 50
     assert scores["quality_score"].between(0, 100).all()
 
@@ -100,7 +100,7 @@ def test_too_many_bad_rows_fail_the_run_after_quarantining_with_an_alert(
     summary = workspace.summary("bad")
     assert summary["status"] == "failed" and summary["rows_quarantined"] == 20
     assert set(summary["stages"]) == {"extract", "transform"}
-    assert (workspace.runs / "bad" / "quarantine" / "transform.parquet").is_file()
+    assert (workspace.runs / "bad" / "quarantine" / "transform" / "chunk-00000.parquet").is_file()
     log = run_log(log_dir, "bad")
     assert "QualityThresholdError" in log and '"message":"alert"' in log
     assert workspace.query("select count(*) from customers") == [(0,)]

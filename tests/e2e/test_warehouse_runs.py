@@ -12,7 +12,8 @@ from sqlalchemy import create_engine, text
 
 from customer_etl.reference.sample import Sample
 from tests.e2e import test_local_run
-from tests.e2e.test_local_run import ROWS, Workspace
+from tests.e2e.local_workspace import Workspace
+from tests.e2e.test_local_run import ROWS
 from tests.fakes.postcodes_api import details
 
 # The same workspace (SQLite warehouse, fake APIs) and sample as the other whole runs.
@@ -39,7 +40,7 @@ def test_rows_the_warehouse_cannot_hold_are_quarantined_at_load_and_the_run_reco
     assert load["reasons"] == {"too_long_region": expected}
     assert summary["reconciled"] is True
     assert summary["rows_in"] == summary["rows_loaded"] + summary["rows_quarantined"]
-    quarantined = pd.read_parquet(folder / "quarantine" / "load.parquet")
+    quarantined = pd.read_parquet(folder / "quarantine" / "load")
     assert set(quarantined["reason_codes"]) == {"too_long_region"}
     assert set(quarantined["postcode"].str.upper()) == {postcode}
     assert workspace.query("select count(*) from customers") == [(summary["rows_loaded"],)]

@@ -384,7 +384,7 @@ def test_a_run_that_failed_in_load_resumes_in_a_new_execution_without_redoing_it
 
     assert resumed["status"] == "SUCCEEDED", resumed
     assert entered_states(aws, resumed)[:2] == ["StartOrResume", "Extract"]
-    assert writes == ["load"], "only the stage that had not finished ran"
+    assert writes == ["load/chunk-00000"], "only the stage that had not finished ran"
     manifest = json.loads(resumed["output"])
     assert manifest["run_id"] == "run-load"
     assert (manifest["status"], manifest["error"]) == ("succeeded", None)

@@ -107,6 +107,7 @@ def test_the_audit_trail_has_one_row_per_record_with_hashes_and_never_values(
         "before_hash",
         "after_hash",
         "recorded_at",
+        "chunk",
     }
 
 

@@ -15,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 
 from customer_etl.adapters.parquet_files import ParquetFileWriter, read_parquet_chunks
-from customer_etl.core.errors import InputFileError
+from customer_etl.core.errors import InputChangedError, InputFileError
 from customer_etl.core.ports import Alert, QuarantineBatch
 
 _S3 = "s3://"
@@ -41,23 +41,36 @@ class S3InputStore:
         self._s3 = s3 or boto3.client("s3")
         self._scratch = _Scratch()
 
-    def fetch(self, uri: str) -> Path:
+    def fetch(self, uri: str, version: str | None = None) -> Path:
+        """The object downloaded; with `version` (a version id, or an ETag in quotes for a
+        bucket without versioning), that version or InputChangedError: a run never reads a
+        replaced object as if it were the one it was started for."""
         bucket, key = split_s3_uri(uri)
         target = self._scratch.path / "input.csv"
+        extra: dict[str, str] = {}
+        if version is not None:
+            extra = {"IfMatch": version} if version.startswith('"') else {"VersionId": version}
         try:
-            self._s3.download_file(bucket, key, str(target))
+            self._s3.download_file(bucket, key, str(target), ExtraArgs=extra or None)
         except self._s3.exceptions.ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
-            if code in {"404", "NoSuchKey", "NotFound"}:
+            if code in {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}:
                 raise InputFileError(
                     f"input object {Path(key).name} not found in {bucket}"
+                    + (" at the version the run was started for" if version else "")
+                ) from None
+            if code in {"412", "PreconditionFailed"}:
+                raise InputChangedError(
+                    f"input object {Path(key).name} in {bucket} was replaced after the run "
+                    "started: the new object starts a run of its own"
                 ) from None
             raise
         return target
 
 
 class S3CheckpointStore:
-    """Checkpoints at `s3://<bucket>/<prefix><run_id>/<stage>.parquet`."""
+    """Checkpoints at `s3://<bucket>/<prefix><run_id>/<stage>/chunk-00000.parquet` (`stage`
+    names the chunk), documents beside them."""
 
     def __init__(self, bucket: str, prefix: str = "runs/", s3: Any | None = None) -> None:
         self._bucket = bucket
@@ -92,6 +105,14 @@ class S3CheckpointStore:
         key = f"{self._prefix}{run_id}/{name}"
         self._s3.put_object(Bucket=self._bucket, Key=key, Body=text.encode("utf-8"))
         return f"{_S3}{self._bucket}/{key}"
+
+    def get_document(self, run_id: str, name: str) -> str | None:
+        key = f"{self._prefix}{run_id}/{name}"
+        try:
+            body = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except self._s3.exceptions.NoSuchKey:
+            return None
+        return bytes(body).decode("utf-8")
 
 
 class SqsQuarantineSink:

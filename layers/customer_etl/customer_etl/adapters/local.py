@@ -27,7 +27,9 @@ def _local_path(uri: str) -> Path:
 
 
 class LocalInputStore:
-    def fetch(self, uri: str) -> Path:
+    def fetch(self, uri: str, version: str | None = None) -> Path:
+        """The file itself: the run records its identity (size, time, inode, content hash)
+        and refuses it when it changed, so no version is kept here."""
         path = _local_path(uri)
         if not path.is_file():
             raise InputFileError(f"input file {path.name} not found: check the path")
@@ -35,7 +37,8 @@ class LocalInputStore:
 
 
 class LocalCheckpointStore:
-    """Checkpoints at `<root>/<run_id>/<stage>.parquet`."""
+    """Checkpoints at `<root>/<run_id>/<stage>/chunk-00000.parquet` (`stage` names the
+    chunk), documents beside them."""
 
     def __init__(self, root: Path) -> None:
         self._root = root
@@ -56,9 +59,14 @@ class LocalCheckpointStore:
         write_text_atomically(path, text)
         return str(path)
 
+    def get_document(self, run_id: str, name: str) -> str | None:
+        path = self._root / run_id / name
+        return path.read_text(encoding="utf-8") if path.is_file() else None
+
 
 class LocalQuarantineSink:
-    """Quarantined rows at `<root>/<run_id>/quarantine/<stage>.parquet`; notices to the log."""
+    """Quarantined rows at `<root>/<run_id>/quarantine/<stage>/chunk-00000.parquet`; notices
+    to the log."""
 
     def __init__(self, root: Path) -> None:
         self._root = root

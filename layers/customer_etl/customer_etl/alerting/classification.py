@@ -44,6 +44,7 @@ BUILT_IN: Mapping[str, ErrorClassRule] = {
     # The file cannot be used: the pipeline is healthy, the sender must act.
     "InputFileError": _rule("input", "P3", SUPPLIER, "inputfileerror"),
     "MappingError": _rule("input", "P3", SUPPLIER, "mappingerror"),
+    "InputChangedError": _rule("input", "P3", SUPPLIER, "inputchangederror"),
     # The file holds personal data in a column nobody said how to handle: refused, not loaded.
     "UnexpectedPersonalDataError": _rule(
         "privacy", "P2", STEWARD_AND_PRIVACY, "unexpectedpersonaldataerror"
@@ -77,6 +78,9 @@ BUILT_IN: Mapping[str, ErrorClassRule] = {
     "ChromiumNotFoundError": _rule("reporting", "P3", ON_CALL, "chromiumnotfounderror"),
     "PdfRenderError": _rule("reporting", "P3", ON_CALL, "pdfrendererror"),
     # The pipeline's own failures.
+    "ChunkMissingError": _rule("pipeline", "P2", ON_CALL, "chunkmissingerror"),
+    "RunIdInUseError": _rule("pipeline", "P3", ON_CALL, "runidinuseerror"),
+    "RunInterruptedError": _rule("pipeline", "P3", ON_CALL, "runinterruptederror"),
     "CustomerEtlError": _rule("pipeline", "P2", ON_CALL, "customeretlerror"),
     "StageError": _rule("pipeline", "P2", ON_CALL, "stageerror"),
     "RunFailedError": _rule("pipeline", "P2", ON_CALL, "runfailederror"),

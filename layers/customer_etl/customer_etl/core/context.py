@@ -6,6 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
 
+import numpy as np
 import pandas as pd
 
 from customer_etl.core.api_stats import ApiStats
@@ -38,6 +39,9 @@ class RunContext:
     api_stats: dict[str, ApiStats] = field(default_factory=dict)
     """Per enrichment API, what the run asked of it and how it went."""
     counters: Counter[str] = field(default_factory=Counter)
+    repeated_in_earlier_chunks: dict[str, np.ndarray] = field(default_factory=dict)
+    """Per `unique` field, which records of the chunk at hand extract found repeating a
+    value of an earlier chunk (positional masks): transform runs each chunk on its own."""
 
 
 @dataclass(frozen=True)

@@ -49,3 +49,21 @@ class UnexpectedPersonalDataError(InputFileError):
 
 class MaskingKeyError(CustomerEtlError):
     """Masking is on but its key cannot be had: a configuration error, never a default key."""
+
+
+class InputChangedError(InputFileError):
+    """The source changed while the run read it, or since: another file, or another version
+    of the object, than the one the run was started for. Never mixed into the run."""
+
+
+class ChunkMissingError(StageError):
+    """A stage has no result for some of its chunks (a chunk failed, or a Map item came
+    back empty): the run cannot go on until they are run again."""
+
+
+class RunIdInUseError(CustomerEtlError):
+    """A new run was given the id of an existing run: resume that one, or pick another id."""
+
+
+class RunInterruptedError(CustomerEtlError):
+    """The run was stopped by a signal (Ctrl-C, SIGTERM) between two steps; resume it."""

@@ -18,7 +18,8 @@ from customer_etl.core.mapping import SourceMapping
 from customer_etl.core.quality_totals import QualityTotals
 
 STAGES: tuple[str, ...] = ("extract", "transform", "enrich", "load")
-RunStatus = Literal["running", "succeeded", "failed"]
+RunStatus = Literal["running", "succeeded", "failed", "interrupted"]
+"""`interrupted`: stopped by Ctrl-C or SIGTERM, cleanly; `customer-etl resume` finishes it."""
 RUN_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,79}")
 """Run ids name folders and S3 prefixes: no separators, no `..`."""
 
@@ -31,7 +32,10 @@ class StageReport(BaseModel):
     rows_quarantined: int
     duration_seconds: float
     checkpoint_uri: str
+    """A chunk's checkpoint file; for a whole stage, the folder of its chunks' files."""
     quarantine_uri: str | None = None
+    chunks: int = 1
+    """How many chunks the figures cover (1 for one chunk's report)."""
     reasons: dict[str, int] = Field(default_factory=dict)
     counters: dict[str, int] = Field(default_factory=dict)
     apis: dict[str, ApiReport] = Field(default_factory=dict)
@@ -55,6 +59,13 @@ class FileReport(BaseModel):
     size_bytes: int
     encoding: str
     delimiter: str = ","
+    sha256: str | None = None
+    """The content hash of the bytes the run read, computed while reading: a resume that
+    finds another file under the same name refuses it."""
+    modified_ns: int | None = None
+    inode: int | None = None
+    version: str | None = None
+    """The object version (S3 version id or ETag) the run was started for."""
     rows: int | None = None
     """Records read (blank lines excluded); known once extract has finished."""
     columns_found: list[str]
@@ -105,6 +116,13 @@ class RunManifest(BaseModel):
     """Personal-data classes found in the source's columns (counts, never values)."""
     error: str | None = None
     finished_at: datetime | None = None
+    chunks: int | None = None
+    """How many chunks extract wrote (transform, enrich and load run once per chunk)."""
+    attempts: int = 1
+    """Executions it took: 1, plus one for every resume or redrive."""
+    source_version: str | None = None
+    """The version of the source object the run reads (S3 version id or ETag), when the
+    store has versions: a replaced object never mixes into a run started for another."""
 
     @classmethod
     def start(cls, run_id: str, source_uri: str, now: datetime | None = None) -> RunManifest:
@@ -132,6 +150,11 @@ class RunManifest(BaseModel):
     def next_stage(self) -> str | None:
         """The first stage this run has not finished, or None when all are done."""
         return next((stage for stage in STAGES if stage not in self.stages), None)
+
+    def chunk_range(self) -> range:
+        if self.chunks is None:
+            raise ValueError("the run has no chunks before extract has finished")
+        return range(self.chunks)
 
     def input_of(self, stage: str) -> str:
         """URI of the data `stage` reads: the source file or the previous stage's checkpoint."""

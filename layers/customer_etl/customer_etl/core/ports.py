@@ -21,8 +21,9 @@ from customer_etl.core.api_stats import ApiStats
 class InputStore(Protocol):
     """Where source files are read from."""
 
-    def fetch(self, uri: str) -> Path:
-        """A local path holding the object's bytes (the original file, or a downloaded copy)."""
+    def fetch(self, uri: str, version: str | None = None) -> Path:
+        """A local path holding the object's bytes (the original file, or a downloaded copy);
+        with `version`, exactly that version of the object, or InputChangedError."""
         ...
 
 
@@ -35,7 +36,8 @@ class CheckpointWriter(Protocol):
 
 
 class CheckpointStore(Protocol):
-    """Parquet checkpoints, one per stage per run."""
+    """Parquet checkpoints, one per stage and chunk of a run (`<stage>/chunk-00000`), and the
+    run's small documents (chunk reports, the chunk list, classification)."""
 
     def writer(self, run_id: str, stage: str, schema: object) -> CheckpointWriter:
         """A writer for a new checkpoint; `schema` is the pyarrow schema of every chunk."""
@@ -46,6 +48,10 @@ class CheckpointStore(Protocol):
     def put_document(self, run_id: str, name: str, text: str) -> str:
         """Write a small text document of the run (a report for people, never rows) beside
         its checkpoints and return its URI."""
+        ...
+
+    def get_document(self, run_id: str, name: str) -> str | None:
+        """A document `put_document` wrote, or None when there is none."""
         ...
 
 
@@ -152,6 +158,8 @@ class RunRecord:
     finished_at: datetime | None
     error: str | None
     rows_deleted: int = 0
+    attempts: int = 1
+    """Executions the run took: 1, plus one per resume or redrive."""
 
 
 @dataclass(frozen=True)
@@ -174,10 +182,25 @@ class LoadResult:
 
 
 class CustomerLoad(Protocol):
-    """One load unit: the chunks of a run upserted in one transaction."""
+    """One load unit: a chunk of a run (or all of them) upserted in one transaction."""
 
     result: LoadResult | None
     """Set once the unit has committed."""
+    recorded_report: str | None
+    """For a chunk already loaded and committed: the report it recorded (then nothing is to
+    be upserted again); None otherwise."""
+
+    def record_chunk(self, report: str) -> None:
+        """Record the chunk as loaded, with its report, in this unit's transaction."""
+        ...
+
+    def action_counts(self) -> dict[str, int]:
+        """Records inserted, updated and unchanged by this unit so far, and those refused."""
+        ...
+
+    def run_data_key(self) -> StoredKey | None:
+        """The wrapped data key an earlier chunk of the run stored, if any."""
+        ...
 
     def upsert(self, chunk: pd.DataFrame) -> pd.Series:
         """Upsert the chunk's records (with their content hash) on `customer_id`; the reason
@@ -202,8 +225,11 @@ class Warehouse(Protocol):
         """Raise WarehouseSchemaError when the schema is not the one this version needs."""
         ...
 
-    def loading(self, run_id: str) -> AbstractContextManager[CustomerLoad]:
-        """A load unit that commits when the block ends without an error, else rolls back."""
+    def loading(
+        self, run_id: str, chunk: int | None = None
+    ) -> AbstractContextManager[CustomerLoad]:
+        """A load unit that commits when the block ends without an error, else rolls back;
+        with `chunk`, that chunk's unit, idempotent on (run id, chunk)."""
         ...
 
     def record_run(self, record: RunRecord) -> None:
@@ -237,6 +263,17 @@ class DataKey:
     kek_version: str
     """Which version of that key: a local key file's version number, or the KMS key id
     the wrap was made under (KMS rotates its backing keys itself)."""
+
+
+class StoredKey(Protocol):
+    """A data key as the warehouse stores it: wrapped, never in plaintext."""
+
+    @property
+    def data_key_id(self) -> str: ...
+    @property
+    def wrapped_key(self) -> bytes: ...
+    @property
+    def kek_version(self) -> str: ...
 
 
 class KeyProvider(Protocol):

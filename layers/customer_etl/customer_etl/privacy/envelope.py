@@ -31,7 +31,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from customer_etl.core.errors import CustomerEtlError
-from customer_etl.core.ports import DataKey, KeyProvider
+from customer_etl.core.ports import CustomerLoad, DataKey, KeyProvider
 from customer_etl.core.schema import CANONICAL_FIELDS, FieldType
 from customer_etl.privacy.blind_index import BLIND_INDEXES, blind_index, derive_content_hash_key
 
@@ -173,6 +173,17 @@ class FieldProtection:
         data_key = self.keys.generate_data_key(data_key_context(data_key_id))
         store(data_key_id, data_key)
         return Sealer(data_key_id, data_key.plaintext, self.index_key, self.columns)
+
+    def sealer_for(self, unit: CustomerLoad) -> Sealer:
+        """The sealer of a chunk's load: under the data key an earlier chunk of the run
+        stored, unwrapped, so a run keeps one data key whatever its chunk count; else under a
+        new one stored in this chunk's transaction."""
+        stored = unit.run_data_key()
+        if stored is None:
+            return self.start_run(unit.store_data_key)
+        context = data_key_context(stored.data_key_id)
+        plaintext = self.keys.unwrap(stored.wrapped_key, stored.kek_version, context)
+        return Sealer(stored.data_key_id, plaintext, self.index_key, self.columns)
 
 
 def _holds_dates(values: pd.Series) -> bool:

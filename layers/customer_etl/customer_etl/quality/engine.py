@@ -249,7 +249,8 @@ def _age(rule: AgeRule, work: _Work, applied: Mask, context: RunContext) -> Mask
 @_check.register
 def _unique(rule: UniqueRule, work: _Work, applied: Mask, context: RunContext) -> Mask:
     """Later records with a value an earlier record of the run had, in this chunk or an
-    earlier one; the first occurrence is kept, whatever became of it."""
+    earlier one (as this context saw them, or as extract marked them for a chunk run on its
+    own); the first occurrence is kept, whatever became of it."""
     # Object keys: pandas' membership tests of Arrow strings against many values are slow.
     keys = work.frame.loc[applied, rule.field].astype(object)
     earlier = context.seen_keys.setdefault(rule.name, [])
@@ -257,6 +258,9 @@ def _unique(rule: UniqueRule, work: _Work, applied: Mask, context: RunContext) -
     lookup = pd.Index(keys)
     for seen in earlier:
         repeated_here |= seen.get_indexer(lookup) >= 0
+    from_earlier_chunks = context.repeated_in_earlier_chunks.get(rule.field)
+    if from_earlier_chunks is not None:
+        repeated_here |= from_earlier_chunks[applied]
     earlier.append(pd.Index(keys.drop_duplicates()))
     repeated = np.zeros(len(work.frame), dtype=bool)
     repeated[applied] = repeated_here

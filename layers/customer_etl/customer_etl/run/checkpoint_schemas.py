@@ -14,6 +14,7 @@ from customer_etl.core.schema import (
     Field,
     FieldType,
 )
+from customer_etl.stages.duplicates import REPEATED_KEYS
 from customer_etl.stages.extract import RAW_RECORD, SOURCE_LINE
 from customer_etl.stages.load import CONTENT_HASH
 from customer_etl.stages.transform import QUARANTINED
@@ -34,8 +35,11 @@ _SOURCE_ROW_FIELD = pa.field(SOURCE_ROW, pa.int64())
 _SOURCE_LINE_FIELD = pa.field(SOURCE_LINE, pa.int64())
 _TEXT_FIELDS = [pa.field(f.name, pa.string()) for f in CANONICAL_FIELDS]
 
-RAW = pa.schema([_SOURCE_ROW_FIELD, _SOURCE_LINE_FIELD, *_TEXT_FIELDS])
-"""Extract's output: every value as the text it arrived as."""
+RAW = pa.schema(
+    [_SOURCE_ROW_FIELD, _SOURCE_LINE_FIELD, *_TEXT_FIELDS, pa.field(REPEATED_KEYS, pa.string())]
+)
+"""Extract's output: every value as the text it arrived as, and the file-wide repeats of a
+`unique` key (stages/duplicates.py)."""
 
 CLEAN = pa.schema([_SOURCE_ROW_FIELD, *_typed(CANONICAL_FIELDS)])
 ENRICHED = pa.schema([*CLEAN, *_typed(ENRICHMENT_FIELDS)])

@@ -95,6 +95,7 @@ def run_record(manifest: RunManifest) -> RunRecord:
         started_at=manifest.started_at,
         finished_at=manifest.finished_at,
         error=manifest.error,
+        attempts=manifest.attempts,
     )
 
 

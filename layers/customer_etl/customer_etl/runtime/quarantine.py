@@ -59,14 +59,17 @@ def restore(values: pd.Series) -> pd.Series:
 def quarantined_records(root: Path, run_id: str) -> pd.DataFrame:
     """Every quarantined record of a run, stage by stage, in source order."""
     folder = root / run_id / "quarantine"
-    frames = [
-        pd.read_parquet(folder / f"{stage}.parquet")
-        for stage in STAGES
-        if (folder / f"{stage}.parquet").is_file()
-    ]
+    frames = [pd.read_parquet(path) for stage in STAGES for path in _stage_files(folder, stage)]
     if not frames:
         return pd.DataFrame(columns=list(EXPORT_COLUMNS))
     return pd.concat(frames, ignore_index=True).sort_values(SOURCE_ROW, kind="stable")
+
+
+def _stage_files(folder: Path, stage: str) -> list[Path]:
+    """A stage's quarantine files: one per chunk (`<stage>/chunk-00000.parquet`), or the one
+    file of a run made before chunks were the unit of work (`<stage>.parquet`)."""
+    legacy = folder / f"{stage}.parquet"
+    return [legacy] if legacy.is_file() else sorted((folder / stage).glob("chunk-*.parquet"))
 
 
 def describe(manifest: RunManifest) -> list[str]:

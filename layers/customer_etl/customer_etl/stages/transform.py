@@ -17,6 +17,7 @@ from customer_etl.privacy.masking import MaskingPlan, mask_frame
 from customer_etl.quality.engine import as_dates, evaluate
 from customer_etl.quality.rules import RuleSet, Severity
 from customer_etl.quality.scores import record_scores
+from customer_etl.stages.duplicates import repeated_in_earlier_chunks
 
 QUARANTINED = "quarantined"
 _BOOLEANS = {True: True, False: False, "true": True, "false": False}
@@ -34,6 +35,7 @@ def transform(
     With a masking plan, the records passed on are masked: after validation, so that quality
     is judged on the real values, and before enrichment, which the kept outward codes serve.
     Quarantined records keep their values as they arrived."""
+    context.repeated_in_earlier_chunks = repeated_in_earlier_chunks(chunk)
     evaluation = evaluate(_values(chunk), rules, context)
     failing = evaluation.quarantined()
     for severity, prefix in ((Severity.QUARANTINE, "reason"), (Severity.WARN, "warning")):

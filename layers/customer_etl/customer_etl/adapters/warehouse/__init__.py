@@ -116,9 +116,9 @@ class SqlWarehouse:
         return before, schema.head_revision()
 
     @contextmanager
-    def loading(self, run_id: str) -> Iterator[LoadUnit]:
-        """A load unit: chunks upserted inside it commit together when the block ends, or
-        not at all."""
+    def loading(self, run_id: str, chunk: int | None = None) -> Iterator[LoadUnit]:
+        """A load unit: what is upserted inside it commits when the block ends, or not at
+        all. With `chunk`, the unit is that chunk's (see `LoadUnit.recorded_report`)."""
         self.check_schema()
         before = self.metrics.snapshot()
         connection = self.connect()
@@ -130,6 +130,7 @@ class SqlWarehouse:
             batch_rows=self._batch_rows,
             max_failed_batches=self._max_failed_batches,
             lengths=utf16_units if self.dialect == "mssql" else characters,
+            chunk=chunk,
         )
         try:
             with connection.begin():

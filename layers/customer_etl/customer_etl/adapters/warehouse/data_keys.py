@@ -83,6 +83,18 @@ def keys_not_under(connection: Connection, kek_id: str, kek_version: str) -> lis
     return [str(row[0]) for row in connection.execute(query)]
 
 
+def run_data_key(connection: Connection, run_id: str) -> StoredDataKey | None:
+    """The first data key stored for `run_id`: the one every later chunk of the run reuses."""
+    query = (
+        select(data_keys)
+        .where(data_keys.c.run_id == run_id)
+        .order_by(data_keys.c.created_at, data_keys.c.data_key_id)
+        .limit(1)
+    )
+    row = connection.execute(query).first()
+    return _stored(row) if row is not None else None
+
+
 def read_data_key(connection: Connection, data_key_id: str) -> StoredDataKey | None:
     found = read_data_keys(connection, [data_key_id])
     return found[0] if found else None

@@ -37,10 +37,19 @@ class Staging:
         removes it too."""
         self.table.create(connection)
 
-    def load(self, connection: Connection, batch: pd.DataFrame, run_id: str, now: datetime) -> None:
+    def load(
+        self,
+        connection: Connection,
+        batch: pd.DataFrame,
+        run_id: str,
+        now: datetime,
+        chunk: int | None = None,
+    ) -> None:
         """Stage `batch`, record its changes, upsert it, and empty the staging table."""
         self.fill(connection, batch.loc[:, list(statements.STAGED_COLUMNS)])
-        connection.execute(statements.record_changes(self.table, self.dialect_name, run_id, now))
+        connection.execute(
+            statements.record_changes(self.table, self.dialect_name, run_id, now, chunk)
+        )
         for statement in self.upserts(connection, run_id, now):
             connection.execute(statement)
         self.empty(connection)

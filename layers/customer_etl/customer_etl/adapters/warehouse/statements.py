@@ -16,6 +16,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Executable,
+    Integer,
     MetaData,
     String,
     Table,
@@ -76,7 +77,9 @@ def _stamps(run_id: str, now: datetime) -> dict[str, Any]:
     return values
 
 
-def record_changes(stage: Table, dialect_name: str, run_id: str, now: datetime) -> Executable:
+def record_changes(
+    stage: Table, dialect_name: str, run_id: str, now: datetime, chunk: int | None = None
+) -> Executable:
     """One `customer_changes` row per staged record: inserted, updated or unchanged, with the
     hashes before and after. A record this run already recorded (a load repeated after its
     commit) keeps its first row, so the trail says what the run really did."""
@@ -94,13 +97,16 @@ def record_changes(stage: Table, dialect_name: str, run_id: str, now: datetime) 
             before,
             stage.c[CONTENT_HASH],
             literal(now, DateTime(timezone=True)),
+            literal(chunk, Integer),
         )
         .select_from(stage.outerjoin(customers, customers.c[BUSINESS_KEY] == stage.c[BUSINESS_KEY]))
         # SQL Server: keep the rows read here locked until the MERGE, so that a concurrent
         # load cannot change them in between.
         .with_hint(customers, "WITH (UPDLOCK, HOLDLOCK)", "mssql")
     )
-    columns = ["run_id", BUSINESS_KEY, "action", "before_hash", "after_hash", "recorded_at"]
+    columns = [
+        *("run_id", BUSINESS_KEY, "action", "before_hash", "after_hash", "recorded_at", "chunk")
+    ]
     if dialect_name in _ON_CONFLICT_INSERTS:
         # A primary-key probe per row. (A NOT EXISTS here was planned by PostgreSQL as a
         # scan of every row the run had already recorded, for each staged row.)
@@ -200,9 +206,11 @@ def merge(stage: Table, dialect: Dialect, run_id: str, now: datetime) -> Executa
     )
 
 
-def count_actions(run_id: str) -> Executable:
-    return (
-        select(customer_changes.c.action, func.count())
-        .where(customer_changes.c.run_id == run_id)
-        .group_by(customer_changes.c.action)
+def count_actions(run_id: str, chunk: int | None = None) -> Executable:
+    """The run's audit rows by action: all of them, or one chunk's."""
+    query = select(customer_changes.c.action, func.count()).where(
+        customer_changes.c.run_id == run_id
     )
+    if chunk is not None:
+        query = query.where(customer_changes.c.chunk == chunk)
+    return query.group_by(customer_changes.c.action)

@@ -110,6 +110,7 @@ etl_runs = Table(
     Column("started_at", DateTime(timezone=True), nullable=False),
     Column("finished_at", DateTime(timezone=True)),
     Column("error", Text),
+    Column("attempts", Integer, nullable=False, server_default="1"),
 )
 
 customer_changes = Table(
@@ -121,10 +122,23 @@ customer_changes = Table(
     Column("before_hash", String(HASH_LENGTH)),
     Column("after_hash", String(HASH_LENGTH), nullable=False),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("chunk", Integer),
+    # The chunk of the run whose load wrote the row (NULL before schema 0005).
     # A customer's history across runs.
     Index(None, BUSINESS_KEY),
 )
 """The audit trail: one row per record a run loaded, with hashes and never values."""
+
+etl_chunk_loads = Table(
+    "etl_chunk_loads",
+    metadata,
+    Column("run_id", String(RUN_ID_LENGTH), primary_key=True),
+    Column("chunk", Integer, primary_key=True, autoincrement=False),
+    Column("report", Text, nullable=False),
+    Column("loaded_at", DateTime(timezone=True), nullable=False),
+)
+"""One row per loaded chunk, committed in the chunk's own transaction with its rows: a
+chunk loaded again finds it and changes nothing. `report` is the chunk's stage report."""
 
 KEY_ID_LENGTH = 16
 KEK_REFERENCE_LENGTH = 256

@@ -1,4 +1,8 @@
-"""One load: every chunk of a run in one transaction, each sub-batch in a savepoint.
+"""One load: a chunk of a run (or every chunk, for a caller that gives none) in one
+transaction, each sub-batch in a savepoint.
+
+A chunk's transaction also writes its row in `etl_chunk_loads`, so a chunk loaded again
+finds that row (`recorded_report`) and changes nothing: idempotent on (run id, chunk).
 
 A sub-batch the database refuses (a constraint, a value it will not take) is rolled back to
 its savepoint and its rows are handed back for quarantine with the error class; the rest of
@@ -12,14 +16,20 @@ import re
 from datetime import datetime
 
 import pandas as pd
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from customer_etl.adapters.warehouse import statements
-from customer_etl.adapters.warehouse.data_keys import insert_data_key
+from customer_etl.adapters.warehouse.data_keys import StoredDataKey, insert_data_key, run_data_key
 from customer_etl.adapters.warehouse.fit import Lengths, unfit_reasons
 from customer_etl.adapters.warehouse.staging import Staging
-from customer_etl.adapters.warehouse.tables import ACTIONS, INDEX_COLUMNS, customers
+from customer_etl.adapters.warehouse.tables import (
+    ACTIONS,
+    INDEX_COLUMNS,
+    customers,
+    etl_chunk_loads,
+)
 from customer_etl.core.errors import LoadAbortedError
 from customer_etl.core.ports import DataKey, LoadResult
 from customer_etl.observability.telemetry import logger, timed
@@ -42,8 +52,12 @@ class LoadUnit:
         batch_rows: int,
         max_failed_batches: int,
         lengths: Lengths,
+        chunk: int | None = None,
     ) -> None:
         self._connection = connection
+        self.chunk = chunk
+        self.recorded_report: str | None = None
+        """The report of this chunk's earlier, committed load; None when it is still to load."""
         self._staging = staging
         self._run_id = run_id
         self._now = now
@@ -56,6 +70,27 @@ class LoadUnit:
 
     def start(self) -> None:
         self._staging.start(self._connection)
+        if self.chunk is not None:
+            self.recorded_report = self._connection.execute(
+                select(etl_chunk_loads.c.report).where(
+                    etl_chunk_loads.c.run_id == self._run_id,
+                    etl_chunk_loads.c.chunk == self.chunk,
+                )
+            ).scalar_one_or_none()
+
+    def record_chunk(self, report: str) -> None:
+        """The chunk's row in `etl_chunk_loads`, committed with its records."""
+        if self.chunk is None:
+            raise ValueError("only a chunk's load unit records a chunk")
+        self._connection.execute(
+            insert(etl_chunk_loads).values(
+                run_id=self._run_id, chunk=self.chunk, report=report, loaded_at=self._now
+            )
+        )
+
+    def run_data_key(self) -> StoredDataKey | None:
+        """The data key an earlier chunk of this run stored (the first one wins), if any."""
+        return run_data_key(self._connection, self._run_id)
 
     @timed
     def upsert(self, chunk: pd.DataFrame) -> pd.Series:
@@ -86,7 +121,7 @@ class LoadUnit:
     def _upsert_batch(self, batch: pd.DataFrame) -> str | None:
         savepoint = self._connection.begin_nested()
         try:
-            self._staging.load(self._connection, batch, self._run_id, self._now)
+            self._staging.load(self._connection, batch, self._run_id, self._now, self.chunk)
         except ROW_ERRORS as error:
             savepoint.rollback()
             return self._refused(error, len(batch))
@@ -114,10 +149,21 @@ class LoadUnit:
         return f"db_{_snake(type(error).__name__)}"
 
     def finish(self) -> dict[str, int]:
-        """Drop the staging table and count the run's records by action."""
+        """Drop the staging table and count the records by action: the chunk's, or the
+        run's for a unit of no chunk."""
         self._staging.finish(self._connection)
+        return self._counts()
+
+    def action_counts(self) -> dict[str, int]:
+        """What the unit's upserts did so far, by action, and the rows it refused: the
+        figures a chunk's report records before the chunk commits."""
+        counts = self._counts()
+        return {**counts, "rejected_by_warehouse": self.rejected}
+
+    def _counts(self) -> dict[str, int]:
         counts = dict.fromkeys(ACTIONS, 0)
-        for action, rows in self._connection.execute(statements.count_actions(self._run_id)):
+        query = statements.count_actions(self._run_id, self.chunk)
+        for action, rows in self._connection.execute(query):
             counts[action] = int(rows)
         return counts
 

@@ -1,0 +1,60 @@
+"""A local workspace for whole runs through the CLI: a runs folder, a SQLite warehouse and
+a fake postcodes and Companies House API on loopback, configured through the environment."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from customer_etl.runtime.cli import main
+from tests.fakes.postcodes_api import FakePostcodesApi, serve
+
+REPO = Path(__file__).resolve().parents[2]
+API_KEY = "e2e-key"
+
+
+@dataclass
+class Workspace:
+    root: Path
+    runs: Path
+    warehouse_url: str
+    api: FakePostcodesApi
+
+    def run(self, *args: str) -> int:
+        return main([*args, "--config", str(REPO / "config" / "local.yaml")])
+
+    def pipeline(self, source: Path, *extra: str) -> int:
+        return self.run("run", str(source), "--output", str(self.runs), *extra)
+
+    def query(self, sql: str) -> list[tuple[Any, ...]]:
+        with create_engine(self.warehouse_url).connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql))]
+
+    def only_run(self) -> Path:
+        [folder] = [p for p in self.runs.iterdir() if p.is_dir()]
+        return folder
+
+
+@contextmanager
+def local_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
+    url = f"sqlite:///{tmp_path / 'warehouse.db'}"
+    with serve(FakePostcodesApi(api_key=API_KEY)) as api:
+        monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", url)
+        # The samples here are 10% defective, above the default max_bad_ratio of 5%.
+        monkeypatch.setenv("CUSTOMER_ETL__QUALITY__MAX_BAD_RATIO", "0.2")
+        monkeypatch.setenv("CUSTOMER_ETL__ENRICHMENT__POSTCODES__BASE_URL", api.base_url)
+        monkeypatch.setenv("CUSTOMER_ETL__ENRICHMENT__COMPANIES_HOUSE__BASE_URL", api.base_url)
+        monkeypatch.setenv("CUSTOMER_ETL__ENRICHMENT__CACHE_PATH", str(tmp_path / "cache.db"))
+        monkeypatch.setenv("COMPANIES_HOUSE_API_KEY", API_KEY)
+        # Retries happen, without their real waits.
+        for api_name in ("POSTCODES", "COMPANIES_HOUSE"):
+            monkeypatch.setenv(
+                f"CUSTOMER_ETL__ENRICHMENT__{api_name}__BACKOFF_INITIAL_SECONDS", "0"
+            )
+        yield Workspace(tmp_path, tmp_path / "runs", url, api)
