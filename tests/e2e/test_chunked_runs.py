@@ -33,8 +33,9 @@ def sample(tmp_path: Path) -> tuple[Path, Sample]:
     generated = write_sample(path, rows=ROWS, seed=11, defect_rate=0.1)
     # Repeats of customer ids far apart, in other chunks than their first occurrence.
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
-    frame.loc[ROWS - 5, "customer_id"] = frame.loc[3, "customer_id"]
-    frame.loc[ROWS - 80, "customer_id"] = frame.loc[150, "customer_id"]
+    ids = frame["customer_id"].to_numpy(copy=True)
+    ids[ROWS - 5], ids[ROWS - 80] = ids[3], ids[150]
+    frame["customer_id"] = ids
     frame.to_csv(path, index=False)
     return path, generated
 
