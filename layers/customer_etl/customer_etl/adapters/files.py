@@ -4,7 +4,6 @@ the error for a file the run cannot write (a full disk above all)."""
 from __future__ import annotations
 
 import errno
-import os
 from contextlib import suppress
 from pathlib import Path
 
@@ -37,19 +36,20 @@ _KINDS: dict[int, tuple[str, str, str]] = {
 """Error number: the kind, the problem and what to do, in words."""
 
 
-def output_write_error(path: Path, error: OSError) -> OutputWriteError:
-    """Our error for `error` while writing `path`: which kind it is (a full disk above all),
-    where, and what to do. Only the path (the run's folder and a file name, never a value)
-    and the OS's own words for the error number go into the message; the log line records
-    the class, the kind and the error number."""
-    number = error.errno or 0
-    kind, problem, advice = _KINDS.get(
-        number, ("os_error", os.strerror(number) if number else type(error).__name__, "")
-    )
-    code = errno.errorcode.get(number, type(error).__name__)
-    fix = advice.format(folder=path.parent) if advice else f"check {path.parent}"
+def output_write_error(path: Path, error: OSError) -> OSError | OutputWriteError:
+    """Our error for `error` while writing `path` when it is the filesystem's doing (a full
+    disk above all, a quota, a read-only mount, no permission): which kind it is, where, and
+    what to do. Only the path (the run's folder and a file name, never a value) and the
+    error number's name go into the message; the log line records the class, the kind and
+    the error number. Any other OSError (a missing folder: a defect) is handed back as is."""
+    if error.errno not in _KINDS:
+        return error
+    kind, problem, advice = _KINDS[error.errno]
+    code = errno.errorcode[error.errno]
     failure = OutputWriteError(
-        f"cannot write {path}: {problem} ({code}); {fix}, then resume the run", kind
+        f"cannot write {path}: {problem} ({code}); {advice.format(folder=path.parent)}, "
+        "then resume the run",
+        kind,
     )
     logger.error(
         "output not written",
@@ -73,7 +73,7 @@ def write_text_atomically(path: Path, text: str) -> None:
     """Write `text` to a `.partial` file beside `path`, then rename it over `path`: a reader
     (or a resume after a crash) never sees half a document. When the disk is full (or the
     file cannot be written for another reason) the `.partial` file is removed, `path` keeps
-    what it held, and OutputWriteError says why."""
+    what it held, and OutputWriteError says why (see `output_write_error`)."""
     partial = path.with_name(path.name + ".partial")
     try:
         partial.write_text(text, encoding="utf-8")
