@@ -4,36 +4,57 @@ S3 checkpoint stores (S3 uploads the finished file)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import suppress
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from customer_etl.adapters.files import output_write_error, remove_partial
+
 
 class ParquetFileWriter:
     """Writes chunks as row groups of one Parquet file at a temporary path; `close` renames
     it into place and hands it to `publish`, so that a stage that dies leaves no partial
-    checkpoint behind."""
+    checkpoint behind. A write that fails (a full disk above all) removes the temporary
+    file and raises OutputWriteError naming the file and the cause."""
 
     def __init__(self, path: Path, schema: pa.Schema, publish: Callable[[Path], str]) -> None:
-        path.parent.mkdir(parents=True, exist_ok=True)
         self._path = path
         self._partial = path.with_name(path.name + ".partial")
         self._schema = schema
         self._publish = publish
-        self._writer = pq.ParquetWriter(self._partial, schema, compression="zstd")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self._partial, schema, compression="zstd")
+        except OSError as error:
+            remove_partial(self._partial)
+            raise output_write_error(path, error) from None
 
     def write(self, chunk: pd.DataFrame) -> None:
         table = pa.Table.from_pandas(
             chunk.loc[:, self._schema.names], schema=self._schema, preserve_index=False
         )
-        self._writer.write_table(table)
+        try:
+            self._writer.write_table(table)
+        except OSError as error:
+            raise self._failed(error) from None
 
     def close(self) -> str:
-        self._writer.close()
-        self._partial.replace(self._path)
+        try:
+            self._writer.close()
+            self._partial.replace(self._path)
+        except OSError as error:
+            raise self._failed(error) from None
         return self._publish(self._path)
+
+    def _failed(self, error: OSError) -> Exception:
+        """Close what is open, remove the temporary file, and say why."""
+        with suppress(OSError):
+            self._writer.close()
+        remove_partial(self._partial)
+        return output_write_error(self._path, error)
 
 
 def read_parquet_chunks(path: Path, chunk_rows: int) -> Iterator[pd.DataFrame]:

@@ -60,6 +60,8 @@ BUILT_IN: Mapping[str, ErrorClassRule] = {
     "CacheUnavailableError": _rule("dependency", "P3", ON_CALL, "cacheunavailableerror"),
     # The warehouse: unreachable (this run waits) or of the wrong version (every run fails).
     "WarehouseUnavailableError": _rule("warehouse", "P2", DBA, "warehouseunavailableerror"),
+    # Read-only, immutable or its disk full: no retry cures it, someone must act.
+    "WarehouseWriteError": _rule("warehouse", "P2", DBA, "warehousewriteerror"),
     "LoadAbortedError": _rule("warehouse", "P2", DBA, "loadabortederror"),
     "WarehouseSchemaError": _rule("warehouse", "P1", DBA, "warehouseschemaerror"),
     # Settings, rules and secrets: every run of the environment fails until fixed.
@@ -85,6 +87,8 @@ BUILT_IN: Mapping[str, ErrorClassRule] = {
     "StageError": _rule("pipeline", "P2", ON_CALL, "stageerror"),
     "RunFailedError": _rule("pipeline", "P2", ON_CALL, "runfailederror"),
     "QuarantineError": _rule("pipeline", "P3", DATA_STEWARD, "quarantineerror"),
+    # The run's own files (checkpoints, manifest, documents) cannot be written: disk full.
+    "OutputWriteError": _rule("pipeline", "P2", PLATFORM, "outputwriteerror"),
     # A Lambda stage's stand-in for an unexpected error (its message could quote a value).
     "UnexpectedStageError": _rule("pipeline", "P1", DEVELOPERS, "unexpectederror"),
     UNEXPECTED: _rule("pipeline", "P1", DEVELOPERS, "unexpectederror"),

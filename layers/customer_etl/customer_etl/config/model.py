@@ -19,6 +19,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from customer_etl.config.alarms import AlarmSettings
 from customer_etl.config.encryption import EncryptionSettings
@@ -29,6 +31,9 @@ from customer_etl.config.privacy import PrivacySettings, encrypted_columns
 from customer_etl.core.schema import CANONICAL_COLUMNS
 
 Environment = Literal["local", "dev", "staging", "prod"]
+
+WAREHOUSE_DIALECTS = ("sqlite", "postgresql", "mssql")
+"""The SQLAlchemy dialects the warehouse supports."""
 
 SecretRef = Annotated[
     str,
@@ -61,7 +66,9 @@ class WarehouseSettings(_Section):
     url: str = Field(
         "sqlite:///.etl/warehouse.db",
         description="SQLAlchemy URL of the warehouse, without a password "
-        "(SQLite, PostgreSQL or SQL Server).",
+        "(SQLite, PostgreSQL or SQL Server): `dialect[+driver]://user@host[:port]/database`, "
+        "or `sqlite:///path/to/file.db`. Checked when the configuration is read: a URL that "
+        "does not parse, names another dialect or an unknown driver is a configuration error.",
     )
     password_ref: SecretRef | None = Field(
         None,
@@ -111,9 +118,31 @@ class WarehouseSettings(_Section):
 
     @field_validator("url")
     @classmethod
-    def _no_password_in_url(cls, value: str) -> str:
+    def _a_usable_url_without_password(cls, value: str) -> str:
+        """Parsed by SQLAlchemy's own parser, so that a URL the engine would refuse fails
+        here, as a configuration error. The messages never echo the URL or a part of it:
+        a password may have been pasted into it."""
         if urlsplit(value).password:
             raise ValueError("must not contain a password: set warehouse.password_ref instead")
+        try:
+            url = make_url(value)
+        except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+            raise ValueError(
+                "is not a SQLAlchemy URL: write dialect[+driver]://user@host[:port]/database "
+                "(e.g. postgresql+psycopg://etl@db.example.com:5432/warehouse) or "
+                "sqlite:///path/to/warehouse.db"
+            ) from None
+        if url.get_backend_name() not in WAREHOUSE_DIALECTS:
+            raise ValueError(
+                "names a dialect the warehouse does not support: use sqlite, postgresql or mssql"
+            )
+        try:
+            url.get_dialect()
+        except NoSuchModuleError:
+            raise ValueError(
+                "names a driver SQLAlchemy does not know: use postgresql+psycopg, "
+                "mssql+pyodbc, sqlite, or leave the driver out"
+            ) from None
         return value
 
 

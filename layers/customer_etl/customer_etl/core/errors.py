@@ -8,6 +8,19 @@ class CustomerEtlError(Exception):
     """Base class of every error the pipeline raises on purpose."""
 
 
+class _KindedError(Exception):
+    """An error that says which of a few kinds of trouble it is (`kind`, a short name the
+    log records beside the class). It survives pickling (a process pool hands errors back
+    that way) with its kind."""
+
+    def __init__(self, message: str, kind: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+    def __reduce__(self) -> tuple[type[_KindedError], tuple[str, str]]:
+        return type(self), (str(self), self.kind)
+
+
 class InputFileError(CustomerEtlError):
     """The input file cannot be used as a customer CSV (missing, empty, binary, bad header)."""
 
@@ -26,8 +39,25 @@ class TransientError(CustomerEtlError):
     """A failure worth retrying (a dependency was briefly unavailable)."""
 
 
-class WarehouseUnavailableError(TransientError):
-    """The warehouse could not be reached; earlier checkpoints are kept for a resume."""
+class WarehouseUnavailableError(_KindedError, TransientError):
+    """The warehouse could not be reached, or is locked by another writer for now; earlier
+    checkpoints are kept for a resume. `kind` says which (`unreachable`, `locked`,
+    `cannot_open`)."""
+
+    def __init__(self, message: str, kind: str = "unreachable") -> None:
+        super().__init__(message, kind)
+
+
+class WarehouseWriteError(_KindedError, CustomerEtlError):
+    """The warehouse answers but refuses every write: read-only, immutable, or its disk is
+    full. Not transient: a retry fails the same way until someone acts. `kind` says which
+    (`read_only`, `immutable`, `disk_full`)."""
+
+
+class OutputWriteError(_KindedError, CustomerEtlError):
+    """A checkpoint or one of the run's documents could not be written (the disk is full, the
+    filesystem is read-only, no permission); nothing half-written is left behind. `kind`
+    says which (`disk_full`, `read_only`, `not_permitted`, `os_error`)."""
 
 
 class EnrichmentUnavailableError(TransientError):

@@ -1,7 +1,8 @@
 """The warehouse: SQLAlchemy Core over SQLite (the local default), PostgreSQL and SQL Server.
 
 The modules beside this one each own one concern: `tables` (the schema), `schema` (its
-Alembic revision), `engine` (connections), `fit` (values against column sizes), `statements`
+Alembic revision), `engine` (connections), `diagnosis` (what a database error means: locked,
+read-only, immutable, disk full, unreachable), `fit` (values against column sizes), `statements`
 and `staging` (the load's SQL per dialect), `unit` (transaction and savepoints), `metrics`
 (what the database did), `data_keys` (the wrapped data keys), `key_rotation` (rewrapping
 them) and `customer_records` (the decrypt path for authorised tooling).
@@ -21,12 +22,14 @@ from sqlalchemy.exc import DBAPIError
 
 from customer_etl.adapters.warehouse import schema
 from customer_etl.adapters.warehouse.data_keys import kek_ids
+from customer_etl.adapters.warehouse.diagnosis import Kind, kind_of
 from customer_etl.adapters.warehouse.engine import (
     CONNECTION_ERRORS,
     ConnectionOptions,
     build_engine,
     checked_url,
     connect,
+    database_file,
     unavailable,
 )
 from customer_etl.adapters.warehouse.fit import characters, utf16_units
@@ -61,6 +64,7 @@ class SqlWarehouse:
         if password is not None:
             parsed = parsed.set(password=password)
         self._url: URL = parsed
+        self._database = database_file(parsed)
         self._options = connection or ConnectionOptions()
         self._batch_rows = batch_rows
         self._max_failed_batches = max_failed_batches
@@ -80,16 +84,21 @@ class SqlWarehouse:
     def connect(self) -> Connection:
         """A pooled connection, retried while the server refuses it."""
         with self.metrics.waiting_for_connection():
-            return connect(self.engine, self._options, self.display_url)
+            return connect(self.engine, self._options, self.display_url, self._database)
 
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
-        """A connection in a transaction of its own; a lost connection is retryable."""
+        """A connection in a transaction of its own; a lost or locked connection is
+        retryable, a warehouse that refuses writes is not (`unavailable`)."""
         try:
             with self.connect() as connection, connection.begin():
                 yield connection
         except CONNECTION_ERRORS as error:
-            raise unavailable(self.display_url, error, "failed") from None
+            raise unavailable(self.display_url, error, "failed", self._database) from None
+        except DBAPIError as error:
+            if kind_of(error) is Kind.UNREACHABLE:
+                raise
+            raise unavailable(self.display_url, error, "failed", self._database) from None
 
     def check_schema(self) -> None:
         """Refuse a schema this version cannot use; with `auto_upgrade`, upgrade it first."""
@@ -138,8 +147,14 @@ class SqlWarehouse:
                 yield unit
                 counts = unit.finish()
         except CONNECTION_ERRORS as error:
-            raise unavailable(self.display_url, error, "failed during the load") from None
+            raise unavailable(
+                self.display_url, error, "failed during the load", self._database
+            ) from None
         except DBAPIError as error:
+            if kind_of(error) is not Kind.UNREACHABLE:  # read-only, disk full: named
+                raise unavailable(
+                    self.display_url, error, "failed during the load", self._database
+                ) from None
             raise LoadAbortedError(
                 f"load into {self.display_url} failed ({type(error).__name__}) and was rolled "
                 "back: check the warehouse with `customer-etl health`, then resume the run"

@@ -12,15 +12,18 @@ from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
 from tenacity import (
     Retrying,
+    retry_if_exception,
     retry_if_exception_type,
     stop_after_attempt,
     wait_exponential,
     wait_random,
 )
 
-from customer_etl.core.errors import StageError, WarehouseUnavailableError
+from customer_etl.adapters.warehouse.diagnosis import is_transient, warehouse_error
+from customer_etl.config.model import WAREHOUSE_DIALECTS
+from customer_etl.core.errors import StageError, WarehouseUnavailableError, WarehouseWriteError
 
-SUPPORTED_DIALECTS = ("sqlite", "postgresql", "mssql")
+SUPPORTED_DIALECTS = WAREHOUSE_DIALECTS
 CONNECTION_ERRORS = (OperationalError, InterfaceError)
 """What a lost or refused connection raises, on every driver."""
 
@@ -105,28 +108,40 @@ def _emit_begin_ourselves(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def connect(engine: Engine, options: ConnectionOptions, display_url: str) -> Connection:
+def database_file(url: URL) -> Path | None:
+    """The file of a SQLite warehouse (None for another dialect or an in-memory database)."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    database = str(url.database)
+    return Path(database.removeprefix("file:") if url.query.get("uri") else database)
+
+
+def connect(
+    engine: Engine, options: ConnectionOptions, display_url: str, database: Path | None = None
+) -> Connection:
     """A connection from the pool, retried with exponential backoff and jitter while the
     server refuses or drops it; WarehouseUnavailableError (retryable) once the attempts run
-    out. Jitter keeps many functions that failed together from retrying together."""
+    out, WarehouseWriteError at once for a warehouse no retry can cure (see `unavailable`).
+    Jitter keeps many functions that failed together from retrying together."""
     retrying = Retrying(
         stop=stop_after_attempt(options.connect_attempts),
         wait=wait_exponential(multiplier=options.connect_backoff_seconds, max=30)
         + wait_random(0, options.connect_backoff_seconds),
-        retry=retry_if_exception_type(CONNECTION_ERRORS),
+        retry=retry_if_exception_type(CONNECTION_ERRORS) & retry_if_exception(is_transient),
         reraise=True,
     )
     try:
         return retrying(engine.connect)
     except CONNECTION_ERRORS as error:
-        raise unavailable(display_url, error, "cannot be reached") from None
+        raise unavailable(display_url, error, "cannot be reached", database) from None
 
 
-def unavailable(display_url: str, error: Exception, what: str) -> WarehouseUnavailableError:
-    """The retryable error for a warehouse that is down, naming the driver's error class only
-    (its message may quote a value)."""
-    cause = getattr(error, "orig", None) or error
-    return WarehouseUnavailableError(
-        f"warehouse {display_url} {what} ({type(cause).__name__}): check it is up, "
-        "then resume the run"
-    )
+def unavailable(
+    display_url: str, error: Exception, what: str, database: Path | None = None
+) -> WarehouseUnavailableError | WarehouseWriteError:
+    """Our error for a lost, refused, locked or unwritable warehouse, naming which it is and
+    what to do, and the driver's error class only (its message may quote a value):
+    WarehouseUnavailableError (retryable) when it is down or locked, WarehouseWriteError when
+    it is read-only, immutable or its disk is full. `what` says what happened to a warehouse
+    that cannot be reached ("cannot be reached", "failed during the load")."""
+    return warehouse_error(display_url, error, what, database)
