@@ -59,10 +59,12 @@ class CustomerEtlStack(Stack):
             env_name=env_name,
             key=key,
             stages=functions.stages,
-            run_failed=functions.run_failed,
+            start=functions.start,
+            run_status=functions.run_status,
             landing=storage.landing,
-            quarantine=quarantine.queue,
-            alerts=alerting.topic,
+            checkpoints=storage.checkpoints,
+            max_concurrency=config.aws.max_concurrency,
+            lambda_timeout_seconds=config.aws.lambda_timeout_seconds,
             retain=retain,
         )
         failed_executions = alerting.watch(orchestration.state_machine)
@@ -83,6 +85,8 @@ class CustomerEtlStack(Stack):
             state_machine=orchestration.state_machine,
             failed_executions=failed_executions,
             report=functions.by_name["report"],
+            dead_letters=orchestration.dead_letters,
+            event_rules=[orchestration.trigger, orchestration.status_rule],
         )
 
         self.encryption = encryption

@@ -44,12 +44,12 @@ class Alerting(Construct):
     def watch(self, state_machine: sfn.IStateMachine) -> cloudwatch.Alarm:
         """Alarm as soon as one execution fails in a five-minute window.
 
-        The run-failed function at the end of the state machine's Catch path sends each
-        failed run's templated alert; this alarm also covers the failures that path cannot
-        report (a timeout, an abort, a failing run-failed function and fallback). So a
-        caught failure notifies twice: its templated alert, and this alarm's notification
-        when it goes into ALARM (once per burst of failures, not per run; nothing on OK).
-        docs/incident-response.md tells operators to expect both.
+        The run-status function, on the execution's status event, sends each failed run's
+        templated alert; this alarm is the backstop should that function or its event fail
+        (their dead-letter queue has its own alarm). So a failure notifies twice: its
+        templated alert, and this alarm's notification when it goes into ALARM (once per
+        burst of failures, not per run; nothing on OK). docs/incident-response.md tells
+        operators to expect both.
         """
         alarm = cloudwatch.Alarm(
             self,
@@ -57,7 +57,7 @@ class Alerting(Construct):
             alarm_name=f"customer-etl-{self._env_name}-executions-failed",
             alarm_description=(
                 "A customer-etl run failed. Read the quarantine queue and the execution "
-                "history, fix the cause, then resume the run (docs/runbook.md)."
+                "history, fix the cause, then redrive the execution (docs/runbook.md)."
             ),
             metric=state_machine.metric_failed(period=Duration.minutes(5), statistic="Sum"),
             threshold=1,

@@ -1,6 +1,7 @@
-"""The stage functions, the run-failed function at the end of the state machine's failure
-path, the retention, health and report functions, the layers they share, and the daily
-retention schedule (the health and report schedules are in schedules.py)."""
+"""The stage functions, the start function that turns a landed object into one run, the
+run-status function that hears the state machine's execution status events, the retention,
+health and report functions, the layers they share, and the daily retention schedule (the
+health and report schedules are in schedules.py)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ from customer_etl.config import Config
 from customer_etl.config.encryption import KMS_KEY_VARIABLE
 from customer_etl.health.keys import PROBE_CONTEXT
 from customer_etl.observability import metric_names
+from customer_etl.run.failure import MANIFEST_DOCUMENT
 from infra.nag import acknowledge, acknowledge_wildcard_action, acknowledge_wildcard_resource
 
 REPO = Path(__file__).resolve().parents[2]
@@ -53,9 +55,12 @@ STAGES = ("extract", "transform", "enrich", "load")
 """The functions the state machine calls, in pipeline order."""
 PIPELINE_FUNCTIONS = (*STAGES, "retention")
 """The functions that move or delete customer data: each reads and writes checkpoints."""
-RUN_FAILED = "run_failed"
-"""The function the state machine's Catch path ends in: the failed run's alert and row."""
-FUNCTION_NAMES = (*PIPELINE_FUNCTIONS, RUN_FAILED, "health", "report")
+RUN_STATUS = "run_status"
+"""The function of the execution status events: a failed run's alert and row, a recovery's
+notice."""
+START = "start"
+"""The function that starts one execution per landed object (its name is the run id)."""
+FUNCTION_NAMES = (*PIPELINE_FUNCTIONS, RUN_STATUS, START, "health", "report")
 
 SMALL_FUNCTIONS: Mapping[str, tuple[int, int]] = {
     # Memory (MB) and timeout (s) of the functions that handle no rows: enough to import the
@@ -63,7 +68,9 @@ SMALL_FUNCTIONS: Mapping[str, tuple[int, int]] = {
     "health": (512, 60),
     "report": (1024, 300),
     # Room for a slow warehouse connection after the alert has gone (run/failure.py).
-    RUN_FAILED: (512, 120),
+    RUN_STATUS: (512, 120),
+    # One StartExecution call.
+    START: (512, 30),
 }
 
 FIELD_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
@@ -232,13 +239,16 @@ class Functions(Construct):
         # also needs (SNS makes a data key as the publisher).
         reports.grant_put(report, f"{config.aws.reports_prefix}*")
         alerts.grant_publish(report)
-        # Run-failed sends the failed run's alert and writes its `etl_runs` row: the topic
-        # (and the pipeline key, whose data key SNS makes as the publisher) and the
-        # warehouse. It reads no rows: no buckets, no queue, no field key.
-        run_failed = self.by_name[RUN_FAILED]
-        alerts.grant_publish(run_failed)
-        key.grant(run_failed, *TOPIC_KEY_ACTIONS)
-        warehouse_users.append(run_failed)
+        # Run-status sends a failed run's alert (or a recovery's notice), writes its
+        # `etl_runs` row and its `run_failed` message, and reads the run's last manifest:
+        # the topic and the queue (and the pipeline key, whose data keys SNS and SQS make as
+        # the publisher), the warehouse, and the manifests only: no rows, no field key.
+        run_status = self.by_name[RUN_STATUS]
+        alerts.grant_publish(run_status)
+        quarantine.grant_send_messages(run_status)
+        key.grant(run_status, *TOPIC_KEY_ACTIONS)
+        checkpoints.grant_read(run_status, f"runs/*/{MANIFEST_DOCUMENT}")
+        warehouse_users.append(run_status)
         self._grant_secret("Warehouse", config.warehouse.password_ref, warehouse_users)
         # Only enrich talks to the enrichment APIs: it alone writes their state; health
         # reads the breaker states and asks each API once with its key.
@@ -267,9 +277,14 @@ class Functions(Construct):
         return {name: self.by_name[name] for name in STAGES}
 
     @property
-    def run_failed(self) -> lambda_.Function:
-        """The function the state machine's failure path ends in."""
-        return self.by_name[RUN_FAILED]
+    def run_status(self) -> lambda_.Function:
+        """The function of the state machine's execution status events."""
+        return self.by_name[RUN_STATUS]
+
+    @property
+    def start(self) -> lambda_.Function:
+        """The target of the landing bucket's "Object Created" rule."""
+        return self.by_name[START]
 
     def _function(
         self,
@@ -376,6 +391,12 @@ class Functions(Construct):
             checkpoints.arn_for_objects(f"{HEALTH_PROBE_PREFIX}*"),
             "The health probe's object key is random per check; the grant is a put and a "
             "delete under health/ of this one bucket.",
+        )
+        acknowledge_wildcard_resource(
+            self,
+            checkpoints.arn_for_objects(f"runs/*/{MANIFEST_DOCUMENT}"),
+            "The run-status function reads each run's last manifest (ids and counts, never "
+            "rows), under the run's own prefix; run ids are made at run time.",
         )
         acknowledge_wildcard_resource(
             self,

@@ -13,8 +13,10 @@ from collections.abc import Sequence
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
+from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
@@ -102,6 +104,8 @@ class Monitoring(Construct):
         state_machine: sfn.IStateMachine,
         failed_executions: cloudwatch.IAlarm,
         report: lambda_.IFunction,
+        dead_letters: sqs.IQueue,
+        event_rules: Sequence[events.IRule],
     ) -> None:
         super().__init__(scope, construct_id)
         self._env_name = env_name
@@ -195,6 +199,67 @@ class Monitoring(Construct):
             missing=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         self.duration_detector, self.duration_anomaly = self._duration_anomaly(settings)
+        # What happens outside a run: an event that could not be delivered (a landed file
+        # whose run did not start, a status event whose failure was not recorded), and
+        # executions that timed out or were aborted.
+        self.dead_letters = self._alarm(
+            "EventsDeadLettered",
+            name="events-dead-lettered",
+            description=(
+                "An event of customer-etl could not be delivered after its retries and waits "
+                "in the events dead-letter queue: a landed file whose run did not start, or a "
+                "status event whose run was not recorded. Read the message, fix the cause, "
+                "then start the run or invoke the function with it (docs/runbook.md)."
+            ),
+            metric=dead_letters.metric_approximate_number_of_messages_visible(
+                period=Duration.minutes(5), statistic="Maximum"
+            ),
+            threshold=1,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.failed_invocations = [
+            self._alarm(
+                f"FailedInvocations{index}",
+                name=f"rule-failed-invocations-{index}",
+                description=(
+                    "EventBridge could not invoke a customer-etl rule's target (its function "
+                    "was throttled, missing or not permitted); undelivered events go to the "
+                    "events dead-letter queue (docs/runbook.md)."
+                ),
+                metric=cloudwatch.Metric(
+                    namespace="AWS/Events",
+                    metric_name="FailedInvocations",
+                    dimensions_map={"RuleName": rule.rule_name},
+                    period=Duration.minutes(5),
+                    statistic="Sum",
+                ),
+                threshold=1,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            for index, rule in enumerate(event_rules, start=1)
+        ]
+        self.executions_stopped = self._alarm(
+            "ExecutionsTimedOutOrAborted",
+            name="executions-timed-out-or-aborted",
+            description=(
+                "A customer-etl execution timed out or was aborted. Its run is recorded as "
+                "failed by the run-status function; redrive the execution once the cause is "
+                "fixed (docs/runbook.md)."
+            ),
+            metric=cloudwatch.MathExpression(
+                expression="timedOut + aborted",
+                using_metrics={
+                    "timedOut": state_machine.metric_timed_out(statistic="Sum"),
+                    "aborted": state_machine.metric_aborted(statistic="Sum"),
+                },
+                period=Duration.minutes(5),
+            ),
+            threshold=1,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
 
         quality_alarms = [self.quality_score, self.quarantine_percent]
         self.alarms: list[cloudwatch.IAlarm] = [
@@ -204,6 +269,9 @@ class Monitoring(Construct):
             self.unhealthy,
             self.report_failed,
             self.duration_anomaly,
+            self.dead_letters,
+            *self.failed_invocations,
+            self.executions_stopped,
         ]
         self.dashboard = self._dashboard(settings, state_machine)
 

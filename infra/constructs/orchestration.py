@@ -1,23 +1,27 @@
-"""The Step Functions state machine from statemachine/pipeline.asl.json and its S3 trigger."""
+"""The Step Functions state machine from statemachine/pipeline.asl.json, the start function's
+trigger on each CSV landing in S3, and the rule that hands the state machine's execution
+status events to the run-status function."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import ArnFormat, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.nag import acknowledge_wildcard_action, acknowledge_wildcard_resource
+from infra.nag import acknowledge, acknowledge_wildcard_action, acknowledge_wildcard_resource
 
 REPO = Path(__file__).resolve().parents[2]
 DEFINITION = REPO / "statemachine" / "pipeline.asl.json"
@@ -29,14 +33,44 @@ SUBSTITUTION_BY_STAGE = {
     "load": "LoadFunctionArn",
 }
 """The `${...}` placeholder in the ASL of each stage function."""
-RUN_FAILED_SUBSTITUTION = "RunFailedFunctionArn"
-"""The placeholder of the run-failed function, which the failure path ends in."""
+CHECKPOINT_BUCKET_SUBSTITUTION = "CheckpointBucket"
+"""The bucket the Distributed Maps read each run's chunk list from."""
 
 CSV_SUFFIX = ".csv"
+FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
+STATUS_EVENTS = (*FAILED_STATUSES, "SUCCEEDED")
+"""The execution statuses the run-status function hears: every bad end, and a success (a
+redriven execution's success is a recovery)."""
+TARGET_RETRIES = 8
+TARGET_MAX_EVENT_AGE = Duration.hours(24)
+
+
+def task_timeout_seconds(lambda_timeout_seconds: int) -> int:
+    """A stage task's TimeoutSeconds: below its function's own timeout, so a hung invocation
+    is retried by Step Functions (States.Timeout) rather than left to the Lambda service."""
+    return max(1, lambda_timeout_seconds - max(5, lambda_timeout_seconds // 30))
+
+
+def definition(max_concurrency: int, lambda_timeout_seconds: int) -> str:
+    """The ASL with each Distributed Map's MaxConcurrency and each task's TimeoutSeconds
+    from the configuration (the file holds the defaults the tests run)."""
+    document = json.loads(DEFINITION.read_text(encoding="utf-8"))
+    _configure(document["States"], max_concurrency, task_timeout_seconds(lambda_timeout_seconds))
+    return json.dumps(document, indent=2)
+
+
+def _configure(states: dict[str, Any], concurrency: int, timeout: int) -> None:
+    for state in states.values():
+        if state["Type"] == "Task":
+            state["TimeoutSeconds"] = timeout
+        if state["Type"] == "Map":
+            state["MaxConcurrency"] = concurrency
+            _configure(state["ItemProcessor"]["States"], concurrency, timeout)
 
 
 class Orchestration(Construct):
-    """A Standard state machine that runs the stages, started by each CSV landing in S3."""
+    """A Standard state machine that runs the stages chunk by chunk; one execution per
+    landed object; the execution status events to the run-status function."""
 
     def __init__(
         self,
@@ -46,13 +80,16 @@ class Orchestration(Construct):
         env_name: str,
         key: kms.IKey,
         stages: Mapping[str, lambda_.IFunction],
-        run_failed: lambda_.IFunction,
+        start: lambda_.Function,
+        run_status: lambda_.IFunction,
         landing: s3.IBucket,
-        quarantine: sqs.IQueue,
-        alerts: sns.ITopic,
+        checkpoints: s3.IBucket,
+        max_concurrency: int,
+        lambda_timeout_seconds: int,
         retain: bool,
     ) -> None:
         super().__init__(scope, construct_id)
+        name = f"customer-etl-{env_name}"
 
         log_group = logs.LogGroup(
             self,
@@ -69,19 +106,20 @@ class Orchestration(Construct):
             SUBSTITUTION_BY_STAGE[stage]: function.function_arn
             for stage, function in stages.items()
         }
-        substitutions[RUN_FAILED_SUBSTITUTION] = run_failed.function_arn
-        substitutions["QuarantineQueueUrl"] = quarantine.queue_url
-        substitutions["AlertTopicArn"] = alerts.topic_arn
+        substitutions[CHECKPOINT_BUCKET_SUBSTITUTION] = checkpoints.bucket_name
 
         self.state_machine = sfn.StateMachine(
             self,
             "StateMachine",
-            # A stable name: operators start resumes of this state machine's runs by name.
-            state_machine_name=f"customer-etl-{env_name}",
+            # A stable name: the start function names executions after runs, and the role's
+            # policy names its own executions (the Distributed Maps' child executions).
+            state_machine_name=name,
             state_machine_type=sfn.StateMachineType.STANDARD,
             # Inline, not from_file: from_file uploads the ASL as an asset, which the template
             # tests and cfn-lint cannot see.
-            definition_body=sfn.DefinitionBody.from_string(DEFINITION.read_text(encoding="utf-8")),
+            definition_body=sfn.DefinitionBody.from_string(
+                definition(max_concurrency, lambda_timeout_seconds)
+            ),
             definition_substitutions=substitutions,
             logs=sfn.LogOptions(
                 destination=log_group,
@@ -93,15 +131,61 @@ class Orchestration(Construct):
             tracing_enabled=True,
         )
 
-        # IAM is not inferred from an ASL string: grant what its states call. The topic is
-        # for the fallback alert, sent when the run-failed function itself fails.
-        invoked = [*stages.values(), run_failed]
-        for function in invoked:
+        # IAM is not inferred from an ASL string: grant what its states call.
+        for function in stages.values():
             function.grant_invoke(self.state_machine)
-        quarantine.grant_send_messages(self.state_machine)
-        alerts.grant_publish(self.state_machine)
         key.grant_encrypt_decrypt(self.state_machine)
+        # The Distributed Maps read the run's chunk list (ItemReader) ...
+        checkpoints.grant_read(self.state_machine, "runs/*/chunks.json")
+        # ... and run each chunk as a child execution of this state machine, which a redrive
+        # of the parent redrives in turn. By constructed ARNs (the name is fixed): a Ref to
+        # the state machine in its own role's policy would be a dependency cycle.
+        stack = Stack.of(self)
+        machine_arn = stack.format_arn(
+            service="states",
+            resource="stateMachine",
+            resource_name=name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
+        executions = [
+            stack.format_arn(
+                service="states",
+                resource="execution",
+                resource_name=f"{name}{separator}*",
+                arn_format=ArnFormat.COLON_RESOURCE_NAME,
+            )
+            for separator in (":", "/")
+        ]
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[machine_arn])
+        )
+        self.state_machine.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "states:DescribeExecution",
+                    "states:StopExecution",
+                    "states:RedriveExecution",
+                ],
+                resources=executions,
+            )
+        )
 
+        # One execution per landed object: the start function derives the execution's name
+        # from the object's identity, so a second delivery of the event starts nothing. A
+        # failed start is retried, then kept in the dead-letter queue (never lost).
+        self.dead_letters = sqs.Queue(
+            self,
+            "DeadLetters",
+            queue_name=f"customer-etl-{env_name}-events-dlq",
+            # SQS-managed keys: EventBridge may send to them without a key policy of ours.
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+            # An undelivered landing is a file whose run never started: keep it with the data.
+            removal_policy=RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY,
+        )
+        self.state_machine.grant_start_execution(start)
+        start.add_environment("CUSTOMER_ETL__AWS__STATE_MACHINE_ARN", machine_arn)
         self.trigger = events.Rule(
             self,
             "CsvLanded",
@@ -114,32 +198,75 @@ class Orchestration(Construct):
                     "object": {"key": [{"suffix": CSV_SUFFIX}]},
                 },
             ),
-            # The whole event is the input: BuildManifest reads detail.bucket and detail.object.
             targets=[
-                targets.SfnStateMachine(
-                    self.state_machine, input=events.RuleTargetInput.from_event_path("$")
+                targets.LambdaFunction(
+                    start,
+                    retry_attempts=TARGET_RETRIES,
+                    max_event_age=TARGET_MAX_EVENT_AGE,
+                    dead_letter_queue=self.dead_letters,
+                )
+            ],
+        )
+        # Every bad end of an execution (a failed stage, a timeout, an abort) and every
+        # success goes to the run-status function: no Catch path in the ASL.
+        self.status_rule = events.Rule(
+            self,
+            "ExecutionStatus",
+            description=f"customer-etl {env_name}: record and alert failed and recovered runs",
+            event_pattern=events.EventPattern(
+                source=["aws.states"],
+                detail_type=["Step Functions Execution Status Change"],
+                detail={"stateMachineArn": [machine_arn], "status": list(STATUS_EVENTS)},
+            ),
+            targets=[
+                targets.LambdaFunction(
+                    run_status,
+                    retry_attempts=TARGET_RETRIES,
+                    max_event_age=TARGET_MAX_EVENT_AGE,
+                    dead_letter_queue=self.dead_letters,
                 )
             ],
         )
 
-        for function in invoked:
+        for function in stages.values():
             acknowledge_wildcard_resource(
                 self,
                 f"{function.function_arn}:*",
                 "CDK's invoke grant also covers the function's versions and aliases "
-                "(`ARN:*`); the state machine calls only the four stage functions and the "
-                "run-failed function.",
+                "(`ARN:*`); the state machine calls only the four stage functions.",
             )
+        for execution in executions:
+            acknowledge_wildcard_resource(
+                self,
+                execution,
+                "The state machine's own executions: the Distributed Maps' child executions "
+                "have names Step Functions makes, known only at run time.",
+            )
+        acknowledge_wildcard_resource(
+            self,
+            f"{checkpoints.bucket_arn}/runs/*/chunks.json",
+            "Each run's chunk list, under the run's own prefix (run ids are made at run time).",
+        )
         for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
             acknowledge_wildcard_action(
                 self,
                 action,
-                "Sending to the encrypted queue and topic needs the pipeline key; the grant "
-                "is on that one key.",
+                "Reading the KMS-encrypted chunk lists and logging needs the pipeline key; "
+                "the grant is on that one key.",
             )
+        acknowledge_wildcard_action(
+            self, "s3:GetObject*", "CDK's read grant, on the chunk lists only."
+        )
+        acknowledge_wildcard_action(self, "s3:GetBucket*", "CDK's read grant, on one bucket.")
+        acknowledge_wildcard_action(self, "s3:List*", "CDK's read grant, on one bucket.")
         acknowledge_wildcard_resource(
             self,
             "*",
             "CloudWatch Logs delivery (logs:*LogDelivery*, DescribeLogGroups...) and X-Ray "
             "tracing have no resource-level permissions.",
+        )
+        acknowledge(
+            self.dead_letters,
+            "AwsSolutions-SQS3",
+            "This queue is the dead-letter queue of the two EventBridge targets.",
         )

@@ -410,7 +410,8 @@ def test_dashboard_metrics_carry_the_dimensions_the_code_emits(synth: Synth) -> 
     [
         ("health", "health_handler"),
         ("report", "report_handler"),
-        ("run_failed", "run_failed_handler"),
+        ("run_status", "run_status_handler"),
+        ("start", "start_handler"),
     ],
 )
 def test_function_runs_the_handler_of_lambda_handlers(

@@ -26,9 +26,10 @@ from infra.app import DeploymentEnvironmentError, build, skip_bundling_if_asked
 from infra.constructs.functions import (
     FUNCTION_NAMES,
     PIPELINE_FUNCTIONS,
-    RUN_FAILED,
+    RUN_STATUS,
     SMALL_FUNCTIONS,
     STAGES,
+    START,
     PipLayerBundling,
     aws_sdk_pandas_layer_arn,
 )
@@ -122,9 +123,17 @@ def _queue_ids(synth: Synth) -> tuple[str, str]:
     queues = synth.of_type("AWS::SQS::Queue")
     main = [qid for qid, queue in queues.items() if "RedrivePolicy" in queue["Properties"]]
     assert len(main) == 1
-    dead = [qid for qid in queues if qid != main[0]]
+    target = queues[main[0]]["Properties"]["RedrivePolicy"]["deadLetterTargetArn"]
+    dead = [qid for qid in queues if _arn(qid) == target]
     assert len(dead) == 1
     return main[0], dead[0]
+
+
+def _events_dead_letters(synth: Synth) -> str:
+    """The dead-letter queue of the two EventBridge targets (the start and run-status)."""
+    queue, dead = _queue_ids(synth)
+    [others] = [str(qid) for qid in synth.of_type("AWS::SQS::Queue") if qid not in {queue, dead}]
+    return others
 
 
 def _table_ids(synth: Synth) -> dict[str, str]:
@@ -193,6 +202,15 @@ def _definition(synth: Synth) -> dict[str, Any]:
     definition = json.loads(resolved)
     assert isinstance(definition, dict)
     return definition
+
+
+def _all_states(states: dict[str, Any]) -> dict[str, Any]:
+    """Every state, those of the Distributed Maps' item processors included."""
+    found = dict(states)
+    for state in states.values():
+        if state["Type"] == "Map":
+            found |= _all_states(state["ItemProcessor"]["States"])
+    return found
 
 
 def _next_targets(state: dict[str, Any]) -> list[str]:
@@ -284,9 +302,11 @@ def test_checkpoints_expire(synth: Synth) -> None:
 # Orchestration
 
 
-def test_a_csv_landing_starts_the_state_machine(synth: Synth) -> None:
+def test_a_csv_landing_starts_one_run_through_the_start_function_never_losing_it(
+    synth: Synth,
+) -> None:
     landing, _ = _data_bucket_ids(synth)
-    machine_id, _ = _only(synth.of_type("AWS::StepFunctions::StateMachine"))
+    functions = _function_ids(synth)
     synth.template.has_resource_properties(
         "AWS::Events::Rule",
         {
@@ -300,7 +320,46 @@ def test_a_csv_landing_starts_the_state_machine(synth: Synth) -> None:
             },
             "Targets": [
                 Match.object_like(
-                    {"Arn": _ref(machine_id), "RoleArn": Match.any_value(), "InputPath": "$"}
+                    {
+                        "Arn": _arn(functions[START]),
+                        "RetryPolicy": {
+                            "MaximumRetryAttempts": 8,
+                            "MaximumEventAgeInSeconds": 86400,
+                        },
+                        "DeadLetterConfig": {"Arn": _arn(_events_dead_letters(synth))},
+                    }
+                )
+            ],
+        },
+    )
+    machine_id, _ = _only(synth.of_type("AWS::StepFunctions::StateMachine"))
+    statements = _statements(synth, _role_of(synth, functions[START]))
+    assert _allows(statements, "states:StartExecution", _ref(machine_id))
+    environment = synth.resources[functions[START]]["Properties"]["Environment"]["Variables"]
+    assert "CUSTOMER_ETL__AWS__STATE_MACHINE_ARN" in environment
+
+
+def test_every_bad_end_and_every_success_of_an_execution_reaches_the_run_status_function(
+    synth: Synth,
+) -> None:
+    functions = _function_ids(synth)
+    synth.template.has_resource_properties(
+        "AWS::Events::Rule",
+        {
+            "EventPattern": {
+                "source": ["aws.states"],
+                "detail-type": ["Step Functions Execution Status Change"],
+                "detail": {
+                    "stateMachineArn": Match.any_value(),
+                    "status": ["FAILED", "TIMED_OUT", "ABORTED", "SUCCEEDED"],
+                },
+            },
+            "Targets": [
+                Match.object_like(
+                    {
+                        "Arn": _arn(functions[RUN_STATUS]),
+                        "DeadLetterConfig": {"Arn": _arn(_events_dead_letters(synth))},
+                    }
                 )
             ],
         },
@@ -319,67 +378,85 @@ def test_state_machine_is_standard_logged_and_traced(synth: Synth) -> None:
     )
 
 
-def test_state_machine_calls_each_stage_function_and_the_quarantine_and_alert(
-    synth: Synth,
-) -> None:
+def test_each_stage_runs_its_chunks_in_a_distributed_map_then_completes(synth: Synth) -> None:
     definition = _definition(synth)
     functions = _function_ids(synth)
+    _, checkpoints = _data_bucket_ids(synth)
     states = definition["States"]
-    for stage in STAGES:
-        state = states[stage.capitalize()]
-        assert state["Parameters"]["FunctionName"] == f"<{functions[stage]}.Arn>"
-    queue, _ = _queue_ids(synth)
-    topic, _ = _only(synth.of_type("AWS::SNS::Topic"))
-    assert states["QuarantineFailure"]["Parameters"]["QueueUrl"] == f"<{queue}>"
-    assert states["QuarantineFailure"]["Next"] == "NotifyRunFailed"
-    # The failure path ends in the run-failed function (the templated alert and the
-    # etl_runs row); if that function fails, a fixed-text alert still goes to the topic.
-    notify = states["NotifyRunFailed"]
-    assert notify["Parameters"]["FunctionName"] == f"<{functions[RUN_FAILED]}.Arn>"
-    assert notify["Parameters"]["Payload.$"] == "$"
-    assert notify["Next"] == "Failed"
-    [catch] = notify["Catch"]
-    assert (catch["ErrorEquals"], catch["Next"]) == (["States.ALL"], "FallbackAlert")
-    assert states["FallbackAlert"]["Parameters"]["TopicArn"] == f"<{topic}>"
-    assert states["FallbackAlert"]["Next"] == "Failed"
+    assert definition["StartAt"] == "Extract"
+    assert states["Extract"]["Parameters"]["FunctionName"] == f"<{functions['extract']}.Arn>"
+    done = {"transform": "Transformed", "enrich": "Enriched", "load": "Loaded"}
+    for stage, completion in done.items():
+        chunks = states[f"{stage.capitalize()}Chunks"]
+        assert chunks["Type"] == "Map"
+        assert chunks["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+        assert chunks["ItemReader"]["Parameters"]["Bucket"] == f"<{checkpoints}>"
+        assert chunks["MaxConcurrency"] == synth.config.aws.max_concurrency
+        assert "ToleratedFailurePercentage" not in chunks
+        assert chunks["Next"] == completion
+        [chunk_task] = chunks["ItemProcessor"]["States"].values()
+        arn = f"<{functions[stage]}.Arn>"
+        assert chunk_task["Parameters"]["FunctionName"] == arn
+        assert states[completion]["Parameters"]["FunctionName"] == arn
 
 
-def test_state_machine_starts_with_the_choice_between_a_new_run_and_a_resume(
+def test_no_stage_can_end_the_execution_in_a_fail_state_so_a_redrive_finds_it(
     synth: Synth,
 ) -> None:
-    definition = _definition(synth)
-    start = definition["States"][definition["StartAt"]]
-    # An input with a run id (a failed state's input) resumes at Extract; an S3 event,
-    # which has none, gets its manifest built first.
-    assert start["Type"] == "Choice"
-    assert start["Choices"] == [{"Variable": "$.run_id", "IsPresent": True, "Next": "Extract"}]
-    assert start["Default"] == "BuildManifest"
-    assert definition["States"]["BuildManifest"]["Next"] == "Extract"
+    states = _all_states(_definition(synth)["States"])
+    assert not [name for name, state in states.items() if state["Type"] == "Fail"]
+    assert not [name for name, state in states.items() if "Catch" in state]
+
+
+def test_every_task_times_out_before_its_function_and_retries_timeouts(synth: Synth) -> None:
+    functions = synth.of_type("AWS::Lambda::Function")
+    timeouts = {f"<{fid}.Arn>": f["Properties"]["Timeout"] for fid, f in functions.items()}
+    tasks = [s for s in _all_states(_definition(synth)["States"]).values() if s["Type"] == "Task"]
+    assert len(tasks) == 7
+    for task in tasks:
+        function_timeout = timeouts[task["Parameters"]["FunctionName"]]
+        assert 0 < task["TimeoutSeconds"] < function_timeout
+        [retry] = task["Retry"]
+        assert {
+            "States.Timeout",
+            "Sandbox.Timedout",
+            "Lambda.ClientExecutionTimeoutException",
+            "TransientError",
+        } <= set(retry["ErrorEquals"])
+        assert (retry["JitterStrategy"], retry["MaxDelaySeconds"]) == ("FULL", 60)
 
 
 def test_every_transition_of_the_state_machine_leads_to_a_state(synth: Synth) -> None:
     definition = _definition(synth)
-    states = definition["States"]
-    assert definition["StartAt"] in states
-    for name, state in states.items():
-        for target in _next_targets(state):
-            assert target in states, f"{name} goes to missing state {target}"
-        if state["Type"] not in {"Succeed", "Fail", "Choice"}:
-            assert "Next" in state or state.get("End") is True, f"{name} has no way out"
+    for states in (
+        definition["States"],
+        *(
+            s["ItemProcessor"]["States"]
+            for s in definition["States"].values()
+            if s["Type"] == "Map"
+        ),
+    ):
+        for name, state in states.items():
+            for target in _next_targets(state):
+                assert target in states, f"{name} goes to missing state {target}"
+            if state["Type"] not in {"Succeed", "Fail", "Choice"}:
+                assert "Next" in state or state.get("End") is True, f"{name} has no way out"
 
 
-def test_state_machine_may_do_what_its_states_do(synth: Synth) -> None:
+def test_state_machine_may_do_what_its_states_do_and_redrive(synth: Synth) -> None:
     _, machine = _only(synth.of_type("AWS::StepFunctions::StateMachine"))
     role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
     statements = _statements(synth, role)
-    for name in (*STAGES, RUN_FAILED):
+    for name in STAGES:
         assert _allows(statements, "lambda:InvokeFunction", _arn(_function_ids(synth)[name]))
-    assert not _allows(statements, "lambda:InvokeFunction", _arn(_function_ids(synth)["retention"]))
-    queue, _ = _queue_ids(synth)
-    topic, _ = _only(synth.of_type("AWS::SNS::Topic"))
-    assert _allows(statements, "sqs:SendMessage", _arn(queue))
-    assert _allows(statements, "sns:Publish", _ref(topic))
-    assert _allows(statements, "kms:GenerateDataKey*", _arn(_key_id(synth)))
+    for name in ("retention", RUN_STATUS, START):
+        assert not _allows(statements, "lambda:InvokeFunction", _arn(_function_ids(synth)[name]))
+    text = json.dumps(statements)
+    assert "states:StartExecution" in text  # its Distributed Maps' child executions
+    assert "states:RedriveExecution" in text
+    assert f"stateMachine:customer-etl-{synth.env}" in text
+    assert "runs/*/chunks.json" in text
+    assert "sqs:SendMessage" not in text and "sns:Publish" not in text
 
 
 # Functions and layers
@@ -404,27 +481,31 @@ def test_eight_functions_on_python_312_with_their_settings(synth: Synth) -> None
         assert "LogGroup" in properties["LoggingConfig"]
 
 
-def test_the_run_failed_function_is_named_and_sized_as_a_small_function(synth: Synth) -> None:
+def test_the_run_status_function_is_named_and_sized_as_a_small_function(synth: Synth) -> None:
     # Its code and handler: tests/infra/test_monitoring.py, test_function_runs_the_handler_...
-    properties = synth.resources[_function_ids(synth)[RUN_FAILED]]["Properties"]
-    assert properties["FunctionName"] == f"customer-etl-{synth.env}-{RUN_FAILED}"
-    assert (properties["MemorySize"], properties["Timeout"]) == SMALL_FUNCTIONS[RUN_FAILED]
+    for name in (RUN_STATUS, START):
+        properties = synth.resources[_function_ids(synth)[name]]["Properties"]
+        assert properties["FunctionName"] == f"customer-etl-{synth.env}-{name}"
+        assert (properties["MemorySize"], properties["Timeout"]) == SMALL_FUNCTIONS[name]
 
 
-def test_the_run_failed_function_may_alert_and_record_but_not_read_rows(synth: Synth) -> None:
-    landing, checkpoints = _data_bucket_ids(synth)
+def test_the_run_status_function_may_alert_record_and_read_manifests_but_not_rows(
+    synth: Synth,
+) -> None:
+    landing, _ = _data_bucket_ids(synth)
     queue, _ = _queue_ids(synth)
     topic, _ = _only(synth.of_type("AWS::SNS::Topic"))
-    statements = _statements(synth, _role_of(synth, _function_ids(synth)[RUN_FAILED]))
+    statements = _statements(synth, _role_of(synth, _function_ids(synth)[RUN_STATUS]))
     assert _allows(statements, "sns:Publish", _ref(topic))
+    assert _allows(statements, "sqs:SendMessage", _arn(queue))
     # Publishing to the encrypted topic: SNS makes the message's data key as the publisher.
     assert _allows(statements, "kms:GenerateDataKey*", _arn(_key_id(synth)))
     assert _allows(statements, "kms:Decrypt", _arn(_key_id(synth)))
     assert not _allows(statements, "kms:Decrypt", _arn(_field_key_id(synth)))
     text = json.dumps(statements)
-    for bucket in (landing, checkpoints):
-        assert bucket not in text
-    assert queue not in text
+    assert landing not in text
+    assert "runs/*/manifest.json" in text
+    assert "s3:PutObject" not in text and "s3:DeleteObject" not in text
     assert "dynamodb:" not in text
 
 
@@ -447,8 +528,13 @@ def test_functions_know_where_everything_is(synth: Synth) -> None:
         "POWERTOOLS_METRICS_NAMESPACE": "CustomerEtl",
     }
     assert set(expected) == ENVIRONMENT_VARIABLES
-    for function in synth.of_type("AWS::Lambda::Function").values():
-        assert function["Properties"]["Environment"]["Variables"] == expected
+    start = _function_ids(synth)[START]
+    for function_id, function in synth.of_type("AWS::Lambda::Function").items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        if function_id == start:  # the one function that starts executions
+            machine = variables.pop("CUSTOMER_ETL__AWS__STATE_MACHINE_ARN")
+            assert machine.endswith(f":stateMachine:customer-etl-{synth.env}")
+        assert variables == expected
 
 
 def test_functions_use_the_dependency_layer_and_the_pandas_layer(synth: Synth) -> None:
@@ -484,18 +570,21 @@ def test_each_function_gets_only_the_access_it_needs(synth: Synth) -> None:
         # Health and report handle no customer rows: no checkpoints for them.
         assert writes_checkpoints == (name in PIPELINE_FUNCTIONS), name
         # Health only reports what it finds (a metric and its answer); the others may alert.
-        assert _allows(statements, "sns:Publish", _ref(topic)) == (name != "health"), name
-        assert _allows(statements, "kms:Decrypt", key)
+        assert _allows(statements, "sns:Publish", _ref(topic)) == (name not in {"health", START}), (
+            name
+        )
+        # Every function but start, which handles no data, uses the pipeline key.
+        assert _allows(statements, "kms:Decrypt", key) == (name != START), name
         assert _allows(statements, "s3:GetObject*", _arn(landing)) == (name == "extract")
         assert _allows(statements, "sqs:SendMessage", _arn(queue)) == (
-            name in {"transform", "load"}
+            name in {"transform", "load", RUN_STATUS}
         )
         reads_secret = any(
             "secretsmanager:GetSecretValue" in statement["Action"]
             and secret in json.dumps(statement["Resource"])
             for statement in statements
         )
-        warehouse_users = {"load", "retention", RUN_FAILED, "health", "report"}
+        warehouse_users = {"load", "retention", RUN_STATUS, "health", "report"}
         assert reads_secret == (name in warehouse_users), name
         # No AWSLambdaBasicExecutionRole: each function writes only its own log group.
         role = synth.resources[_role_of(synth, function_id)]
@@ -596,7 +685,7 @@ def test_quarantine_queue_redrives_to_an_encrypted_dead_letter_queue(synth: Synt
     for queue_id in (queue, dead):
         assert queues[queue_id]["Properties"]["KmsMasterKeyId"] == _arn(_key_id(synth))
     policies = synth.of_type("AWS::SQS::QueuePolicy")
-    assert len(policies) == 2  # enforce SSL on both
+    assert len(policies) == 3  # enforce SSL on both, and on the events' dead-letter queue
 
 
 def test_alert_topic_is_encrypted_and_mails_each_configured_address(synth: Synth) -> None:

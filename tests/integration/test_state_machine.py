@@ -1,4 +1,12 @@
-"""The real ASL under moto's Step Functions interpreter, with the real handlers in-process."""
+"""The real ASL under moto's Step Functions interpreter, with the real handlers in-process.
+
+moto has no redrive. A redrive restarts a failed execution at its failed state with that
+state's recorded input; it is modelled faithfully here: a state machine of the same
+definition whose StartAt is the failed state, started with the input the failed execution's
+history recorded for that state. (moto turns a failed Distributed Map item into `null` and
+lets the Map succeed, so the failure surfaces at the completion after the Map, which finds
+the chunk's report missing; the service fails at the Map itself, and the model starts there.)
+"""
 
 from __future__ import annotations
 
@@ -13,21 +21,27 @@ import pytest
 from moto import mock_aws
 from sqlalchemy import create_engine, text
 
-from customer_etl.adapters.aws import S3CheckpointStore
 from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.core.errors import WarehouseSchemaError
 from customer_etl.reference.sample import generate_customers
-from tests.fakes.lambda_invoke import ACCOUNT, REGION, function_arn, handlers_in_process
+from tests.fakes.lambda_invoke import (
+    ACCOUNT,
+    REGION,
+    FakeLambdaContext,
+    function_arn,
+    handlers_in_process,
+    load_handler,
+)
 from tests.fakes.postcodes_api import FakePostcodesApi, company_profile, serve
 from tests.integration.test_dynamodb_state import BREAKERS, CACHE, create_tables
 
 REPO = Path(__file__).resolve().parents[2]
 STAGES = ["extract", "transform", "enrich", "load"]
-FUNCTIONS = [*STAGES, "run_failed"]
-"""The functions the state machine invokes: the stages and, at the end of its Catch path,
-the run-failed function."""
+FUNCTIONS = STAGES
+"""The functions the state machine invokes."""
 LANDING, CHECKPOINTS = "landing-bucket", "checkpoint-bucket"
 API_KEY = "integration-key"
+CHUNK_ROWS = 25
 
 
 @pytest.fixture
@@ -61,11 +75,7 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
 
         definition = (REPO / "statemachine" / "pipeline.asl.json").read_text()
         substitutions = {f"{s.capitalize()}FunctionArn": function_arn(s) for s in STAGES}
-        substitutions |= {
-            "RunFailedFunctionArn": function_arn("run_failed"),
-            "QuarantineQueueUrl": quarantine_url,
-            "AlertTopicArn": topic_arn,
-        }
+        substitutions["CheckpointBucket"] = CHECKPOINTS
         for name, value in substitutions.items():
             definition = definition.replace("${" + name + "}", value)
         sfn = boto3.client("stepfunctions", region_name=REGION)
@@ -74,6 +84,7 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
             definition=definition,
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/customer-etl-states",
         )["stateMachineArn"]
+        monkeypatch.setenv("CUSTOMER_ETL__AWS__STATE_MACHINE_ARN", machine)
 
         warehouse = tmp_path / "warehouse.db"
         # A shared warehouse is upgraded by the deployment, not by the functions.
@@ -94,6 +105,8 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
                 "CUSTOMER_ETL__ENCRYPTION__KMS_KEY_ID": kms_key,
                 # The samples here are 10% defective, above the default max_bad_ratio.
                 "CUSTOMER_ETL__QUALITY__MAX_BAD_RATIO": "0.2",
+                # Several chunks per file: the Distributed Maps fan them out.
+                "CUSTOMER_ETL__PIPELINE__CHUNK_ROWS": str(CHUNK_ROWS),
             }.items():
                 monkeypatch.setenv(name, value)
             yield {
@@ -101,6 +114,7 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
                 "sqs": sqs,
                 "sfn": sfn,
                 "machine": machine,
+                "definition": definition,
                 "quarantine_url": quarantine_url,
                 "alerts_url": alerts_url,
                 "warehouse": warehouse,
@@ -108,23 +122,21 @@ def aws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, A
             }
 
 
-def execute(aws: dict[str, Any], key: str, name: str) -> dict[str, Any]:
-    """Start the state machine on an S3 'Object Created' event and wait for its end."""
-    event = {
-        "detail-type": "Object Created",
-        "source": "aws.s3",
-        "detail": {"bucket": {"name": LANDING}, "object": {"key": key}},
-    }
-    return execute_input(aws, event, name)
+def landed(aws: dict[str, Any], key: str, body: bytes) -> dict[str, Any]:
+    """Put an object in the landing bucket; the start function's input for it."""
+    aws["s3"].put_object(Bucket=LANDING, Key=key, Body=body)
+    return {"bucket": LANDING, "key": key}
 
 
-def execute_input(aws: dict[str, Any], state_input: dict[str, Any], name: str) -> dict[str, Any]:
+def execute_input(
+    aws: dict[str, Any], state_input: dict[str, Any], name: str, machine: str | None = None
+) -> dict[str, Any]:
     """Start the state machine on `state_input` and wait for its end."""
     with handlers_in_process(FUNCTIONS):
         arn = aws["sfn"].start_execution(
-            stateMachineArn=aws["machine"], name=name, input=json.dumps(state_input)
+            stateMachineArn=machine or aws["machine"], name=name, input=json.dumps(state_input)
         )["executionArn"]
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 120
         while True:
             described: dict[str, Any] = aws["sfn"].describe_execution(executionArn=arn)
             if described["status"] != "RUNNING" or time.monotonic() > deadline:
@@ -135,9 +147,54 @@ def execute_input(aws: dict[str, Any], state_input: dict[str, Any], name: str) -
     return described
 
 
+def redrive(aws: dict[str, Any], failed: dict[str, Any], state: str, name: str) -> dict[str, Any]:
+    """The model of a redrive: the same definition from `state`, with the input the failed
+    execution's history recorded for it."""
+    definition = json.loads(aws["definition"])
+    definition["StartAt"] = state
+    machine = aws["sfn"].create_state_machine(
+        name=f"customer-etl-redrive-{name}",
+        definition=json.dumps(definition),
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/customer-etl-states",
+    )["stateMachineArn"]
+    return execute_input(aws, recorded_input(aws, failed, state), name, machine)
+
+
+def status_event(result: dict[str, Any], redrive_count: int = 0) -> dict[str, Any]:
+    """The "Step Functions Execution Status Change" event EventBridge delivers for `result`
+    (moto's EventBridge never sees Step Functions), in the shape of the service's."""
+    return {
+        "source": "aws.states",
+        "detail-type": "Step Functions Execution Status Change",
+        "detail": {
+            "executionArn": result["executionArn"],
+            "stateMachineArn": result["stateMachineArn"],
+            "name": result["name"],
+            "status": result["status"],
+            "input": result.get("input", "{}"),
+            "error": result.get("error"),
+            "cause": result.get("cause"),
+            "redriveCount": redrive_count,
+        },
+    }
+
+
+def run_status(event: dict[str, Any]) -> dict[str, Any]:
+    handler = load_handler("run_status")
+    return handler(event, FakeLambdaContext("customer-etl-run_status"))
+
+
 def messages(aws: dict[str, Any], queue: str) -> list[str]:
-    found = aws["sqs"].receive_message(QueueUrl=aws[queue], MaxNumberOfMessages=10)
-    return [m["Body"] for m in found.get("Messages", [])]
+    found: list[str] = []
+    while (
+        batch := aws["sqs"]
+        .receive_message(QueueUrl=aws[queue], MaxNumberOfMessages=10)
+        .get("Messages", [])
+    ):
+        found += [m["Body"] for m in batch]
+        for m in batch:
+            aws["sqs"].delete_message(QueueUrl=aws[queue], ReceiptHandle=m["ReceiptHandle"])
+    return found
 
 
 def personal_values(frame: Any) -> set[str]:
@@ -149,109 +206,152 @@ def personal_values(frame: Any) -> set[str]:
     }
 
 
-def test_an_uploaded_csv_runs_every_stage_and_reaches_the_warehouse(
-    aws: dict[str, Any], tmp_path: Path
-) -> None:
-    sample = generate_customers(rows=300, seed=11, defect_rate=0.1)
-    valid = sample.frame.drop(index=sample.defects.index)
-    first_company = sorted(n for n in valid["company_number"] if n)[0]
-    aws["api"].companies = {first_company: company_profile()}
-    body = sample.frame.to_csv(index=False).encode()
-    aws["s3"].put_object(Bucket=LANDING, Key="incoming/customers 2026.csv", Body=body)
-
-    # S3 event keys arrive URL-encoded: a space is '+'.
-    result = execute(aws, "incoming/customers+2026.csv", name="run-ok")
-
-    assert result["status"] == "SUCCEEDED", result
-    manifest = json.loads(result["output"])
-    assert manifest["status"] == "succeeded"
-    assert set(manifest["stages"]) == set(STAGES)
-    rows_quarantined = sum(s["rows_quarantined"] for s in manifest["stages"].values())
-    assert rows_quarantined == len(sample.defects)
-    loaded = manifest["stages"]["load"]["rows_out"]
-    assert loaded + rows_quarantined == 300
-    # The classification report lies beside the run's checkpoints.
-    document = aws["s3"].get_object(Bucket=CHECKPOINTS, Key="runs/run-ok/classification.json")
-    classes = {c["column"]: c["data_class"] for c in json.loads(document["Body"].read())["columns"]}
-    assert classes["email"] == "email" and classes["customer_id"] is None
-    engine = create_engine(f"sqlite:///{aws['warehouse']}")
-    with engine.connect() as connection:
-        assert connection.execute(text("select count(*) from customers")).scalar_one() == loaded
-        assert connection.execute(text("select status from etl_runs")).scalars().all() == [
-            "succeeded"
-        ]
-        enriched = connection.execute(
-            text("select company_enrichment_source from customers where company_number = :n"),
-            {"n": first_company},
-        ).scalars()
-        assert set(enriched) == {"companies_house"}
-    apis = manifest["stages"]["enrich"]["apis"]
-    assert apis["companies_house"]["successes"] >= 1
-    assert apis["postcodes.io"]["calls"] >= 1
-    cached = boto3.client("dynamodb", region_name=REGION).scan(TableName=CACHE)["Count"]
-    assert cached > 0, "the answers are kept for the next run"
-    for stage in STAGES:
-        assert manifest["stages"][stage]["checkpoint_uri"].startswith(
-            f"s3://{CHECKPOINTS}/runs/run-ok/"
-        )
-    notices = [json.loads(m) for m in messages(aws, "quarantine_url")]
-    assert [(n["kind"], n["stage"], n["rows"]) for n in notices] == [
-        ("rows_quarantined", "transform", len(sample.defects))
-    ]
-    quarantine_key = notices[0]["uri"].split(f"{CHECKPOINTS}/", 1)[1]
-    assert aws["s3"].head_object(Bucket=CHECKPOINTS, Key=quarantine_key)["ContentLength"] > 0
-    text_seen = json.dumps(notices) + result["output"]
-    assert not [v for v in personal_values(sample.frame) if v in text_seen]
-
-
 def alerts(aws: dict[str, Any]) -> list[dict[str, Any]]:
     """The SNS notifications the alert topic delivered to its test queue."""
     return [json.loads(m) for m in messages(aws, "alerts_url")]
 
 
-def run_rows(aws: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+def run_rows(aws: dict[str, Any]) -> list[tuple[str, str, str | None, int]]:
     engine = create_engine(f"sqlite:///{aws['warehouse']}")
     with engine.connect() as connection:
-        rows = connection.execute(text("select run_id, status, error from etl_runs")).all()
+        rows = connection.execute(
+            text("select run_id, status, error, attempts from etl_runs")
+        ).all()
     engine.dispose()
-    return [(row.run_id, row.status, row.error) for row in rows]
+    return [(row.run_id, row.status, row.error, row.attempts) for row in rows]
+
+
+def warehouse(aws: dict[str, Any], sql: str) -> list[tuple[Any, ...]]:
+    engine = create_engine(f"sqlite:///{aws['warehouse']}")
+    with engine.connect() as connection:
+        rows = [tuple(row) for row in connection.execute(text(sql))]
+    engine.dispose()
+    return rows
+
+
+def history(aws: dict[str, Any], result: dict[str, Any]) -> list[dict[str, Any]]:
+    events: list[dict[str, Any]] = aws["sfn"].get_execution_history(
+        executionArn=result["executionArn"]
+    )["events"]
+    return events
 
 
 def entered_states(aws: dict[str, Any], result: dict[str, Any]) -> list[str]:
-    history = aws["sfn"].get_execution_history(executionArn=result["executionArn"])["events"]
     return [
-        e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")
+        e["stateEnteredEventDetails"]["name"]
+        for e in history(aws, result)
+        if e["type"].endswith("StateEntered")
     ]
 
 
-def test_a_failing_stage_ends_in_the_catch_path_with_a_quarantine_message_and_one_templated_alert(
+def recorded_input(aws: dict[str, Any], result: dict[str, Any], state: str) -> Any:
+    [entered] = [
+        e["stateEnteredEventDetails"]["input"]
+        for e in history(aws, result)
+        if e["type"].endswith("StateEntered") and e["stateEnteredEventDetails"]["name"] == state
+    ]
+    return json.loads(entered)
+
+
+def chunk_reports(run_id: str) -> dict[str, Any]:
+    """Every chunk report of the run in the checkpoint bucket, by key, with its ETag."""
+    s3 = boto3.client("s3", region_name=REGION)
+    listed = s3.list_objects_v2(Bucket=CHECKPOINTS, Prefix=f"runs/{run_id}/chunks/")
+    return {item["Key"]: item["ETag"] for item in listed.get("Contents", [])}
+
+
+def test_an_uploaded_csv_runs_chunk_by_chunk_and_reaches_the_warehouse(
+    aws: dict[str, Any],
+) -> None:
+    sample = generate_customers(rows=120, seed=11, defect_rate=0.1)
+    valid = sample.frame.drop(index=sample.defects.index)
+    first_company = sorted(n for n in valid["company_number"] if n)[0]
+    aws["api"].companies = {first_company: company_profile()}
+    # S3 event keys arrive URL-encoded: a space is '+'.
+    source = landed(aws, "incoming/customers 2026.csv", sample.frame.to_csv(index=False).encode())
+
+    result = execute_input(aws, source | {"key": "incoming/customers+2026.csv"}, name="run-ok")
+
+    assert result["status"] == "SUCCEEDED", result
+    manifest = json.loads(result["output"])
+    assert manifest["status"] == "succeeded"
+    assert manifest["chunks"] == 5
+    assert set(manifest["stages"]) == set(STAGES)
+    for stage in STAGES:
+        assert manifest["stages"][stage]["chunks"] == 5
+        assert manifest["stages"][stage]["checkpoint_uri"] == (
+            f"s3://{CHECKPOINTS}/runs/run-ok/{stage}/"
+        )
+    # Every Map item's work is checked by the completion after it: each chunk has a report.
+    assert len(chunk_reports("run-ok")) == 4 * 5
+    states = entered_states(aws, result)
+    for name in ("Extract", "TransformChunks", "Transformed", "EnrichChunks", "Loaded"):
+        assert name in states
+    rows_quarantined = sum(s["rows_quarantined"] for s in manifest["stages"].values())
+    assert rows_quarantined == len(sample.defects)
+    loaded = manifest["stages"]["load"]["rows_out"]
+    assert loaded + rows_quarantined == 120
+    document = aws["s3"].get_object(Bucket=CHECKPOINTS, Key="runs/run-ok/classification.json")
+    classes = {c["column"]: c["data_class"] for c in json.loads(document["Body"].read())["columns"]}
+    assert classes["email"] == "email" and classes["customer_id"] is None
+    assert warehouse(aws, "select count(*) from customers") == [(loaded,)]
+    assert run_rows(aws) == [("run-ok", "succeeded", None, 1)]
+    assert warehouse(aws, "select count(*), count(distinct customer_id) from customer_changes") == [
+        (loaded, loaded)
+    ]
+    enriched = warehouse(
+        aws,
+        f"select company_enrichment_source from customers where company_number = '{first_company}'",
+    )
+    assert enriched == [("companies_house",)]
+    apis = manifest["stages"]["enrich"]["apis"]
+    assert apis["companies_house"]["successes"] >= 1
+    assert apis["postcodes.io"]["calls"] >= 1
+    notices = [json.loads(m) for m in messages(aws, "quarantine_url")]
+    assert {n["kind"] for n in notices} == {"rows_quarantined"}
+    assert sum(n["rows"] for n in notices if n["stage"] == "transform") == len(sample.defects)
+    text_seen = json.dumps(notices) + result["output"]
+    assert not [v for v in personal_values(sample.frame) if v in text_seen]
+    # A success that needed no redrive is no recovery: nothing is sent.
+    assert run_status(status_event(result)) == {"run_id": "run-ok", "action": "none"}
+    assert not [a for a in alerts(aws) if "recovered" in a["Subject"]]
+
+
+def test_a_failing_stage_fails_the_execution_at_that_stage_and_the_status_event_alerts_once(
     aws: dict[str, Any],
 ) -> None:
     sample = generate_customers(rows=20, seed=3, defect_rate=0.0)
     without_email = sample.frame.drop(columns=["email"]).to_csv(index=False).encode()
-    aws["s3"].put_object(Bucket=LANDING, Key="incoming/bad.csv", Body=without_email)
+    source = landed(aws, "incoming/bad.csv", without_email)
 
-    result = execute(aws, "incoming/bad.csv", name="run-bad")
+    result = execute_input(aws, source, name="run-bad")
 
     assert result["status"] == "FAILED"
-    assert entered_states(aws, result)[-3:] == ["QuarantineFailure", "NotifyRunFailed", "Failed"]
+    assert entered_states(aws, result) == ["Extract"]  # failed at the task: no Catch path
+    assert result["error"] == "InputFileError"
+
+    assert run_status(status_event(result)) == {"run_id": "run-bad", "action": "recorded_failure"}
+
     [notice] = [json.loads(m) for m in messages(aws, "quarantine_url")]
-    assert notice["kind"] == "run_failed"
-    assert notice["run_id"] == "run-bad"
-    assert notice["error"] == "InputFileError"
-    assert "lacks required column(s) email" in notice["cause"]
+    assert (notice["kind"], notice["run_id"], notice["status"]) == (
+        "run_failed",
+        "run-bad",
+        "FAILED",
+    )
+    assert notice["stage"] == "extract"
+    assert notice["error_class"] == "InputFileError"
+    assert "lacks required column(s) email" in notice["error"]
+    assert "redrive-execution" in notice["recovery"]
     # One alert, the template's: severity (InputFileError is P3), run id and error class in
-    # the subject, the stage and our error's own message in the body, and the severity as
-    # a message attribute for the subscriptions' filter policies.
+    # the subject, the stage and our error's own message in the body.
     [alert] = alerts(aws)
     assert alert["Subject"] == "[P3] customer-etl run run-bad failed: InputFileError"
     assert "Run run-bad failed in stage extract with InputFileError." in alert["Message"]
     assert "lacks required column(s) email" in alert["Message"]
     assert "incident-response.md#inputfileerror" in alert["Message"]
     assert alert["MessageAttributes"]["severity"]["Value"] == "P3"
-    # The failed extract has its etl_runs row, so the period report counts the failure.
-    [(run_id, status, error)] = run_rows(aws)
-    assert (run_id, status) == ("run-bad", "failed")
+    [(run_id, status, error, attempts)] = run_rows(aws)
+    assert (run_id, status, attempts) == ("run-bad", "failed", 1)
     assert error is not None and "lacks required column(s) email" in error
     text_seen = json.dumps(notice) + json.dumps(alert) + (error or "")
     assert not [
@@ -261,170 +361,208 @@ def test_a_failing_stage_ends_in_the_catch_path_with_a_quarantine_message_and_on
     ]
 
 
+@pytest.mark.parametrize(
+    ("status", "error_class"), [("TIMED_OUT", "States.Timeout"), ("ABORTED", "ExecutionAborted")]
+)
+def test_a_timed_out_or_aborted_execution_is_recorded_and_alerted_too(
+    aws: dict[str, Any], status: str, error_class: str
+) -> None:
+    event = {
+        "detail": {
+            "executionArn": f"arn:aws:states:{REGION}:{ACCOUNT}:execution:customer-etl:run-x",
+            "name": "run-x",
+            "status": status,
+            "input": json.dumps({"bucket": LANDING, "key": "incoming/x.csv"}),
+            "error": None,
+            "cause": None,
+        }
+    }
+    assert run_status(event)["action"] == "recorded_failure"
+    [alert] = alerts(aws)
+    assert alert["Subject"].endswith(f"customer-etl run run-x failed: {error_class}")
+    assert run_rows(aws)[0][:2] == ("run-x", "failed")
+
+
 def test_an_unexpected_error_is_alerted_by_its_class_without_its_message(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     sample = generate_customers(rows=20, seed=5, defect_rate=0.0)
-    aws["s3"].put_object(Bucket=LANDING, Key="incoming/ok.csv", Body=sample.frame.to_csv().encode())
+    source = landed(aws, "incoming/ok.csv", sample.frame.to_csv().encode())
     secret = str(sample.frame["email"].iloc[0])
 
     def boom(*_: Any, **__: Any) -> Any:
         raise KeyError(f"no such customer {secret}")  # a message that quotes a value
 
-    monkeypatch.setattr("customer_etl.runtime.lambda_handlers.run_stage", boom)
-    result = execute(aws, "incoming/ok.csv", name="run-boom")
+    monkeypatch.setattr("customer_etl.runtime.lambda_handlers.run_extract", boom)
+    result = execute_input(aws, source, name="run-boom")
 
     assert result["status"] == "FAILED"
+    run_status(status_event(result))
     [alert] = alerts(aws)
     # The function answers with a stand-in error: its message names the class, not the value.
     assert alert["Subject"] == "[P1] customer-etl run run-boom failed: UnexpectedStageError"
     assert "unexpected KeyError in stage extract" in alert["Message"]
-    [(_, status, error)] = run_rows(aws)
+    [(_, status, error, _)] = run_rows(aws)
     assert status == "failed"
     [notice] = messages(aws, "quarantine_url")
     assert "UnexpectedStageError" in notice
-    history = aws["sfn"].get_execution_history(executionArn=result["executionArn"])
-    assert secret not in json.dumps(alert) + (error or "") + notice + json.dumps(
-        history, default=str
+    seen = (
+        json.dumps(alert) + (error or "") + notice + json.dumps(history(aws, result), default=str)
     )
+    assert secret not in seen
 
 
-def test_when_the_run_failed_function_fails_the_fixed_alert_still_goes_out(
+def test_the_same_landed_object_delivered_twice_starts_one_run_and_a_new_version_another(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    aws["s3"].put_object(Bucket=LANDING, Key="incoming/empty.csv", Body=b"")
+    # A state machine that ends at once: what is under test is Step Functions' uniqueness of
+    # execution names, which the start function relies on.
+    quick = aws["sfn"].create_state_machine(
+        name="quick",
+        definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/customer-etl-states",
+    )["stateMachineArn"]
+    monkeypatch.setenv("CUSTOMER_ETL__AWS__STATE_MACHINE_ARN", quick)
+    start = load_handler("start")
+    context = FakeLambdaContext("customer-etl-start")
 
-    def broken(*_: Any, **__: Any) -> Any:
-        raise RuntimeError("the run-failed function is broken")
+    def event(version: str) -> dict[str, Any]:
+        return {
+            "source": "aws.s3",
+            "detail-type": "Object Created",
+            "detail": {
+                "bucket": {"name": LANDING},
+                "object": {"key": "incoming/twice.csv", "version-id": version, "etag": "e"},
+            },
+        }
 
-    monkeypatch.setattr("customer_etl.runtime.lambda_handlers.report_run_failure", broken)
-    result = execute(aws, "incoming/empty.csv", name="run-fallback")
+    first = start(event("v1"), context)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(
+        e["status"] == "RUNNING"
+        for e in aws["sfn"].list_executions(stateMachineArn=quick)["executions"]
+    ):
+        time.sleep(0.05)
+    again = start(event("v1"), context)
+    newer = start(event("v2"), context)
 
-    assert result["status"] == "FAILED"
-    assert entered_states(aws, result)[-3:] == ["NotifyRunFailed", "FallbackAlert", "Failed"]
-    [alert] = alerts(aws)
-    assert alert["Subject"] == "customer-etl run failed"
-    assert "customer-etl run run-fallback failed with InputFileError" in alert["Message"]
-
-
-def checkpoint_writes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The stages that write their checkpoint from now on: every stage that runs does, a
-    stage the manifest shows as done does not."""
-    writes: list[str] = []
-    original = S3CheckpointStore.writer
-
-    def recording(store: S3CheckpointStore, run_id: str, stage: str, schema: object) -> Any:
-        writes.append(stage)
-        return original(store, run_id, stage, schema)
-
-    monkeypatch.setattr(S3CheckpointStore, "writer", recording)
-    return writes
-
-
-def run_failed_notices(aws: dict[str, Any]) -> list[dict[str, Any]]:
-    """The quarantine queue's failed-run messages (it also has the stages' row notices)."""
-    notices = [json.loads(m) for m in messages(aws, "quarantine_url")]
-    return [n for n in notices if n["kind"] == "run_failed"]
-
-
-def failed_state_input(aws: dict[str, Any], result: dict[str, Any], state: str) -> Any:
-    history = aws["sfn"].get_execution_history(executionArn=result["executionArn"])["events"]
-    [entered] = [
-        e["stateEnteredEventDetails"]["input"]
-        for e in history
-        if e["type"].endswith("StateEntered") and e["stateEnteredEventDetails"]["name"] == state
-    ]
-    return json.loads(entered)
+    assert first["started"] is True
+    assert again == first | {"started": False}
+    assert newer["started"] is True and newer["run_id"] != first["run_id"]
+    executions = aws["sfn"].list_executions(stateMachineArn=quick)["executions"]
+    assert sorted(e["name"] for e in executions) == sorted([first["run_id"], newer["run_id"]])
+    described = aws["sfn"].describe_execution(executionArn=executions[0]["executionArn"])
+    assert json.loads(described["input"])["bucket"] == LANDING
 
 
-# The stages the resume passes through publish no figures again, and Powertools says so.
-@pytest.mark.filterwarnings("ignore:No application metrics to publish")
-def test_a_run_that_failed_in_load_resumes_in_a_new_execution_without_redoing_its_stages(
-    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    sample = generate_customers(rows=60, seed=7, defect_rate=0.1)
-    aws["s3"].put_object(
-        Bucket=LANDING, Key="incoming/load.csv", Body=sample.frame.to_csv(index=False)
-    )
-    writes = checkpoint_writes(monkeypatch)
-
-    def not_upgraded(*_: Any, **__: Any) -> Any:
-        raise WarehouseSchemaError("the warehouse schema is not current: run db upgrade")
-
-    with pytest.MonkeyPatch.context() as broken:
-        broken.setattr(SqlWarehouse, "loading", not_upgraded)
-        failed = execute(aws, "incoming/load.csv", name="run-load")
-
-    assert failed["status"] == "FAILED"
-    assert entered_states(aws, failed)[-4:] == [
-        "Load",
-        "QuarantineFailure",
-        "NotifyRunFailed",
-        "Failed",
-    ]
-    assert run_rows(aws)[0][:2] == ("run-load", "failed")
-    # The quarantine message carries what to resume with: the failed state's input, the
-    # manifest the execution history shows Load was given, the caught error in place of the
-    # manifest's own `error` (None while a run is running).
-    [notice] = run_failed_notices(aws)
-    assert (notice["run_id"], notice["execution"], notice["error"]) == (
-        "run-load",
-        "run-load",
-        "WarehouseSchemaError",
-    )
-    resume_input = notice["resume_input"]
-    assert resume_input["error"]["Error"] == "WarehouseSchemaError"
-    load_input = failed_state_input(aws, failed, "Load")
-    assert resume_input | {"error": None} == load_input
-    assert set(load_input["stages"]) == {"extract", "transform", "enrich"}
-    writes.clear()
-
-    # Passed on as the message holds it, caught error included; a new execution name.
-    resumed = execute_input(aws, resume_input, name="run-load-resume-1")
-
-    assert resumed["status"] == "SUCCEEDED", resumed
-    assert entered_states(aws, resumed)[:2] == ["StartOrResume", "Extract"]
-    assert writes == ["load/chunk-00000"], "only the stage that had not finished ran"
-    manifest = json.loads(resumed["output"])
-    assert manifest["run_id"] == "run-load"
-    assert (manifest["status"], manifest["error"]) == ("succeeded", None)
-    for stage in ("extract", "transform", "enrich"):
-        assert manifest["stages"][stage] == load_input["stages"][stage]
-    loaded = manifest["stages"]["load"]["rows_out"]
-    quarantined = sum(s["rows_quarantined"] for s in manifest["stages"].values())
-    assert loaded + quarantined == 60 and quarantined == len(sample.defects)
-    engine = create_engine(f"sqlite:///{aws['warehouse']}")
-    with engine.connect() as connection:
-        assert connection.execute(text("select count(*) from customers")).scalar_one() == loaded
-    engine.dispose()
-    # The resume's success replaced the failed run's row: one row, under the run's own id.
-    assert run_rows(aws) == [("run-load", "succeeded", None)]
-
-
-def test_a_run_that_failed_in_extract_resumes_under_its_own_run_id(
+def test_a_run_reads_the_version_it_was_started_for_even_after_the_key_is_replaced(
     aws: dict[str, Any],
 ) -> None:
-    sample = generate_customers(rows=20, seed=3, defect_rate=0.0)
-    without_email = sample.frame.drop(columns=["email"]).to_csv(index=False).encode()
-    aws["s3"].put_object(Bucket=LANDING, Key="incoming/fixed.csv", Body=without_email)
-    failed = execute(aws, "incoming/fixed.csv", name="run-extract")
-    assert failed["status"] == "FAILED"
-    [notice] = run_failed_notices(aws)
-    # Extract's input is the first manifest's run id, bucket and key: no stage had finished.
-    assert {k: v for k, v in notice["resume_input"].items() if k != "error"} == {
-        "run_id": "run-extract",
-        "bucket": LANDING,
-        "key": "incoming/fixed.csv",
-    }
+    aws["s3"].put_bucket_versioning(Bucket=LANDING, VersioningConfiguration={"Status": "Enabled"})
+    first = generate_customers(rows=30, seed=1, defect_rate=0.0).frame
+    put = aws["s3"].put_object(
+        Bucket=LANDING, Key="incoming/v.csv", Body=first.to_csv(index=False).encode()
+    )
+    second = generate_customers(rows=10, seed=2, defect_rate=0.0).frame
     aws["s3"].put_object(
-        Bucket=LANDING, Key="incoming/fixed.csv", Body=sample.frame.to_csv(index=False)
+        Bucket=LANDING, Key="incoming/v.csv", Body=second.to_csv(index=False).encode()
     )
 
-    resumed = execute_input(aws, notice["resume_input"], name="run-extract-resume-1")
+    source = {"bucket": LANDING, "key": "incoming/v.csv", "version_id": put["VersionId"]}
+    result = execute_input(aws, source, name="run-version")
 
-    assert resumed["status"] == "SUCCEEDED", resumed
-    assert "BuildManifest" not in entered_states(aws, resumed)
-    manifest = json.loads(resumed["output"])
-    assert manifest["run_id"] == "run-extract"
-    assert manifest["stages"]["load"]["rows_out"] == 20
-    assert run_rows(aws) == [("run-extract", "succeeded", None)]
+    assert result["status"] == "SUCCEEDED", result
+    manifest = json.loads(result["output"])
+    assert (
+        manifest["rows_in"]
+        if "rows_in" in manifest
+        else manifest["stages"]["extract"]["rows_in"] == 30
+    )
+    assert manifest["file"]["version"] == put["VersionId"]
+    assert warehouse(aws, "select count(*) from customers") == [(30,)]
+
+
+def test_an_object_replaced_in_a_bucket_without_versions_is_refused_not_mixed(
+    aws: dict[str, Any],
+) -> None:
+    first = generate_customers(rows=30, seed=1, defect_rate=0.0).frame
+    put = aws["s3"].put_object(
+        Bucket=LANDING, Key="incoming/e.csv", Body=first.to_csv(index=False).encode()
+    )
+    second = generate_customers(rows=10, seed=2, defect_rate=0.0).frame
+    aws["s3"].put_object(
+        Bucket=LANDING, Key="incoming/e.csv", Body=second.to_csv(index=False).encode()
+    )
+
+    source = {"bucket": LANDING, "key": "incoming/e.csv", "version_id": put["ETag"]}
+    result = execute_input(aws, source, name="run-replaced")
+
+    assert result["status"] == "FAILED"
+    assert result["error"] == "InputChangedError"
+    assert warehouse(aws, "select count(*) from customers") == [(0,)]
+
+
+# The stages and chunks the redrive passes through publish no figures again.
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_a_redrive_after_a_chunk_failed_to_load_runs_only_that_chunk_and_completes_the_run(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sample = generate_customers(rows=100, seed=7, defect_rate=0.1)
+    source = landed(aws, "incoming/load.csv", sample.frame.to_csv(index=False).encode())
+    loads: list[int | None] = []
+    original = SqlWarehouse.loading
+
+    def counted(self: SqlWarehouse, run_id: str, chunk: int | None = None) -> Any:
+        loads.append(chunk)
+        return original(self, run_id, chunk)
+
+    def chunk_two_fails(self: SqlWarehouse, run_id: str, chunk: int | None = None) -> Any:
+        if chunk == 2:
+            raise WarehouseSchemaError("the warehouse schema is not current: run db upgrade")
+        return counted(self, run_id, chunk)
+
+    with pytest.MonkeyPatch.context() as broken:
+        broken.setattr(SqlWarehouse, "loading", chunk_two_fails)
+        failed = execute_input(aws, source, name="run-load")
+
+    assert failed["status"] == "FAILED"
+    assert failed["error"] == "ChunkMissingError"
+    # (A chunk may load twice: SQLite's one writer makes concurrent loads retry.)
+    assert {c for c in loads if c is not None} == {0, 1, 3}
+    assert run_status(status_event(failed))["action"] == "recorded_failure"
+    assert run_rows(aws)[0][:2] == ("run-load", "failed")
+    [alert] = [a for a in alerts(aws) if " failed: " in a["Subject"]]
+    assert "redrive" in alert["Message"]
+    reports_before = chunk_reports("run-load")
+    loads.clear()
+    monkeypatch.setattr(SqlWarehouse, "loading", counted)
+
+    redriven = redrive(aws, failed, "LoadChunks", name="run-load-redrive")
+
+    assert redriven["status"] == "SUCCEEDED", redriven
+    assert {c for c in loads if c is not None} == {2}, "only the chunk that had failed loads"
+    after = chunk_reports("run-load")
+    assert {k: v for k, v in after.items() if k in reports_before} == reports_before
+    assert set(after) - set(reports_before) == {"runs/run-load/chunks/load-00002.json"}
+    manifest = json.loads(redriven["output"])
+    assert manifest["run_id"] == "run-load"
+    loaded = manifest["stages"]["load"]["rows_out"]
+    quarantined = sum(s["rows_quarantined"] for s in manifest["stages"].values())
+    assert loaded + quarantined == 100 and quarantined == len(sample.defects)
+    # Row for row what a clean run loads: every valid record once, one audit row each.
+    valid = sorted(sample.frame.drop(index=sample.defects.index)["customer_id"])
+    assert [
+        row[0] for row in warehouse(aws, "select customer_id from customers order by 1")
+    ] == valid
+    assert warehouse(aws, "select count(*), count(distinct customer_id) from customer_changes") == [
+        (len(valid), len(valid))
+    ]
+    # The redriven execution's success: the run's row says so, with its attempts, and one
+    # "recovered" notice goes out.
+    assert run_status(status_event(redriven | {"name": "run-load"}, redrive_count=1)) == {
+        "run_id": "run-load",
+        "action": "recovered",
+    }
+    assert run_rows(aws) == [("run-load", "succeeded", None, 2)]
+    [notice] = [a for a in alerts(aws) if "recovered" in a["Subject"]]
+    assert notice["Subject"] == "[P3] customer-etl run run-load recovered"

@@ -11,24 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
 
-from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.reference.sample import write_sample
 from customer_etl.runtime.cli import main
 from tests.fakes.postcodes_api import FakePostcodesApi, serve
+from tests.resilience.local_runs import CHANGES, CUSTOMERS, migrated, rows
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS = 200
-
-
-def rows(url: str, sql: str) -> list[tuple[Any, ...]]:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as connection:
-            return [tuple(row) for row in connection.execute(text(sql))]
-    finally:
-        engine.dispose()
 
 
 def cli(*args: str) -> int:
@@ -45,18 +35,6 @@ def offline(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
         monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__CONNECT_TIMEOUT_SECONDS", "1")
         monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__CONNECT_ATTEMPTS", "1")
         yield api
-
-
-def migrated(path: Path) -> str:
-    url = f"sqlite:///{path}"
-    warehouse = SqlWarehouse(url)
-    warehouse.upgrade()
-    warehouse.dispose()
-    return url
-
-
-CUSTOMERS = "select customer_id, content_hash from customers order by customer_id"
-CHANGES = "select customer_id, action, after_hash from customer_changes order by customer_id"
 
 
 def test_a_locked_warehouse_fails_the_run_saying_so_and_resume_finishes_it(

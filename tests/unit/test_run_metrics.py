@@ -232,6 +232,14 @@ def test_an_unexpected_error_leaves_the_stage_function_as_a_stand_in_without_its
     assert raised.value.__cause__ is None and raised.value.__suppress_context__
 
 
+def kept_documents() -> SimpleNamespace:
+    """Ports whose checkpoint store keeps the manifest the completion writes, and nothing
+    else (these tests stop at the handler)."""
+    kept: dict[str, str] = {}
+    store = SimpleNamespace(put_document=lambda run_id, name, text: kept.setdefault(name, text))
+    return SimpleNamespace(notifier=None, checkpoints=store)
+
+
 # Powertools warns when a handler publishes no metric: that is the point here.
 @pytest.mark.filterwarnings("ignore:No application metrics to publish")
 @pytest.mark.parametrize(("done", "expected"), [(True, set()), (False, {"RowsIn", "RowsOut"})])
@@ -241,12 +249,12 @@ def test_a_stage_a_resume_finds_done_does_not_emit_its_figures_again(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """A resumed cloud run passes through the stages it finished (docs/runbook.md)."""
+    """A redriven completion passes through a stage already summed (docs/runbook.md)."""
     before = run("extract", "transform", "enrich") if done else run("extract", "transform")
     after = run("extract", "transform", "enrich")
     monkeypatch.setattr(lambda_handlers, "_config", lambda: Config(environment="dev"))
-    monkeypatch.setattr(lambda_handlers, "cloud_ports", lambda config: None)
-    monkeypatch.setattr(lambda_handlers, "run_stage", lambda *_, **__: after)
+    monkeypatch.setattr(lambda_handlers, "cloud_ports", lambda config: kept_documents())
+    monkeypatch.setattr(lambda_handlers, "complete_stage", lambda *_, **__: after)
     stage_handler("enrich")(before.model_dump(mode="json"), FakeLambdaContext())  # type: ignore[arg-type]
     names = {m["name"] for m in emitted(capsys.readouterr().out)}
     assert expected <= names
@@ -259,14 +267,14 @@ def test_a_stage_a_resume_finds_done_does_not_emit_its_figures_again(
 def test_a_resume_passing_through_transform_does_not_judge_the_quality_again(
     done: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The quality gate alerts when transform finishes, not again on every resume."""
+    """The quality gate judges once transform's chunks are summed, not on every redrive."""
     before = run("extract", "transform") if done else run("extract")
     judged: list[RunManifest] = []
     monkeypatch.setattr(lambda_handlers, "_config", lambda: Config(environment="dev"))
+    monkeypatch.setattr(lambda_handlers, "cloud_ports", lambda config: kept_documents())
     monkeypatch.setattr(
-        lambda_handlers, "cloud_ports", lambda config: SimpleNamespace(notifier=None)
+        lambda_handlers, "complete_stage", lambda *_, **__: run("extract", "transform")
     )
-    monkeypatch.setattr(lambda_handlers, "run_stage", lambda *_, **__: run("extract", "transform"))
     monkeypatch.setattr(lambda_handlers, "enforce", lambda manifest, *_: judged.append(manifest))
     stage_handler("transform")(before.model_dump(mode="json"), FakeLambdaContext())  # type: ignore[arg-type]
     assert len(judged) == (0 if done else 1)

@@ -47,11 +47,18 @@ class S3InputStore:
         replaced object as if it were the one it was started for."""
         bucket, key = split_s3_uri(uri)
         target = self._scratch.path / "input.csv"
-        extra: dict[str, str] = {}
+        pinned: dict[str, str] = {}
         if version is not None:
-            extra = {"IfMatch": version} if version.startswith('"') else {"VersionId": version}
+            pinned = {"IfMatch": version} if version.startswith('"') else {"VersionId": version}
         try:
-            self._s3.download_file(bucket, key, str(target), ExtraArgs=extra or None)
+            if pinned:
+                # get_object, not download_file: the transfer manager takes no IfMatch.
+                body = self._s3.get_object(Bucket=bucket, Key=key, **pinned)["Body"]
+                with target.open("wb") as handle:
+                    for block in body.iter_chunks(1 << 20):
+                        handle.write(block)
+            else:
+                self._s3.download_file(bucket, key, str(target))
         except self._s3.exceptions.ClientError as error:
             code = error.response.get("Error", {}).get("Code", "")
             if code in {"404", "NoSuchKey", "NotFound", "NoSuchVersion"}:
@@ -138,6 +145,49 @@ class SqsQuarantineSink:
             "uri": batch.uri,
         }
         self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(body))
+
+    def announce_failed_run(
+        self,
+        run_id: str,
+        stage: str | None,
+        error_class: str,
+        error: str | None,
+        execution: str,
+        status: str,
+    ) -> None:
+        body = {
+            "kind": "run_failed",
+            "run_id": run_id,
+            "stage": stage,
+            "status": status,
+            "error_class": error_class,
+            "error": error,
+            "execution": execution,
+            "recovery": (
+                "fix the cause, then redrive the execution: "
+                f"aws stepfunctions redrive-execution --execution-arn {execution}"
+            ),
+        }
+        self._sqs.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(body))
+
+
+class StepFunctionsStarter:
+    """Starts executions of the pipeline's state machine under a name of the caller's."""
+
+    def __init__(self, state_machine_arn: str, sfn: Any | None = None) -> None:
+        self._arn = state_machine_arn
+        self._sfn = sfn or boto3.client("stepfunctions")
+
+    def start(self, name: str, state_input: dict[str, Any]) -> bool:
+        """Start the execution `name`; False when one of that name exists already (Step
+        Functions keeps names unique for 90 days: the same object delivered again)."""
+        try:
+            self._sfn.start_execution(
+                stateMachineArn=self._arn, name=name, input=json.dumps(state_input)
+            )
+        except self._sfn.exceptions.ExecutionAlreadyExists:
+            return False
+        return True
 
 
 class SnsNotifier:

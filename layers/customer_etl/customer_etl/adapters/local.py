@@ -48,10 +48,19 @@ class LocalCheckpointStore:
 
     def writer(self, run_id: str, stage: str, schema: object) -> ParquetFileWriter:
         assert isinstance(schema, pa.Schema)
-        return ParquetFileWriter(self._path(run_id, stage), schema, publish=str)
+        return ParquetFileWriter(self._path(run_id, stage), schema, publish=self._relative)
 
     def read_chunks(self, uri: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
-        return read_parquet_chunks(_local_path(uri), chunk_rows)
+        return read_parquet_chunks(self.resolve(uri), chunk_rows)
+
+    def resolve(self, uri: str) -> Path:
+        """A checkpoint's path: URIs are relative to the runs folder (so a runs folder can be
+        moved or copied and still resumed); absolute ones, of runs made before, stay."""
+        path = _local_path(uri)
+        return path if path.is_absolute() else self._root / path
+
+    def _relative(self, path: Path) -> str:
+        return path.relative_to(self._root).as_posix()
 
     def put_document(self, run_id: str, name: str, text: str) -> str:
         path = self._root / run_id / name
@@ -74,7 +83,9 @@ class LocalQuarantineSink:
     def writer(self, run_id: str, stage: str, schema: object) -> ParquetFileWriter:
         assert isinstance(schema, pa.Schema)
         path = self._root / run_id / "quarantine" / f"{stage}.parquet"
-        return ParquetFileWriter(path, schema, publish=str)
+        return ParquetFileWriter(
+            path, schema, publish=lambda done: done.relative_to(self._root).as_posix()
+        )
 
     def announce(self, run_id: str, stage: str, batch: QuarantineBatch) -> None:
         logger.warning(
@@ -86,6 +97,20 @@ class LocalQuarantineSink:
                 "reasons": dict(batch.reasons),
                 "rules": dict(batch.rules),
             },
+        )
+
+    def announce_failed_run(
+        self,
+        run_id: str,
+        stage: str | None,
+        error_class: str,
+        error: str | None,
+        execution: str,
+        status: str,
+    ) -> None:
+        logger.warning(
+            "run failed",
+            extra={"run_id": run_id, "stage": stage, "status": status, "error_class": error_class},
         )
 
 

@@ -23,6 +23,9 @@ QUALITY_WARNING = "QualityWarning"
 ROWS_QUARANTINED = "RowsQuarantined"
 """A run quarantined some of its rows (not an exception class)."""
 
+RUN_RECOVERED = "RunRecovered"
+"""A failed run succeeded on a later attempt (not an exception class)."""
+
 ON_CALL = "on-call data engineer"
 DATA_STEWARD = "data steward of the source"
 SUPPLIER = "sender of the file, through the data steward"
@@ -53,6 +56,7 @@ BUILT_IN: Mapping[str, ErrorClassRule] = {
     "QualityThresholdError": _rule("data_quality", "P2", DATA_STEWARD, "qualitythresholderror"),
     QUALITY_WARNING: _rule("data_quality", "P3", DATA_STEWARD, "qualitywarning"),
     ROWS_QUARANTINED: _rule("data_quality", "P3", DATA_STEWARD, "rowsquarantined"),
+    RUN_RECOVERED: _rule("pipeline", "P3", ON_CALL, "runrecovered"),
     # A dependency failed; a resume finishes the run once it is back.
     "TransientError": _rule("dependency", "P2", ON_CALL, "transienterror"),
     "EnrichmentUnavailableError": _rule("dependency", "P3", ON_CALL, "enrichmentunavailableerror"),

@@ -16,6 +16,7 @@ from collections import Counter
 from customer_etl.alerting.classification import (
     QUALITY_WARNING,
     ROWS_QUARANTINED,
+    RUN_RECOVERED,
     Classification,
     classify,
 )
@@ -66,6 +67,19 @@ def rows_quarantined(manifest: RunManifest, settings: AlertsSettings) -> Alert:
         settings,
         stage=None,
         message="",
+    )
+
+
+def run_recovered(manifest: RunManifest, settings: AlertsSettings) -> Alert:
+    """The one notice that a failed run has since succeeded (a redrive or a resume)."""
+    attempts = f"after {manifest.attempts} attempts"
+    return _alert(
+        "run_recovered",
+        manifest,
+        classify(RUN_RECOVERED, settings.errors),
+        settings,
+        stage=None,
+        message=attempts,
     )
 
 

@@ -15,7 +15,9 @@ from importlib.resources import files
 from string import Template
 from typing import Literal
 
-TemplateName = Literal["run_failed", "threshold_breach", "quality_warning", "quarantine_notice"]
+TemplateName = Literal[
+    "run_failed", "threshold_breach", "quality_warning", "quarantine_notice", "run_recovered"
+]
 
 _SUBJECT = "Subject: "
 _LINE_BREAKS = re.compile(r"\s*[\r\n]+\s*")

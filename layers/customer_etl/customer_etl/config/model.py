@@ -60,6 +60,14 @@ class PipelineSettings(_Section):
         description="Rows per chunk: each stage processes one chunk at a time, so memory "
         "stays flat as files grow.",
     )
+    workers: int | None = Field(
+        None,
+        ge=1,
+        le=256,
+        description="Worker processes of a local run: transform and enrich run that many "
+        "chunks at once (and load too, on a warehouse other than SQLite, whose single writer "
+        "loads one chunk at a time). Empty: the machine's cores.",
+    )
 
 
 class WarehouseSettings(_Section):
@@ -425,6 +433,19 @@ class AwsSettings(_Section):
         "",
         description="DynamoDB table holding each API's circuit state, shared by every "
         "invocation (set by the stack).",
+    )
+    state_machine_arn: str = Field(
+        "",
+        description="The pipeline's state machine, which the start function starts (set by "
+        "the stack).",
+    )
+    max_concurrency: int = Field(
+        10,
+        ge=1,
+        le=10000,
+        description="Chunks of a run processed at once in the cloud (each Distributed Map's "
+        "MaxConcurrency): size it against the warehouse's connections and the APIs' rate "
+        "limits (docs/scaling.md).",
     )
     lambda_memory_mb: int = Field(
         2048, ge=128, le=10240, description="Memory of each stage function."

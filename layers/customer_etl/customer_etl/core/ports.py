@@ -75,6 +75,18 @@ class QuarantineSink(Protocol):
         """Tell operators a batch was quarantined (counts and reasons only, no values)."""
         ...
 
+    def announce_failed_run(
+        self,
+        run_id: str,
+        stage: str | None,
+        error_class: str,
+        error: str | None,
+        execution: str,
+        status: str,
+    ) -> None:
+        """Record that a run failed and how to recover it (our error texts carry no values)."""
+        ...
+
 
 @dataclass(frozen=True)
 class Alert:

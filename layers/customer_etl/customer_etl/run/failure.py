@@ -1,11 +1,14 @@
-"""How a failed run ends: its `etl_runs` row, whatever else has gone wrong, and in the cloud
-the end of the state machine's Catch path.
+"""How a failed run ends, and how a recovered one is told: its `etl_runs` row, whatever else
+has gone wrong, its one alert, its `RunsFailed`; in the cloud, from Step Functions' own
+execution status events.
 
-The run-failed function gets the input of the state that failed, with the error Step Functions
-caught under `error` (`{"Error": ..., "Cause": ...}`). From it alone this module rebuilds the
-failed run, so that the cloud ends a failed run as the local runner does: one `etl_runs` row,
-one templated alert (summary.failure_alert) and one `RunsFailed` metric, however many times
-Step Functions retried the stage before it gave up.
+The cloud's state machine has no Catch: a stage that fails fails the execution at that
+stage, where a redrive starts it again. EventBridge delivers the execution's "Step Functions
+Execution Status Change" event (FAILED, TIMED_OUT, ABORTED, and SUCCEEDED) to the run-status
+function, which ends a failed run as the local runner does and, when a redriven execution
+succeeds, sends one "recovered" notice. The run's last manifest is the one the stages keep
+beside its checkpoints (`manifest.json`); before extract has finished there is none, and the
+execution's input (the landed object) gives the run.
 """
 
 from __future__ import annotations
@@ -15,19 +18,54 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from customer_etl.alerting import messages
 from customer_etl.config.model import AlertsSettings
 from customer_etl.core.errors import CustomerEtlError
 from customer_etl.core.manifest import RunManifest
-from customer_etl.core.ports import Notifier, Warehouse
+from customer_etl.core.ports import Notifier, QuarantineSink, Warehouse
 from customer_etl.observability.telemetry import logger
 from customer_etl.run.metrics import emit_run_failed
 from customer_etl.run.summary import failure_alert, finished, run_record
 
-ERROR_KEY = "error"
-"""Where the state machine's Catch puts the caught error (`ResultPath: $.error`)."""
+MANIFEST_DOCUMENT = "manifest.json"
+"""The run's last manifest beside its checkpoints, written by each stage's completion."""
+FAILED_STATUSES = frozenset({"FAILED", "TIMED_OUT", "ABORTED"})
+_ERROR_OF_STATUS = {"TIMED_OUT": "States.Timeout", "ABORTED": "ExecutionAborted"}
 
 StartEventReader = Callable[[dict[str, Any]], RunManifest]
-"""Reads the first stage's input (the S3 start event) as that stage's handler does."""
+"""Reads the execution's input (the landed object) as the extract function does."""
+
+
+@dataclass(frozen=True)
+class ExecutionStatus:
+    """The parts of a "Step Functions Execution Status Change" event that a run needs."""
+
+    run_id: str
+    status: str
+    execution_arn: str
+    error: str | None
+    cause: str | None
+    redrive_count: int
+    input: dict[str, Any]
+
+    @classmethod
+    def from_event(cls, event: Mapping[str, Any]) -> ExecutionStatus:
+        detail = event.get("detail", event)
+        raw_input = detail.get("input") or "{}"
+        parsed = json.loads(raw_input) if isinstance(raw_input, str) else dict(raw_input)
+        return cls(
+            run_id=str(detail["name"]),
+            status=str(detail["status"]),
+            execution_arn=str(detail.get("executionArn", "")),
+            error=detail.get("error"),
+            cause=detail.get("cause"),
+            redrive_count=int(detail.get("redriveCount") or 0),
+            input=parsed if isinstance(parsed, dict) else {},
+        )
+
+    @property
+    def attempts(self) -> int:
+        return self.redrive_count + 1
 
 
 @dataclass(frozen=True)
@@ -49,46 +87,81 @@ def caught_error(error: Mapping[str, Any], stage: str | None) -> CaughtError:
     message = cause.get("errorMessage")
     if _is_ours(error_class) and isinstance(message, str) and message:
         return CaughtError(error_class, message)
+    if error_class in _ERROR_OF_STATUS.values():
+        return CaughtError(
+            error_class,
+            f"the execution ended {error_class} in stage {stage}: find the cause in the "
+            "execution history, then redrive it (docs/runbook.md)",
+        )
     return CaughtError(
         error_class,
-        f"unexpected {error_class} in stage {stage}: see the function's log, then resume "
-        "the run (docs/runbook.md)",
+        f"unexpected {error_class} in stage {stage}: see the function's log, then redrive "
+        "the execution (docs/runbook.md)",
     )
 
 
-def failed_manifest(event: Mapping[str, Any], read_start_event: StartEventReader) -> RunManifest:
-    """The manifest the failed stage was given; its `next_stage()` is the stage that failed.
-    The first stage's input is the S3 start event (`run_id`, `bucket`, `key`), the others'
-    a manifest, whose own `error` field the caught error has taken the place of."""
-    state_input = {key: value for key, value in event.items() if key != ERROR_KEY}
-    if "source_uri" not in state_input:  # no manifest yet: the start event
-        return read_start_event(state_input)
-    return RunManifest.model_validate(state_input)
+def last_manifest(
+    status: ExecutionStatus,
+    stored: str | None,
+    read_start_event: StartEventReader,
+) -> RunManifest:
+    """The run as far as it got: the manifest its stages last kept, or (before extract had
+    finished) the run the execution's input starts."""
+    if stored is not None:
+        return RunManifest.model_validate_json(stored)
+    return read_start_event({"run_id": status.run_id, "source": status.input})
 
 
 def report_run_failure(
-    event: Mapping[str, Any],
+    status: ExecutionStatus,
+    manifest: RunManifest,
     notifier: Notifier,
     warehouse: Callable[[], Warehouse],
     settings: AlertsSettings,
-    read_start_event: StartEventReader,
+    quarantine: QuarantineSink,
 ) -> RunManifest:
-    """Count, announce and record the failed run of `event`; return it as it ended.
+    """Count, announce and record the failed run, and leave its `run_failed` message (how
+    to redrive it) on the quarantine queue; return it as it ended.
 
     The metric and the alert go first: a warehouse that is down or slow must neither stop
     nor delay the one message that tells the on-call engineer (record_failed_run logs, never
     raises, when the warehouse cannot take the row).
     """
-    manifest = failed_manifest(event, read_start_event)
     stage = manifest.next_stage()
     logger.append_keys(run_id=manifest.run_id, stage=stage)
-    error = caught_error(event.get(ERROR_KEY) or {}, stage)
-    failed = finished(manifest, error=error.message)
+    error = caught_error(
+        {"Error": status.error or _ERROR_OF_STATUS.get(status.status), "Cause": status.cause},
+        stage,
+    )
+    failed = finished(
+        manifest.model_copy(update={"attempts": status.attempts}), error=error.message
+    )
     emit_run_failed()
     notifier.send(failure_alert(failed, stage, error.error_class, settings))
     logger.error("run failed", extra={"stage": stage, "error_class": error.error_class})
+    quarantine.announce_failed_run(
+        failed.run_id, stage, error.error_class, failed.error, status.execution_arn, status.status
+    )
     record_failed_run(warehouse, failed)
     return failed
+
+
+def report_recovery(
+    status: ExecutionStatus,
+    manifest: RunManifest,
+    notifier: Notifier,
+    warehouse: Callable[[], Warehouse],
+    settings: AlertsSettings,
+) -> RunManifest | None:
+    """For a redriven execution that succeeded: its `etl_runs` row with the attempts it
+    took, and one "recovered" notice. None (and nothing done) for a first-time success."""
+    if status.redrive_count == 0:
+        return None
+    recovered = manifest.model_copy(update={"attempts": status.attempts})
+    notifier.send(messages.run_recovered(recovered, settings))
+    logger.info("run recovered", extra={"run_id": manifest.run_id, "attempts": status.attempts})
+    record_failed_run(warehouse, recovered)
+    return recovered
 
 
 def _lambda_error(cause: Any) -> dict[str, Any]:
@@ -116,8 +189,9 @@ def _subclass_names(cls: type[BaseException]) -> set[str]:
 
 
 def record_failed_run(warehouse: Callable[[], Warehouse], failed: RunManifest) -> None:
-    """Record `failed` in its own transaction, so that it outlives the load's rollback. The
-    failure being reported matters more than this one: an error here is logged, not raised."""
+    """Record `failed` (or a recovered run) in its own transaction, so that it outlives the
+    load's rollback. The failure being reported matters more than this one: an error here is
+    logged, not raised."""
     try:
         warehouse().record_run(run_record(failed))
     except Exception as error:

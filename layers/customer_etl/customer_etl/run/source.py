@@ -5,7 +5,8 @@ hash of its content."""
 from __future__ import annotations
 
 import hashlib
-from pathlib import Path
+import re
+from pathlib import Path, PurePosixPath
 
 Identity = tuple[int, int, int]
 """(size in bytes, modification time in nanoseconds, inode)"""
@@ -25,3 +26,22 @@ def content_sha256(path: Path) -> str:
         while block := handle.read(_BLOCK):
             digest.update(block)
     return digest.hexdigest()
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9]+")
+
+
+def run_id_for_object(bucket: str, key: str, version: str | None) -> str:
+    """The run id of a landed object, derived from its identity alone (bucket, key and
+    version id, or the event's sequencer or ETag where the bucket keeps no versions): the
+    same object delivered twice gets the same id, so Step Functions starts it once; a new
+    version gets a new id, so it starts a run of its own. Readable (the file's name first)
+    and a valid execution name (80 characters of letters, digits, `-` and `_`).
+
+    Example:
+        >>> run_id_for_object("landing", "in/customers 2026.csv", "v1")
+        'customers-2026-csv-6dede959060e33d06f9960f8'
+    """
+    digest = hashlib.sha256(f"{bucket}\x1f{key}\x1f{version or ''}".encode()).hexdigest()
+    stem = _UNSAFE.sub("-", PurePosixPath(key).name).strip("-")[:40] or "object"
+    return f"{stem}-{digest[:24]}"

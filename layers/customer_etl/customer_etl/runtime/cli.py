@@ -20,7 +20,7 @@ import yaml
 from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.config import Config, ConfigError, load_config
 from customer_etl.config.reference import render_reference
-from customer_etl.core.errors import CustomerEtlError
+from customer_etl.core.errors import CustomerEtlError, RunIdInUseError, RunInterruptedError
 from customer_etl.core.manifest import RUN_ID_PATTERN, RunManifest
 from customer_etl.core.mapping import load_mapping
 from customer_etl.health.checks import local_health
@@ -33,6 +33,8 @@ from customer_etl.runtime.local_runner import LocalRunner, RunFailedError
 from customer_etl.runtime.report_command import add_report_arguments, write_period_report
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = 130
+"""A run stopped by Ctrl-C or SIGTERM, cleanly (128 + SIGINT, as shells report Ctrl-C)."""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -120,6 +122,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RunFailedError as error:
         print(f"customer-etl: run {error.manifest.run_id} failed: {error}", file=sys.stderr)
         return EXIT_FAILED
+    except RunIdInUseError as error:
+        print(f"customer-etl: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except RunInterruptedError as error:
+        print(f"customer-etl: {error}", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except CustomerEtlError as error:
         print(f"customer-etl: {error}", file=sys.stderr)
         return EXIT_FAILED
@@ -170,7 +178,7 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         print(f"retention {record.run_id}: {record.rows_deleted} customer(s) deleted", file=out)
         return EXIT_OK
 
-    runner = LocalRunner(config, ports)
+    runner = LocalRunner(config, ports, local_ports)
     run_id = args.run_id if args.run_id else new_run_id()
     if not RUN_ID_PATTERN.fullmatch(run_id):
         raise CustomerEtlError(

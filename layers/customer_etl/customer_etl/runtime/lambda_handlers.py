@@ -7,7 +7,7 @@ Each `functions/<stage>/handler.py` is one line that picks its stage from here.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -16,7 +16,7 @@ from urllib.parse import unquote_plus
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from customer_etl.adapters.aws import SnsNotifier
+from customer_etl.adapters.aws import SnsNotifier, StepFunctionsStarter
 from customer_etl.adapters.report_store import S3ReportStore
 from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.adapters.warehouse.metrics import database_metrics
@@ -30,12 +30,20 @@ from customer_etl.observability.metrics import emit_metric
 from customer_etl.observability.telemetry import logger, metrics, raised_at, tracer
 from customer_etl.reporting.period_report import PERIODS
 from customer_etl.reporting.publish import publish_period_report
-from customer_etl.run.failure import report_run_failure
+from customer_etl.run.failure import (
+    FAILED_STATUSES,
+    MANIFEST_DOCUMENT,
+    ExecutionStatus,
+    last_manifest,
+    report_recovery,
+    report_run_failure,
+)
 from customer_etl.run.metrics import emit_breaker_openings, emit_run_finished, emit_stage_outcome
-from customer_etl.run.pipeline import run_stage
+from customer_etl.run.pipeline import complete_stage, run_chunk, run_extract
 from customer_etl.run.quality_gate import VALIDATING_STAGES, enforce
 from customer_etl.run.retention import apply_retention
 from customer_etl.run.settings import stage_settings
+from customer_etl.run.source import run_id_for_object
 from customer_etl.run.summary import finished, run_record
 from customer_etl.runtime.factory import cloud_ports
 from customer_etl.runtime.protection import key_provider
@@ -50,47 +58,64 @@ def _config() -> Config:
 
 
 def manifest_from_event(stage: str, event: dict[str, Any]) -> RunManifest:
-    """The first stage gets `{run_id, bucket, key}` (from the S3 event); the others get the
-    manifest the previous stage returned.
-
-    The first stage also takes a whole manifest: a resume is a new execution whose input is
-    the failed state's input, with the error Step Functions caught under `error` (a mapping,
-    where the manifest's own `error` is a text). That caught error is left out here, so
-    operators can pass the input on as the execution history or the quarantine message shows
-    it; the stages the manifest shows as done then return at once (pipeline.run_stage)."""
-    if isinstance(event.get("error"), Mapping):
-        event = {name: value for name, value in event.items() if name != "error"}
+    """The run an event is about. Extract gets the run id (the execution's name) and the
+    landed object: `{"run_id", "source": {"bucket", "key", "version_id"?}}` from the start
+    function, or `source` as the S3 "Object Created" event itself; the other stages get the
+    manifest, or `{"manifest", "chunk"}` for one chunk."""
+    if "manifest" in event:
+        event = event["manifest"]
     if stage == "extract" and "source_uri" not in event:
+        source = event.get("source", event)
+        if "detail" in source:  # the S3 event itself
+            detail = source["detail"]
+            source = {
+                "bucket": detail["bucket"]["name"],
+                "key": detail["object"]["key"],
+                "version_id": detail["object"].get("version-id"),
+            }
         # S3 event keys arrive URL-encoded (a space is '+').
-        key = unquote_plus(event["key"])
-        return RunManifest.start(event["run_id"], f"s3://{event['bucket']}/{key}")
+        key = unquote_plus(source["key"])
+        manifest = RunManifest.start(event["run_id"], f"s3://{source['bucket']}/{key}")
+        version = source.get("version_id") or source.get("etag")
+        return manifest.model_copy(update={"source_version": version})
     return RunManifest.model_validate(event)
 
 
 def run_stage_in_lambda(stage: str, event: dict[str, Any]) -> dict[str, Any]:
+    """One step of the state machine: extract; one chunk of a stage (an item of its
+    Distributed Map, `{"manifest", "chunk"}`); or a stage's completion (the manifest), which
+    sums the chunks' reports, judges the thresholds after transform and ends the run after
+    load. A failure goes on to Step Functions as it is: the failed run's `etl_runs` row, its
+    alert and its RunsFailed come once, from the run-status function."""
+    manifest_event = event.get("manifest", event)
     # Before anything can fail, so that every line of the invocation names its run.
-    logger.append_keys(run_id=event.get("run_id"), stage=stage)
+    logger.append_keys(run_id=manifest_event.get("run_id"), stage=stage, chunk=event.get("chunk"))
     config = _config()
     manifest = manifest_from_event(stage, event)
     ports = cloud_ports(config)
-    # A failure goes on to Step Functions as it is: the failed run's `etl_runs` row, its
-    # alert and its RunsFailed come once, from the run-failed function that the state
-    # machine's Catch path ends in, whatever the stage (run_failed_handler).
     # Only transform masks: the other stages neither need nor may read the masking key.
     settings = stage_settings(config, masking=stage == "transform")
-    # A resumed run passes through the stages it finished: they return at once and their
-    # figures, already emitted by the first attempt, are not emitted again.
+    if "chunk" in event:
+        report = run_chunk(stage, manifest, int(event["chunk"]), ports, settings)
+        return {"chunk": event["chunk"], "rows_in": report.rows_in, "rows_out": report.rows_out}
+    # A redriven completion whose stage is recorded returns at once and emits nothing again.
     already_done = stage in manifest.stages
-    manifest = run_stage(stage, manifest, ports, config.pipeline.chunk_rows, settings)
+    if stage == "extract":
+        manifest = run_extract(manifest, ports, config.pipeline.chunk_rows, settings)
+    else:
+        manifest = complete_stage(stage, manifest, ports)
     if not already_done:
         emit_stage_outcome(stage, manifest)
     if stage == VALIDATING_STAGES[-1] and not already_done:
-        # Judged when transform finishes; a resume passing through does not alert again.
+        # Judged once every chunk is transformed, before any is loaded.
         enforce(manifest, config.quality, ports.notifier, config.alerts)
     if stage == "load":
         manifest = finished(manifest)
         ports.warehouse().record_run(run_record(manifest))
         emit_run_finished(manifest)
+    ports.checkpoints.put_document(
+        manifest.run_id, MANIFEST_DOCUMENT, manifest.model_dump_json(indent=2)
+    )
     if not already_done:
         _emit_stage_metrics(stage, manifest.stages[stage])
     return manifest.model_dump(mode="json")
@@ -159,20 +184,55 @@ def retention_handler(event: dict[str, Any], context: LambdaContext) -> dict[str
 
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler
-def run_failed_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """The end of the state machine's Catch path: the failed stage's input with the caught
-    error under `error`. Records the failed run, sends its one templated alert and counts
-    it (run/failure.py); returns the run's id and status."""
+def start_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """The target of the landing bucket's "Object Created" rule: start the run of the object,
+    once. The execution's name is the run id derived from the object's identity
+    (run/source.py), so a second delivery of the same event starts nothing, and a new
+    version of the key starts a run of its own, which reads that version."""
+    detail = event["detail"]
+    obj = detail["object"]
+    # S3 event keys arrive URL-encoded (a space is '+').
+    key = unquote_plus(obj["key"])
+    version = obj.get("version-id") or obj.get("sequencer") or obj.get("etag")
+    run_id = run_id_for_object(detail["bucket"]["name"], key, version)
+    logger.append_keys(run_id=run_id)
+    source = {
+        "bucket": detail["bucket"]["name"],
+        "key": key,
+        # The version the run reads: its version id where the bucket keeps versions, else
+        # its ETag (the run refuses an object whose ETag no longer matches).
+        "version_id": obj.get("version-id") or (f'"{obj["etag"]}"' if obj.get("etag") else None),
+    }
+    started = StepFunctionsStarter(_config().aws.state_machine_arn).start(run_id, source)
+    logger.info("run started" if started else "object already has its run; nothing started")
+    return {"run_id": run_id, "started": started}
+
+
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler
+def run_status_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """A "Step Functions Execution Status Change" event of the pipeline's state machine:
+    a failed, timed-out or aborted execution ends its run as failed (its `etl_runs` row, its
+    one alert, RunsFailed, a `run_failed` message on the quarantine queue saying how to
+    redrive); a redriven execution that succeeded sends one "recovered" notice (run/failure.py).
+    Returns the run's id and what was done."""
+    status = ExecutionStatus.from_event(event)
+    logger.append_keys(run_id=status.run_id)
     config = _config()
     ports = cloud_ports(config)
-    failed = report_run_failure(
-        event,
-        ports.notifier,
-        ports.warehouse,
-        config.alerts,
-        partial(manifest_from_event, "extract"),
-    )
-    return {"run_id": failed.run_id, "status": failed.status}
+    stored = ports.checkpoints.get_document(status.run_id, MANIFEST_DOCUMENT)
+    manifest = last_manifest(status, stored, partial(manifest_from_event, "extract"))
+    if status.status in FAILED_STATUSES:
+        failed = report_run_failure(
+            status, manifest, ports.notifier, ports.warehouse, config.alerts, ports.quarantine
+        )
+        return {"run_id": failed.run_id, "action": "recorded_failure"}
+    if status.status == "SUCCEEDED":
+        recovered = report_recovery(
+            status, manifest, ports.notifier, ports.warehouse, config.alerts
+        )
+        return {"run_id": status.run_id, "action": "recovered" if recovered else "none"}
+    return {"run_id": status.run_id, "action": "none"}
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import json
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from customer_etl.adapters.files import write_text_atomically
+from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.config.model import Config
-from customer_etl.core.errors import CustomerEtlError, WarehouseUnavailableError
+from customer_etl.core.errors import (
+    CustomerEtlError,
+    RunIdInUseError,
+    RunInterruptedError,
+    WarehouseUnavailableError,
+)
 from customer_etl.core.manifest import RunManifest
 from customer_etl.core.mapping import SourceMapping
 from customer_etl.observability.telemetry import logger, raised_at
 from customer_etl.reporting.run_report import save_run_report
 from customer_etl.run.failure import record_failed_run
-from customer_etl.run.pipeline import Ports, run_stage
+from customer_etl.run.pipeline import Ports, complete_stage, run_stage
 from customer_etl.run.quality_gate import VALIDATING_STAGES, enforce
 from customer_etl.run.retention import new_run_id
 from customer_etl.run.settings import stage_settings
 from customer_etl.run.summary import failure_alert, finished, run_record, summary
 from customer_etl.runtime.console import Console
 from customer_etl.runtime.log_file import run_log_file
+from customer_etl.runtime.workers import ChunkPool, PortsFactory, worker_count
 
 MANIFEST_FILE = "manifest.json"
 SUMMARY_FILE = "summary.json"
@@ -43,9 +55,16 @@ class LocalRunner:
         'succeeded'
     """
 
-    def __init__(self, config: Config, ports: Ports) -> None:
+    def __init__(
+        self, config: Config, ports: Ports, ports_factory: PortsFactory | None = None
+    ) -> None:
+        """`ports_factory` builds each worker process's own ports: without one (a caller
+        with ports of its own making), every chunk runs in this process."""
         self._config = config
         self._ports = ports
+        self._ports_factory = ports_factory
+        self._latest: RunManifest | None = None
+        """The run's manifest as of its last finished stage (what an interruption saves)."""
         self._root = config.pipeline.output_dir
         self._settings = stage_settings(config)
         self._console = Console(progress=config.observability.console_progress)
@@ -60,8 +79,15 @@ class LocalRunner:
     ) -> RunManifest:
         """Run every stage on `source`; `mapping` maps its headers, `replay_of` names the run
         whose corrected quarantined records it holds."""
+        run_id = run_id or new_run_id()
+        if (self._root / run_id / MANIFEST_FILE).exists():
+            # Reusing it would overwrite the run's files and its audit trail's meaning.
+            raise RunIdInUseError(
+                f"run {run_id} exists under {self._root}: finish it with `customer-etl resume "
+                f"{run_id}`, or leave --run-id out to start a new run"
+            )
         self._refuse_unusable_schema()
-        manifest = RunManifest.start(run_id or new_run_id(), str(source)).model_copy(
+        manifest = RunManifest.start(run_id, str(source)).model_copy(
             update={"mapping": mapping, "replay_of": replay_of}
         )
         return self._continue(manifest)
@@ -80,9 +106,13 @@ class LocalRunner:
         """Continue a failed run from the first stage it did not finish."""
         manifest = self.manifest(run_id)
         if manifest.status == "succeeded":
+            logger.info("run already succeeded; nothing to resume", extra={"run_id": run_id})
             return manifest
         self._refuse_unusable_schema()
-        return self._continue(manifest.model_copy(update={"status": "running", "error": None}))
+        resumed = manifest.model_copy(
+            update={"status": "running", "error": None, "attempts": manifest.attempts + 1}
+        )
+        return self._continue(resumed)
 
     def summary_path(self, run_id: str) -> Path:
         return self._root / run_id / SUMMARY_FILE
@@ -102,23 +132,50 @@ class LocalRunner:
 
     def _run_stages(self, manifest: RunManifest) -> RunManifest:
         logger.append_keys(run_id=manifest.run_id)
+        self._record_start(manifest)
+        pool = self._pool()
+        try:
+            with stop_on_sigterm():
+                return self._stages(manifest, pool)
+        except KeyboardInterrupt as interruption:
+            signal_name = "SIGTERM" if isinstance(interruption, Terminated) else "Ctrl-C"
+            raise self._interrupted(self._latest or manifest, signal_name) from None
+        finally:
+            if pool is not None:
+                pool.close()
+
+    def _record_start(self, manifest: RunManifest) -> None:
+        """The run's `etl_runs` row from its start (status `running`), so a run that dies
+        (SIGKILL, a power cut) leaves a trace; a warehouse not reachable yet is no reason to
+        stop (the load retries it)."""
+        try:
+            self._ports.warehouse().record_run(run_record(manifest))
+        except CustomerEtlError as error:
+            logger.warning(
+                "could not record the run's start", extra={"error_class": type(error).__name__}
+            )
+
+    def _pool(self) -> ChunkPool | None:
+        workers = worker_count(self._config)
+        if self._ports_factory is None or workers < 2:
+            return None
+        return ChunkPool(self._config, self._ports_factory, workers)
+
+    def _stages(self, manifest: RunManifest, pool: ChunkPool | None) -> RunManifest:
+        self._latest = manifest
         stage = manifest.next_stage()
         try:
+            # On disk from the start, so a run killed before its first stage ends resumes.
+            self._save(manifest)
             if stage not in (*VALIDATING_STAGES, None):
                 # A resume of a run its thresholds stopped: judged again, with today's settings.
                 enforce(manifest, self._config.quality, self._ports.notifier, self._config.alerts)
             while stage is not None:
                 with self._console.stage(stage, manifest.rows_in or None) as advance:
-                    manifest = run_stage(
-                        stage,
-                        manifest,
-                        self._ports,
-                        self._config.pipeline.chunk_rows,
-                        self._settings,
-                        on_rows=advance,
-                    )
+                    manifest = self._run_stage(stage, manifest, pool, advance)
                 self._console.stage_finished(stage, manifest.stages[stage])
                 self._save(manifest)
+                self._latest = manifest
                 if stage == VALIDATING_STAGES[-1]:
                     enforce(
                         manifest, self._config.quality, self._ports.notifier, self._config.alerts
@@ -147,15 +204,67 @@ class LocalRunner:
         self._save(manifest)
         return manifest
 
+    def _run_stage(
+        self,
+        stage: str,
+        manifest: RunManifest,
+        pool: ChunkPool | None,
+        on_rows: Callable[[int], None],
+    ) -> RunManifest:
+        """A stage over its chunks: on the workers, when there are several chunks and the
+        stage may run side by side (SQLite takes one writer: its loads stay here)."""
+        chunk_rows = self._config.pipeline.chunk_rows
+        if stage == "load":
+            warehouse = self._ports.warehouse()
+            if isinstance(warehouse, SqlWarehouse) and warehouse.dialect == "sqlite":
+                with warehouse.writer_turn():
+                    return run_stage(
+                        stage, manifest, self._ports, chunk_rows, self._settings, on_rows
+                    )
+        several = (manifest.chunks or 1) > 1
+        if pool is None or stage == "extract" or not several or stage in manifest.stages:
+            return run_stage(stage, manifest, self._ports, chunk_rows, self._settings, on_rows)
+        logger.info("stage started", extra={"stage": stage, "run_id": manifest.run_id})
+        pool.run(stage, manifest, manifest.chunk_range(), on_rows)
+        return complete_stage(stage, manifest, self._ports)
+
     def _fail(
         self, manifest: RunManifest, stage: str | None, error_class: str, message: str
     ) -> None:
         failed = finished(manifest, error=message)
-        self._save(failed)
+        # The alert and the run's row come first and whatever else fails: the run's own
+        # files may be what cannot be written (a full disk).
         record_failed_run(self._ports.warehouse, failed)
         self._ports.notifier.send(failure_alert(failed, stage, error_class, self._config.alerts))
         logger.error("run failed", extra={"stage": stage, "error_class": error_class})
+        self._save_if_possible(failed)
         raise RunFailedError(failed, message)
+
+    def _interrupted(self, manifest: RunManifest, signal_name: str) -> RunInterruptedError:
+        """End a run stopped by a signal cleanly: its manifest and row say `interrupted`."""
+        stopped = manifest.model_copy(
+            update={
+                "status": "interrupted",
+                "error": f"interrupted by {signal_name}; `customer-etl resume` finishes it",
+                "finished_at": datetime.now(UTC),
+            }
+        )
+        record_failed_run(self._ports.warehouse, stopped)
+        self._save_if_possible(stopped)
+        logger.warning("run interrupted", extra={"signal": signal_name})
+        return RunInterruptedError(
+            f"run {manifest.run_id} was interrupted by {signal_name}: resume it with "
+            f"`customer-etl resume {manifest.run_id}`"
+        )
+
+    def _save_if_possible(self, manifest: RunManifest) -> None:
+        try:
+            self._save(manifest)
+        except (CustomerEtlError, OSError) as error:
+            logger.error(
+                "could not write the run's manifest and summary",
+                extra={"error_class": type(error).__name__},
+            )
 
     def _save(self, manifest: RunManifest) -> None:
         folder = self._root / manifest.run_id
@@ -170,6 +279,28 @@ class LocalRunner:
             return self._ports.warehouse().display_url
         except CustomerEtlError:
             return "unavailable"
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised where the run is, as Ctrl-C raises KeyboardInterrupt."""
+
+
+@contextmanager
+def stop_on_sigterm() -> Iterator[None]:
+    """While active (in the main thread), SIGTERM stops the run as Ctrl-C does: between two
+    statements, so the run can record that it was interrupted."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:

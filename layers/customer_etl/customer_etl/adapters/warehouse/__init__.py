@@ -10,10 +10,12 @@ them) and `customer_records` (the decrypt path for authorised tooling).
 
 from __future__ import annotations
 
+import fcntl
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pandas as pd
 from sqlalchemy import Engine, delete, func, insert, select, update
@@ -39,6 +41,7 @@ from customer_etl.adapters.warehouse.tables import customers, etl_runs
 from customer_etl.adapters.warehouse.unit import LoadUnit
 from customer_etl.core.errors import LoadAbortedError
 from customer_etl.core.ports import LoadResult, RunRecord
+from customer_etl.observability.telemetry import logger
 
 
 class SqlWarehouse:
@@ -123,6 +126,28 @@ class SqlWarehouse:
             schema.upgrade(connection)
         self._schema_checked = True
         return before, schema.head_revision()
+
+    @contextmanager
+    def writer_turn(self) -> Iterator[None]:
+        """While held, this process is the one loading into a SQLite warehouse: another run
+        of this machine waits here for its turn instead of meeting SQLite's single writer
+        half-way through its load (`database is locked`). An advisory lock on a file beside
+        the database (`fcntl.flock`, released by the kernel if the process dies); other
+        databases take concurrent loads and need none."""
+        database = self._url.database
+        if self.dialect != "sqlite" or database in (None, "", ":memory:"):
+            yield
+            return
+        with Path(f"{database}.lock").open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                logger.info("another run is loading into the warehouse; waiting for its turn")
+                fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     @contextmanager
     def loading(self, run_id: str, chunk: int | None = None) -> Iterator[LoadUnit]:
