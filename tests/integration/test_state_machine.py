@@ -473,11 +473,7 @@ def test_a_run_reads_the_version_it_was_started_for_even_after_the_key_is_replac
 
     assert result["status"] == "SUCCEEDED", result
     manifest = json.loads(result["output"])
-    assert (
-        manifest["rows_in"]
-        if "rows_in" in manifest
-        else manifest["stages"]["extract"]["rows_in"] == 30
-    )
+    assert manifest["stages"]["extract"]["rows_in"] == 30
     assert manifest["file"]["version"] == put["VersionId"]
     assert warehouse(aws, "select count(*) from customers") == [(30,)]
 
