@@ -77,8 +77,10 @@ def run_pipeline(
             "quality": {"max_bad_ratio": 0.2},
         }
     )
+    ports = local_ports(config)
+    ports.warehouse().upgrade()  # as `customer-etl db upgrade` does before a first run
     started = time.perf_counter()
-    manifest = LocalRunner(config, local_ports(config), local_ports).run(source, "bench")
+    manifest = LocalRunner(config, ports, local_ports).run(source, "bench")
     return manifest, time.perf_counter() - started
 
 

@@ -28,6 +28,7 @@ from tests.databases import (  # noqa: E402, F401 - shared fixtures
     warehouse,
     warehouse_url,
 )
+from tests.state_machine_harness import aws  # noqa: E402, F401 - the cloud tests' fixture
 
 
 @pytest.fixture(autouse=True)

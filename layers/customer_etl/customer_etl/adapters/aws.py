@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pandas as pd
 import pyarrow as pa
 
+from customer_etl.adapters.aws_client import aws_client
 from customer_etl.adapters.parquet_files import ParquetFileWriter, read_parquet_chunks
 from customer_etl.core.errors import InputChangedError, InputFileError
 from customer_etl.core.ports import Alert, QuarantineBatch
@@ -38,7 +38,7 @@ class _Scratch:
 
 class S3InputStore:
     def __init__(self, s3: Any | None = None) -> None:
-        self._s3 = s3 or boto3.client("s3")
+        self._s3 = s3 or aws_client("s3")
         self._scratch = _Scratch()
 
     def fetch(self, uri: str, version: str | None = None) -> Path:
@@ -82,7 +82,7 @@ class S3CheckpointStore:
     def __init__(self, bucket: str, prefix: str = "runs/", s3: Any | None = None) -> None:
         self._bucket = bucket
         self._prefix = prefix
-        self._s3 = s3 or boto3.client("s3")
+        self._s3 = s3 or aws_client("s3")
         self._scratch = _Scratch()
 
     def _key(self, run_id: str, stage: str) -> str:
@@ -129,7 +129,7 @@ class SqsQuarantineSink:
     def __init__(self, bucket: str, queue_url: str, s3: Any | None = None, sqs: Any | None = None):
         self._store = S3CheckpointStore(bucket, prefix="quarantine/", s3=s3)
         self._queue_url = queue_url
-        self._sqs = sqs or boto3.client("sqs")
+        self._sqs = sqs or aws_client("sqs")
 
     def writer(self, run_id: str, stage: str, schema: object) -> ParquetFileWriter:
         return self._store.writer(run_id, stage, schema)
@@ -176,7 +176,7 @@ class StepFunctionsStarter:
 
     def __init__(self, state_machine_arn: str, sfn: Any | None = None) -> None:
         self._arn = state_machine_arn
-        self._sfn = sfn or boto3.client("stepfunctions")
+        self._sfn = sfn or aws_client("stepfunctions")
 
     def start(self, name: str, state_input: dict[str, Any]) -> bool:
         """Start the execution `name`; False when one of that name exists already (Step
@@ -193,7 +193,7 @@ class StepFunctionsStarter:
 class SnsNotifier:
     def __init__(self, topic_arn: str, sns: Any | None = None) -> None:
         self._topic_arn = topic_arn
-        self._sns = sns or boto3.client("sns")
+        self._sns = sns or aws_client("sns")
 
     def send(self, alert: Alert) -> None:
         attributes: dict[str, dict[str, str]] = {}

@@ -13,11 +13,11 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
 import pybreaker
 from botocore.exceptions import BotoCoreError, ClientError
 
 from customer_etl.adapters.answer_cache import Answer, CacheUnavailableError, cache_key
+from customer_etl.adapters.aws_client import aws_client
 from customer_etl.observability.telemetry import logger
 
 _GET_BATCH = 100  # BatchGetItem's limit
@@ -39,7 +39,7 @@ class DynamoDbAnswerCache:
         self, table_name: str, client: Any | None = None, clock: Callable[[], float] = time.time
     ) -> None:
         self._table = table_name
-        self._client = client or boto3.client("dynamodb")
+        self._client = client or aws_client("dynamodb")
         self._clock = clock
 
     def get(self, api: str, keys: list[str]) -> dict[str, Answer]:
@@ -124,7 +124,7 @@ class DynamoDbBreakerStorage(pybreaker.CircuitBreakerStorage):
         super().__init__("dynamodb")
         self._table = table_name
         self._key = {"name": {"S": breaker_name}}
-        self._client = client or boto3.client("dynamodb")
+        self._client = client or aws_client("dynamodb")
         self._refresh = refresh_seconds
         self._clock = clock
         self._lock = threading.Lock()

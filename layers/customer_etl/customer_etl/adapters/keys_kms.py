@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
-from customer_etl.core.errors import CustomerEtlError
+from customer_etl.adapters.aws_client import aws_client
+from customer_etl.adapters.aws_errors import aws_failure
+from customer_etl.core.errors import AwsServiceUnavailableError, CustomerEtlError
 from customer_etl.core.ports import DataKey
 
 
@@ -38,12 +39,14 @@ class KmsKeyProvider:
 
     def _client(self) -> Any:
         # Created per call, not at import: Lambda and moto both need that.
-        return boto3.client("kms", region_name=self._region)
+        return aws_client("kms", self._region)
 
     def _call(self, operation: str, **parameters: Any) -> dict[str, Any]:
         try:
             response: dict[str, Any] = getattr(self._client(), operation)(**parameters)
         except (ClientError, BotoCoreError) as error:
+            if isinstance(failure := aws_failure(error), AwsServiceUnavailableError):
+                raise failure from None  # throttling passes: the task retries it
             raise KmsKeyError(
                 f"KMS {operation} with key {self.key_id} failed ({type(error).__name__}): "
                 "check the key exists, is enabled, and that this function may use it"

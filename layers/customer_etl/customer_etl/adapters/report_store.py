@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
+from customer_etl.adapters.aws_client import aws_client
 
 
 class S3ReportStore:
@@ -19,7 +19,7 @@ class S3ReportStore:
     def __init__(self, bucket: str, prefix: str = "reports/", s3: Any | None = None) -> None:
         self._bucket = bucket
         self._prefix = prefix
-        self._s3 = s3 or boto3.client("s3")
+        self._s3 = s3 or aws_client("s3")
 
     def put(self, name: str, html: str) -> str:
         key = f"{self._prefix}{name}"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import os
 
-import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 
+from customer_etl.adapters.aws_client import aws_client
 from customer_etl.core.errors import CustomerEtlError
 
 
@@ -27,10 +27,10 @@ def resolve_secret(reference: str | None) -> str | None:
         return value
     try:
         if scheme == "secretsmanager":
-            client = boto3.client("secretsmanager")
+            client = aws_client("secretsmanager")
             return str(client.get_secret_value(SecretId=name)["SecretString"])
         if scheme == "ssm":
-            client = boto3.client("ssm")
+            client = aws_client("ssm")
             response = client.get_parameter(Name=name, WithDecryption=True)
             return str(response["Parameter"]["Value"])
     except (ClientError, BotoCoreError) as error:

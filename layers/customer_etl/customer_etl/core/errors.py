@@ -60,6 +60,19 @@ class OutputWriteError(_KindedError, CustomerEtlError):
     says which (`disk_full`, `read_only`, `not_permitted`, `os_error`)."""
 
 
+class AwsServiceUnavailableError(_KindedError, TransientError):
+    """An AWS call (S3, KMS, SQS, SNS, DynamoDB...) was throttled or the service failed,
+    after the SDK's own retries: the task's Retry tries again with backoff, and a redrive
+    finishes the run if the outage outlasts them. `kind` says which (`throttled`,
+    `unavailable`)."""
+
+
+class AwsRequestRefusedError(_KindedError, CustomerEtlError):
+    """An AWS call was refused for a reason no retry cures (access denied, a missing bucket
+    or queue, an invalid request): someone must act before a redrive. `kind` is the
+    service's error code."""
+
+
 class EnrichmentUnavailableError(TransientError):
     """An enrichment API could not answer; the stage falls back to reference data."""
 

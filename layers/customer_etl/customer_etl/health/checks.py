@@ -13,8 +13,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-import boto3
-
+from customer_etl.adapters.aws_client import aws_client
 from customer_etl.config.model import Config
 from customer_etl.core.ports import KeyProvider
 from customer_etl.health import apis, database, disk, keys, object_store
@@ -59,8 +58,8 @@ def cloud_health(
     if config is None:
         return HealthReport.of([config_health])
     aws = config.aws
-    s3 = s3 or boto3.client("s3")
-    dynamodb = dynamodb or boto3.client("dynamodb")
+    s3 = s3 or aws_client("s3")
+    dynamodb = dynamodb or aws_client("dynamodb")
     checks = [
         Check(database.COMPONENT, partial(database.check_warehouse, config)),
         Check(

@@ -17,6 +17,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from customer_etl.adapters.aws import SnsNotifier, StepFunctionsStarter
+from customer_etl.adapters.aws_errors import aws_failure
 from customer_etl.adapters.report_store import S3ReportStore
 from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.adapters.warehouse.metrics import database_metrics
@@ -159,6 +160,10 @@ def stage_handler(stage: str) -> Handler:
                 # The stage did not finish, but its API figures are what the alarms need.
                 emit_api_metrics(error.apis)
                 emit_breaker_openings(error.apis)
+            if (failure := aws_failure(error)) is not None:
+                # Throttled or failing AWS services are retried by the task, under a name
+                # its Retry can match; a refused call says where to look.
+                raise failure from None
             if not isinstance(error, CustomerEtlError):
                 # The Lambda runtime logs an error's message and Step Functions passes it on
                 # to the quarantine queue: an unexpected one may quote a record's value.
