@@ -62,6 +62,10 @@ BUILT_IN: Mapping[str, ErrorClassRule] = {
     "EnrichmentUnavailableError": _rule("dependency", "P3", ON_CALL, "enrichmentunavailableerror"),
     "EnrichmentDegradedError": _rule("dependency", "P2", ON_CALL, "enrichmentdegradederror"),
     "CacheUnavailableError": _rule("dependency", "P3", ON_CALL, "cacheunavailableerror"),
+    # AWS itself: throttled or failing beyond every retry (the outage outlasted them), or a
+    # call refused (a role, a key policy, a bucket policy: every run fails until fixed).
+    "AwsServiceUnavailableError": _rule("dependency", "P2", ON_CALL, "awsserviceunavailableerror"),
+    "AwsRequestRefusedError": _rule("configuration", "P1", PLATFORM, "awsrequestrefusederror"),
     # The warehouse: unreachable (this run waits) or of the wrong version (every run fails).
     "WarehouseUnavailableError": _rule("warehouse", "P2", DBA, "warehouseunavailableerror"),
     # Read-only, immutable or its disk full: no retry cures it, someone must act.

@@ -147,10 +147,11 @@ def stage_handler(stage: str) -> Handler:
         try:
             return run_stage_in_lambda(stage, event)
         except Exception as error:
-            # The exception goes on to Step Functions (Retry, Catch); the metric feeds alarms.
+            # The exception goes on to Step Functions (the task's Retry, then the execution
+            # fails at the task); the metric feeds alarms.
             metrics.add_dimension(name="stage", value=stage)
             # Per attempt: a retry may still succeed. The run's one RunsFailed comes from the
-            # run-failed function at the end of the Catch path (run_failed_handler).
+            # run-status function, on the execution's FAILED status event.
             metrics.add_metric(name="StageFailures", unit=MetricUnit.Count, value=1)
             logger.error(
                 "stage failed",
@@ -169,7 +170,7 @@ def stage_handler(stage: str) -> Handler:
                 # to the quarantine queue: an unexpected one may quote a record's value.
                 raise UnexpectedStageError(
                     f"unexpected {type(error).__name__} in stage {stage}: see the function's "
-                    "log, fix the cause, then resume the run (docs/runbook.md)"
+                    "log, fix the cause, then redrive the execution (docs/runbook.md)"
                 ) from None
             raise
 

@@ -88,7 +88,7 @@ def check_fallback_ceiling(context: RunContext, sources: EnrichmentSources) -> N
                 f"{api} failed for {stats.fallback_rows} of {stats.rows} rows "
                 f"({share:.0%}, above the ceiling of {ceiling:.0%}; errors: {errors or 'none'}). "
                 f"Check the API's status and enrichment.{_section(api)}.base_url, then "
-                "resume the run; or raise enrichment."
+                "resume the run (redrive its execution in the cloud); or raise enrichment."
                 f"{_section(api)}.max_fallback_share to accept fallback data",
                 {name: api_stats.report() for name, api_stats in context.api_stats.items()},
             )

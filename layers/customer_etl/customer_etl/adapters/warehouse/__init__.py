@@ -182,7 +182,8 @@ class SqlWarehouse:
                 ) from None
             raise LoadAbortedError(
                 f"load into {self.display_url} failed ({type(error).__name__}) and was rolled "
-                "back: check the warehouse with `customer-etl health`, then resume the run"
+                "back: check the warehouse with `customer-etl health`, then resume the run "
+                "(redrive its execution in the cloud)"
             ) from None
         finally:
             connection.close()

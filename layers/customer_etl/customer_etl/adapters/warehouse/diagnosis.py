@@ -88,7 +88,7 @@ def warehouse_error(
     message = (
         f"warehouse {display_url} {problem} ({driver_class}): "
         + advice.format(where=where, file=database or "the database file")
-        + ", then resume the run"
+        + ", then resume the run (redrive its execution in the cloud)"
     )
     failure: WarehouseUnavailableError | WarehouseWriteError = (
         WarehouseUnavailableError(message, kind.value)

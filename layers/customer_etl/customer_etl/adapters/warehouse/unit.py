@@ -144,7 +144,8 @@ class LoadUnit:
                 f"the warehouse refused {self.failed_batches} sub-batches "
                 f"({type(error).__name__}), more than warehouse.max_failed_batches="
                 f"{self._max_failed_batches}; the load was rolled back. See the log for the "
-                "error classes, fix the cause, then resume the run"
+                "error classes, fix the cause, then resume the run (redrive its execution in the "
+                "cloud)"
             )
         return f"db_{_snake(type(error).__name__)}"
 
