@@ -1,9 +1,9 @@
 """Failure drills in the cloud: AWS throttled, AWS refusing a call, an enrichment API down
-for a whole run. Each under moto's Step Functions interpreter with the real ASL and handlers
-(tests/state_machine_harness.py); a refused call or an outage ends in a redrive that
-completes the run.
+for a whole run, the warehouse lost mid-chunk and down through the load. Each under moto's
+Step Functions interpreter with the real ASL and handlers (tests/state_machine_harness.py);
+a refused call, an outage or a warehouse down ends in a redrive that completes the run.
 
-The faults are answers botocore receives before the request is sent (its `before-call`
+The AWS faults are answers botocore receives before the request is sent (its `before-call`
 event), so they bypass the SDK's own retries: what is under test is what the task does once
 those are spent.
 """
@@ -18,8 +18,13 @@ from types import SimpleNamespace
 from typing import Any
 
 import boto3
+import pandas as pd
 import pytest
+from sqlalchemy.exc import OperationalError
 
+from customer_etl.adapters.warehouse import SqlWarehouse
+from customer_etl.adapters.warehouse.engine import unavailable
+from customer_etl.adapters.warehouse.unit import LoadUnit
 from customer_etl.reference.sample import generate_customers
 from tests.state_machine_harness import (
     alerts,
@@ -222,3 +227,68 @@ def test_an_enrichment_api_down_for_the_whole_run_fails_it_and_a_redrive_complet
         "action": "recovered",
     }
     assert run_rows(aws) == [("run-outage", "succeeded", None, 2)]
+
+
+# The failed attempt publishes no figures.
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_the_warehouse_lost_in_the_middle_of_a_chunk_is_rolled_back_and_retried_by_the_task(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sample = generate_customers(rows=ROWS, seed=25, defect_rate=0.1)
+    source = landed(aws, "incoming/lost.csv", sample.frame.to_csv(index=False).encode())
+    upsert = LoadUnit.upsert
+    lost: list[int] = []
+
+    def connection_lost_after_writing(self: LoadUnit, chunk: pd.DataFrame) -> pd.Series:
+        reasons = upsert(self, chunk)  # the chunk's rows are written in its transaction...
+        if self.chunk == 1 and not lost:
+            lost.append(len(chunk))  # ...then the server goes away before the commit
+            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
+        return reasons
+
+    monkeypatch.setattr(LoadUnit, "upsert", connection_lost_after_writing)
+
+    result = execute_input(aws, source, name="run-lost")
+
+    assert result["status"] == "SUCCEEDED", result
+    assert lost, "the connection was lost once, mid-chunk"
+    _assert_clean_warehouse(aws, _valid_ids(sample.frame, sample.defects))
+    assert run_rows(aws) == [("run-lost", "succeeded", None, 1)]
+
+
+@pytest.mark.filterwarnings("ignore:No application metrics to publish")
+def test_the_warehouse_down_through_the_load_fails_the_run_and_a_redrive_completes_it(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sample = generate_customers(rows=ROWS, seed=26, defect_rate=0.1)
+    source = landed(aws, "incoming/down.csv", sample.frame.to_csv(index=False).encode())
+    loading = SqlWarehouse.loading
+    refused: list[int | None] = []
+
+    def refused_connection(self: SqlWarehouse, run_id: str, chunk: int | None = None) -> Any:
+        refused.append(chunk)
+        # What the warehouse adapter makes of a server that refuses every connection.
+        raise unavailable(
+            self.display_url, OperationalError("connect", {}, Exception("refused")), "failed"
+        )
+
+    monkeypatch.setattr(SqlWarehouse, "loading", refused_connection)
+
+    failed = execute_input(aws, source, name="run-down")
+
+    assert failed["status"] == "FAILED"
+    # Each chunk's task tried its three retries before the execution failed.
+    assert sorted(refused) == sorted([0, 1, 2, 3] * 4)
+    assert warehouse(aws, "select count(*) from customers") == [(0,)]
+    assert run_status(status_event(failed))["action"] == "recorded_failure"
+    monkeypatch.setattr(SqlWarehouse, "loading", loading)
+
+    redriven = redrive(aws, failed, "LoadChunks", name="run-down-redrive")
+
+    assert redriven["status"] == "SUCCEEDED", redriven
+    _assert_clean_warehouse(aws, _valid_ids(sample.frame, sample.defects))
+    assert run_status(status_event(redriven | {"name": "run-down"}, redrive_count=1)) == {
+        "run_id": "run-down",
+        "action": "recovered",
+    }
+    assert run_rows(aws) == [("run-down", "succeeded", None, 2)]
