@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.config import Config
 from customer_etl.core.manifest import RunManifest
 from customer_etl.reference.sample import write_sample
@@ -78,7 +79,7 @@ def run_pipeline(
         }
     )
     ports = local_ports(config)
-    ports.warehouse().upgrade()  # as `customer-etl db upgrade` does before a first run
+    build_warehouse(config).upgrade()  # as `customer-etl db upgrade` does before a first run
     started = time.perf_counter()
     manifest = LocalRunner(config, ports, local_ports).run(source, "bench")
     return manifest, time.perf_counter() - started

@@ -26,7 +26,7 @@ assert customer_etl.adapters.answer_cache and customer_etl.adapters.warehouse
 
 
 def _subclasses(cls: type) -> set[type]:
-    found = set(cls.__subclasses__())
+    found: set[type] = set(cls.__subclasses__())
     return found.union(*(_subclasses(c) for c in found))
 
 
