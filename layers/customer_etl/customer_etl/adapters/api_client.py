@@ -1,5 +1,6 @@
-"""The requests of one enrichment API: retries with backoff and jitter (tenacity), a circuit
-breaker (pybreaker), an optional rate limiter, statistics and logs.
+"""The requests of one HTTP API (an enrichment API, an incident tool): retries with backoff
+and jitter (tenacity), a circuit breaker (pybreaker), an optional rate limiter, statistics
+and logs.
 
 What is logged is the API, the attempt, the status code, the error kind and the wait:
 never a URL path or body, since they hold postcodes and company numbers.
@@ -23,7 +24,7 @@ from customer_etl.adapters.circuit import circuit_breaker
 from customer_etl.adapters.rate_limit import SlidingWindowLimiter
 from customer_etl.config.model import ApiClientSettings
 from customer_etl.core.api_stats import ApiStats
-from customer_etl.core.errors import EnrichmentUnavailableError
+from customer_etl.core.errors import CustomerEtlError, EnrichmentUnavailableError
 from customer_etl.observability.telemetry import logger
 
 T = TypeVar("T")
@@ -57,7 +58,8 @@ class _RefusedError(Exception):
 
 class ApiClient:
     """Sends requests to one API and gives back parsed answers, or raises
-    EnrichmentUnavailableError when the API could not answer.
+    `unavailable` (EnrichmentUnavailableError unless told otherwise) when the API could not
+    answer.
 
     Example:
         >>> client = ApiClient("postcodes.io", BASE_URL, settings)  # doctest: +SKIP
@@ -79,8 +81,10 @@ class ApiClient:
         session: requests.Session | None = None,
         sleep: Callable[[float], None] = time.sleep,
         wall_clock: Callable[[], float] = time.time,
+        unavailable: type[CustomerEtlError] = EnrichmentUnavailableError,
     ) -> None:
         self.api = api
+        self._unavailable = unavailable
         self._base_url = base_url.rstrip("/")
         self._settings = settings
         self._limiter = limiter
@@ -121,7 +125,7 @@ class ApiClient:
     ) -> T:
         """`parse` of the API's response (2xx or 404) to one request, retried as configured.
 
-        Raises EnrichmentUnavailableError when retries are spent, the circuit is open, or
+        Raises `unavailable` when retries are spent, the circuit is open, or
         the API refused the request.
         """
         retrying = tenacity.Retrying(
@@ -137,13 +141,13 @@ class ApiClient:
             result: T = retrying(self._attempt, send)
         except pybreaker.CircuitBreakerError:
             stats.record_error("circuit_open")
-            raise EnrichmentUnavailableError(f"{self.api}: circuit open") from None
+            raise self._unavailable(f"{self.api}: circuit open") from None
         except (_AttemptFailedError, _RefusedError) as error:
             logger.warning(
                 "API request gave up",
                 extra={"api": self.api, "error_kind": error.kind, "status_code": error.status},
             )
-            raise EnrichmentUnavailableError(f"{self.api}: {error.kind}") from None
+            raise self._unavailable(f"{self.api}: {error.kind}") from None
         stats.record_success()
         return result
 

@@ -87,6 +87,8 @@ BUILT_IN: Mapping[str, ErrorClassRule] = {
     # Operator reports (PDF): no data is at risk, the report is simply not made.
     "ChromiumNotFoundError": _rule("reporting", "P3", ON_CALL, "chromiumnotfounderror"),
     "PdfRenderError": _rule("reporting", "P3", ON_CALL, "pdfrendererror"),
+    # The incident tool did not take an incident: the alert itself went out.
+    "IncidentToolError": _rule("reporting", "P3", ON_CALL, "incidenttoolerror"),
     # The pipeline's own failures.
     "ChunkMissingError": _rule("pipeline", "P2", ON_CALL, "chunkmissingerror"),
     "RunIdInUseError": _rule("pipeline", "P3", ON_CALL, "runidinuseerror"),

@@ -73,6 +73,8 @@ def rows_quarantined(manifest: RunManifest, settings: AlertsSettings) -> Alert:
 def run_recovered(manifest: RunManifest, settings: AlertsSettings) -> Alert:
     """The one notice that a failed run has since succeeded (a redrive or a resume)."""
     attempts = f"after {manifest.attempts} attempts"
+    if manifest.incident:
+        attempts += f"; incident {manifest.incident} resolved"
     return _alert(
         "run_recovered",
         manifest,

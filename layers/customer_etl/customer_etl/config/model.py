@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -384,6 +385,94 @@ class SmtpSettings(_Section):
         return self
 
 
+IncidentTool = Literal["servicenow", "jira", "webhook"]
+ToolId = Annotated[str, BeforeValidator(lambda value: str(value))]
+"""An id a tool gives as digits ("4"), which YAML and environment variables read as a
+number: kept as text."""
+
+
+class ServiceNowSettings(ApiClientSettings):
+    """ServiceNow's Table API (`/api/now/table/incident`), with HTTP Basic auth."""
+
+    base_url: ApiUrl = Field(description="The instance, e.g. https://example.service-now.com.")
+    username: str = Field(description="The integration user that opens and resolves incidents.")
+    password_ref: SecretRef = Field(description="Reference to the integration user's password.")
+    assignment_group: str | None = Field(
+        None, description="Group (name or sys_id) the incident is assigned to."
+    )
+    category: str = Field("software", description="The incident's category.")
+    close_code: str = Field(
+        "Solved (Permanently)",
+        description="Resolution code of a recovered run's incident (a choice of the "
+        "instance's `close_code` field).",
+    )
+    timeout_seconds: float = Field(10.0, gt=0, le=60, description="Timeout of one request.")
+
+
+class JiraSettings(ApiClientSettings):
+    """Jira Service Management's REST API (`/rest/servicedeskapi/request`), with HTTP Basic
+    auth by e-mail and API token."""
+
+    base_url: ApiUrl = Field(description="The site, e.g. https://example.atlassian.net.")
+    email: str = Field(description="E-mail of the account that opens and resolves requests.")
+    api_token_ref: SecretRef = Field(description="Reference to that account's API token.")
+    service_desk_id: ToolId = Field(description="Service desk the request is raised in.")
+    request_type_id: ToolId = Field(description="Request type of an incident in that desk.")
+    resolve_transition_id: ToolId = Field(
+        description="Transition that resolves a request (GET "
+        "/rest/servicedeskapi/request/{key}/transition lists them)."
+    )
+    timeout_seconds: float = Field(10.0, gt=0, le=60, description="Timeout of one request.")
+
+
+class WebhookSettings(ApiClientSettings):
+    """A generic webhook that takes PagerDuty's Events API v2 payload (PagerDuty itself, or
+    any tool that accepts it)."""
+
+    url: ApiUrl = Field(
+        "https://events.pagerduty.com/v2/enqueue", description="Where the events are posted."
+    )
+    routing_key_ref: SecretRef = Field(
+        description="Reference to the routing (integration) key of the service."
+    )
+    timeout_seconds: float = Field(10.0, gt=0, le=60, description="Timeout of one request.")
+
+
+class IncidentSettings(_Section):
+    """Incidents opened in the operators' tool for the severities that need one, resolved
+    when the run recovers (docs/incident-response.md#incident-tools)."""
+
+    open_for: dict[str, IncidentTool] = Field(
+        default_factory=dict,
+        description="Tool that gets an incident for a failed run of each severity, e.g. "
+        "`{P1: servicenow}`; a severity not listed gets the alert only.",
+    )
+    servicenow: ServiceNowSettings | None = Field(None, description="ServiceNow, if used.")
+    jira: JiraSettings | None = Field(None, description="Jira Service Management, if used.")
+    webhook: WebhookSettings | None = Field(
+        None, description="A PagerDuty Events v2 webhook, if used."
+    )
+
+    @field_validator("open_for")
+    @classmethod
+    def _severities(cls, value: dict[str, IncidentTool]) -> dict[str, IncidentTool]:
+        # Upper-cased: an environment variable's key arrives lower-cased (`..._OPEN_FOR__P1`).
+        routes = {severity.upper(): tool for severity, tool in value.items()}
+        if unknown := sorted(set(routes) - {"P1", "P2", "P3"}):
+            raise ValueError(f"severities are P1, P2 and P3, not {', '.join(unknown)}")
+        return routes
+
+    @model_validator(mode="after")
+    def _every_routed_tool_is_configured(self) -> IncidentSettings:
+        for severity, tool in self.open_for.items():
+            if getattr(self, tool) is None:
+                raise ValueError(
+                    f"alerts.incidents.open_for sends {severity} to {tool}: configure "
+                    f"alerts.incidents.{tool}"
+                )
+        return self
+
+
 class AlertsSettings(_Section):
     email: EmailSettings = Field(default_factory=EmailSettings, description="Who is told.")
     smtp: SmtpSettings = Field(default_factory=SmtpSettings, description="Local SMTP relay.")
@@ -397,6 +486,11 @@ class AlertsSettings(_Section):
         description="Overrides of the built-in error classification, keyed by error class "
         "name (case-insensitive): category, severity (P1-P3), escalation, anchor. The "
         "built-in matrix is in docs/incident-response.md.",
+    )
+    incidents: IncidentSettings = Field(
+        default_factory=IncidentSettings,
+        description="Incidents in ServiceNow, Jira Service Management or a PagerDuty-style "
+        "webhook, by severity.",
     )
 
     @model_validator(mode="after")

@@ -110,3 +110,8 @@ class RunIdInUseError(CustomerEtlError):
 
 class RunInterruptedError(CustomerEtlError):
     """The run was stopped by a signal (Ctrl-C, SIGTERM) between two steps; resume it."""
+
+
+class IncidentToolError(CustomerEtlError):
+    """The incident tool (ServiceNow, Jira Service Management, a webhook) could not open or
+    resolve an incident after its retries; the alert went out regardless."""

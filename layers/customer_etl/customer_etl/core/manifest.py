@@ -120,6 +120,8 @@ class RunManifest(BaseModel):
     """How many chunks extract wrote (transform, enrich and load run once per chunk)."""
     attempts: int = 1
     """Executions it took: 1, plus one for every resume or redrive."""
+    incident: str | None = None
+    """The number of the incident its failure opened (alerts.incidents), if any."""
     source_version: str | None = None
     """The version of the source object the run reads (S3 version id or ETag), when the
     store has versions: a replaced object never mixes into a run started for another."""

@@ -103,6 +103,36 @@ class Notifier(Protocol):
 
 
 @dataclass(frozen=True)
+class Incident:
+    """What an incident tool is told of a failed run: the alert's words (written to carry no
+    personal data), its severity, the run and the error class."""
+
+    run_id: str
+    severity: str
+    error_class: str
+    summary: str
+    details: str
+
+
+@dataclass(frozen=True)
+class IncidentRef:
+    """An incident as its tool knows it: `number` for people (INC0010001, OPS-12), `key` for
+    the API (a sys_id, an issue key, a dedup key)."""
+
+    tool: str
+    number: str
+    key: str
+
+
+class IncidentTracker(Protocol):
+    """An incident tool that opens an incident and resolves it."""
+
+    def open(self, incident: Incident) -> IncidentRef: ...
+
+    def resolve(self, incident: IncidentRef, note: str) -> None: ...
+
+
+@dataclass(frozen=True)
 class PostcodeDetails:
     region: str | None
     admin_district: str | None

@@ -22,8 +22,9 @@ from customer_etl.alerting import messages
 from customer_etl.config.model import AlertsSettings
 from customer_etl.core.errors import CustomerEtlError
 from customer_etl.core.manifest import RunManifest
-from customer_etl.core.ports import Notifier, QuarantineSink, Warehouse
+from customer_etl.core.ports import CheckpointStore, Notifier, QuarantineSink, Warehouse
 from customer_etl.observability.telemetry import logger
+from customer_etl.run.incidents import IncidentDesk, open_incident, resolve_incident
 from customer_etl.run.metrics import emit_run_failed
 from customer_etl.run.summary import failure_alert, finished, run_record
 
@@ -119,13 +120,16 @@ def report_run_failure(
     warehouse: Callable[[], Warehouse],
     settings: AlertsSettings,
     quarantine: QuarantineSink,
+    incidents: IncidentDesk | None = None,
+    documents: CheckpointStore | None = None,
 ) -> RunManifest:
-    """Count, announce and record the failed run, and leave its `run_failed` message (how
-    to redrive it) on the quarantine queue; return it as it ended.
+    """Count, announce and record the failed run, open its incident where its severity
+    needs one (given the desk and the run's documents), and leave its `run_failed` message
+    (how to redrive it) on the quarantine queue; return it as it ended.
 
     The metric and the alert go first: a warehouse that is down or slow must neither stop
     nor delay the one message that tells the on-call engineer (record_failed_run logs, never
-    raises, when the warehouse cannot take the row).
+    raises, when the warehouse cannot take the row), and neither may an incident tool.
     """
     stage = manifest.next_stage()
     logger.append_keys(run_id=manifest.run_id, stage=stage)
@@ -137,8 +141,13 @@ def report_run_failure(
         manifest.model_copy(update={"attempts": status.attempts}), error=error.message
     )
     emit_run_failed()
-    notifier.send(failure_alert(failed, stage, error.error_class, settings))
+    alert = failure_alert(failed, stage, error.error_class, settings)
+    notifier.send(alert)
     logger.error("run failed", extra={"stage": stage, "error_class": error.error_class})
+    if incidents is not None and documents is not None:
+        opened = open_incident(incidents, alert, failed.run_id, error.error_class, documents)
+        if opened is not None:
+            failed = failed.model_copy(update={"incident": opened.number})
     quarantine.announce_failed_run(
         failed.run_id, stage, error.error_class, failed.error, status.execution_arn, status.status
     )
@@ -152,12 +161,19 @@ def report_recovery(
     notifier: Notifier,
     warehouse: Callable[[], Warehouse],
     settings: AlertsSettings,
+    incidents: IncidentDesk | None = None,
+    documents: CheckpointStore | None = None,
 ) -> RunManifest | None:
     """For a redriven execution that succeeded: its `etl_runs` row with the attempts it
-    took, and one "recovered" notice. None (and nothing done) for a first-time success."""
+    took, its incident resolved, and one "recovered" notice. None (and nothing done) for a
+    first-time success."""
     if status.redrive_count == 0:
         return None
     recovered = manifest.model_copy(update={"attempts": status.attempts})
+    if incidents is not None and documents is not None:
+        resolved = resolve_incident(incidents, recovered.run_id, status.attempts, documents)
+        if resolved is not None:
+            recovered = recovered.model_copy(update={"incident": resolved.number})
     notifier.send(messages.run_recovered(recovered, settings))
     logger.info("run recovered", extra={"run_id": manifest.run_id, "attempts": status.attempts})
     record_failed_run(warehouse, recovered)

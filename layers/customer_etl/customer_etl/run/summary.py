@@ -41,6 +41,7 @@ def summary(manifest: RunManifest, warehouse_url: str) -> dict[str, Any]:
             for name, report in manifest.stages.items()
         },
         "error": manifest.error,
+        "incident": manifest.incident,
     }
 
 

@@ -47,6 +47,7 @@ from customer_etl.run.settings import stage_settings
 from customer_etl.run.source import run_id_for_object
 from customer_etl.run.summary import finished, run_record
 from customer_etl.runtime.factory import cloud_ports
+from customer_etl.runtime.incidents import incident_desk
 from customer_etl.runtime.protection import key_provider
 from customer_etl.stages.enrich import EnrichmentDegradedError
 
@@ -230,12 +231,25 @@ def run_status_handler(event: dict[str, Any], context: LambdaContext) -> dict[st
     manifest = last_manifest(status, stored, partial(manifest_from_event, "extract"))
     if status.status in FAILED_STATUSES:
         failed = report_run_failure(
-            status, manifest, ports.notifier, ports.warehouse, config.alerts, ports.quarantine
+            status,
+            manifest,
+            ports.notifier,
+            ports.warehouse,
+            config.alerts,
+            ports.quarantine,
+            incident_desk(config.alerts.incidents),
+            ports.checkpoints,
         )
         return {"run_id": failed.run_id, "action": "recorded_failure"}
     if status.status == "SUCCEEDED":
         recovered = report_recovery(
-            status, manifest, ports.notifier, ports.warehouse, config.alerts
+            status,
+            manifest,
+            ports.notifier,
+            ports.warehouse,
+            config.alerts,
+            incident_desk(config.alerts.incidents),
+            ports.checkpoints,
         )
         return {"run_id": status.run_id, "action": "recovered" if recovered else "none"}
     return {"run_id": status.run_id, "action": "none"}

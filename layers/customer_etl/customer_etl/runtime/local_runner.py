@@ -25,12 +25,14 @@ from customer_etl.core.mapping import SourceMapping
 from customer_etl.observability.telemetry import logger, raised_at
 from customer_etl.reporting.run_report import save_run_report
 from customer_etl.run.failure import record_failed_run
+from customer_etl.run.incidents import open_incident, resolve_incident
 from customer_etl.run.pipeline import Ports, complete_stage, run_stage
 from customer_etl.run.quality_gate import VALIDATING_STAGES, enforce
 from customer_etl.run.retention import new_run_id
 from customer_etl.run.settings import stage_settings
 from customer_etl.run.summary import failure_alert, finished, run_record, summary
 from customer_etl.runtime.console import Console
+from customer_etl.runtime.incidents import incident_desk
 from customer_etl.runtime.log_file import run_log_file
 from customer_etl.runtime.workers import ChunkPool, PortsFactory, worker_count
 
@@ -201,6 +203,12 @@ class LocalRunner:
             )
         manifest = finished(manifest)
         self._ports.warehouse().record_run(run_record(manifest))
+        if manifest.attempts > 1:  # a resume finished it: the failure's incident is over
+            desk = incident_desk(self._config.alerts.incidents)
+            if resolved := resolve_incident(
+                desk, manifest.run_id, manifest.attempts, self._ports.checkpoints
+            ):
+                manifest = manifest.model_copy(update={"incident": resolved.number})
         self._save(manifest)
         return manifest
 
@@ -235,8 +243,14 @@ class LocalRunner:
         # The alert and the run's row come first and whatever else fails: the run's own
         # files may be what cannot be written (a full disk).
         record_failed_run(self._ports.warehouse, failed)
-        self._ports.notifier.send(failure_alert(failed, stage, error_class, self._config.alerts))
+        alert = failure_alert(failed, stage, error_class, self._config.alerts)
+        self._ports.notifier.send(alert)
         logger.error("run failed", extra={"stage": stage, "error_class": error_class})
+        desk = incident_desk(self._config.alerts.incidents)
+        if opened := open_incident(
+            desk, alert, failed.run_id, error_class, self._ports.checkpoints
+        ):
+            failed = failed.model_copy(update={"incident": opened.number})
         self._save_if_possible(failed)
         raise RunFailedError(failed, message)
 
