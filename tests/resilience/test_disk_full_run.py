@@ -92,7 +92,7 @@ def outcome(
         monkeypatch.setenv("CUSTOMER_ETL__ENRICHMENT__POSTCODES__BASE_URL", api.base_url)
         monkeypatch.setenv("CUSTOMER_ETL__ENRICHMENT__CACHE_PATH", str(tmp_path / "cache.db"))
         monkeypatch.setenv("CUSTOMER_ETL__OBSERVABILITY__LOG_DIR", str(tmp_path / "logs"))
-        arguments = ["run", str(source), "--run-id", "full", "--output", str(runs)]
+        arguments = ["run", str(source), "--run-id", "full", "--runs", str(runs)]
         capsys.readouterr()
         with caplog.at_level(logging.WARNING), disk_full_from("transform", runs, monkeypatch):
             code = main([*arguments, "--config", str(REPO / "config" / "local.yaml")])
@@ -116,7 +116,7 @@ def test_the_run_stops_with_one_line_saying_the_disk_is_full_and_leaves_no_parti
 
 
 def test_once_space_is_freed_resume_finishes_the_run(outcome: Outcome) -> None:
-    resumed = ["resume", "full", "--output", str(outcome.runs)]
+    resumed = ["resume", "full", "--runs", str(outcome.runs)]
     assert main([*resumed, "--config", str(REPO / "config" / "local.yaml")]) == 0
     assert outcome.query("select count(*), count(distinct customer_id) from customers") == [
         (100, 100)

@@ -48,7 +48,7 @@ def test_a_locked_warehouse_fails_the_run_saying_so_and_resume_finishes_it(
 
     clean = migrated(tmp_path / "clean.db")
     monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", clean)
-    assert cli("run", str(source), "--output", str(tmp_path / "clean-runs")) == 0
+    assert cli("run", str(source), "--runs", str(tmp_path / "clean-runs")) == 0
 
     locked_file = tmp_path / "warehouse.db"
     url = migrated(locked_file)
@@ -58,7 +58,7 @@ def test_a_locked_warehouse_fails_the_run_saying_so_and_resume_finishes_it(
     holder.execute("BEGIN EXCLUSIVE")  # another writer, for the whole run
     try:
         capsys.readouterr()
-        assert cli("run", str(source), "--run-id", "locked", "--output", str(runs)) == 1
+        assert cli("run", str(source), "--run-id", "locked", "--runs", str(runs)) == 1
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -70,7 +70,7 @@ def test_a_locked_warehouse_fails_the_run_saying_so_and_resume_finishes_it(
     assert "load" not in manifest["stages"]
     assert rows(url, "select count(*) from customers") == [(0,)]
 
-    assert cli("resume", "locked", "--output", str(runs)) == 0
+    assert cli("resume", "locked", "--runs", str(runs)) == 0
     assert rows(url, CUSTOMERS) == rows(clean, CUSTOMERS)
     assert rows(url, CHANGES) == rows(clean, CHANGES)
     assert rows(url, "select count(*) - count(distinct customer_id) from customers") == [(0,)]
