@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, text
 from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.reference.sample import write_sample
 from customer_etl.runtime.cli import main
+from tests.e2e.local_workspace import console_said
 from tests.fakes.postcodes_api import FakePostcodesApi, serve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -104,7 +105,7 @@ def test_the_run_stops_with_one_line_saying_the_disk_is_full_and_leaves_no_parti
     outcome: Outcome,
 ) -> None:
     assert outcome.code == 1
-    [said] = [line for line in outcome.stderr.splitlines() if line.startswith("customer")]
+    [said] = console_said(outcome.stderr)  # the failure's line, beside any warnings
     assert "the disk is full (ENOSPC)" in said
     assert f"free space on the filesystem holding {outcome.runs / 'full'}" in said
     assert "Traceback" not in outcome.stderr

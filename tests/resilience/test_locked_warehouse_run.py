@@ -14,6 +14,7 @@ import pytest
 
 from customer_etl.reference.sample import write_sample
 from customer_etl.runtime.cli import main
+from tests.e2e.local_workspace import console_said, console_warnings
 from tests.fakes.postcodes_api import FakePostcodesApi, serve
 from tests.resilience.local_runs import CHANGES, CUSTOMERS, migrated, rows
 
@@ -62,7 +63,10 @@ def test_a_locked_warehouse_fails_the_run_saying_so_and_resume_finishes_it(
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    [said] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("customer")]
+    err = capsys.readouterr().err
+    [said] = console_said(err)
+    # The lock was on the console when the run started, before the load met it.
+    assert any("warehouse locked by another writer" in line for line in console_warnings(err))
     assert "is locked by another connection" in said
     assert "check it is up" not in said
     manifest = json.loads((runs / "locked" / "manifest.json").read_text())

@@ -45,12 +45,9 @@ TOLD_ELSEWHERE = frozenset(
         "alert",  # the alert's cause has its own line (a failure, a quality warning)
         "run failed",
         "run interrupted",
-        "unexpected error",
-        "stage failed",
-        "output not written",
     }
 )
-"""Messages the console already tells: the command's closing line or a stage line."""
+"""Warnings the console already tells: the command's closing line or a stage line."""
 
 
 def console_line(record: logging.LogRecord) -> str:
@@ -76,8 +73,9 @@ def console_line(record: logging.LogRecord) -> str:
 
 
 class ConsoleWarnings(logging.Handler):
-    """Writes `console_line` of each WARNING (and worse) record to whatever `sys.stderr` is
-    when it is emitted, once per distinct line."""
+    """Writes `console_line` of each WARNING record to whatever `sys.stderr` is when it is
+    emitted, once per distinct line. ERROR records are left to the log: each comes with a
+    failure, whose one line the command prints and whose details the log file keeps."""
 
     def __init__(self) -> None:
         super().__init__(logging.WARNING)
@@ -85,7 +83,7 @@ class ConsoleWarnings(logging.Handler):
         self._shown: set[str] = set()
 
     def emit(self, record: logging.LogRecord) -> None:
-        if record.getMessage() in TOLD_ELSEWHERE:
+        if record.levelno != logging.WARNING or record.getMessage() in TOLD_ELSEWHERE:
             return
         try:
             line = console_line(record)
