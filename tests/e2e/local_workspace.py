@@ -17,6 +17,17 @@ from tests.fakes.postcodes_api import FakePostcodesApi, serve
 
 REPO = Path(__file__).resolve().parents[2]
 API_KEY = "e2e-key"
+WARNING_PREFIX = "customer-etl: warning: "
+
+
+def console_warnings(err: str) -> list[str]:
+    """The warning lines a command wrote to standard error."""
+    return [line for line in err.splitlines() if line.startswith(WARNING_PREFIX)]
+
+
+def console_said(err: str) -> list[str]:
+    """What a command wrote to standard error besides its warnings (a failure's line)."""
+    return [line for line in err.strip().splitlines() if not line.startswith(WARNING_PREFIX)]
 
 
 @dataclass
@@ -30,7 +41,10 @@ class Workspace:
         return main([*args, "--config", str(REPO / "config" / "local.yaml")])
 
     def pipeline(self, source: Path, *extra: str) -> int:
-        return self.run("run", str(source), "--output", str(self.runs), *extra)
+        return self.run("run", str(source), "--runs", str(self.runs), *extra)
+
+    def resume(self, run_id: str) -> int:
+        return self.run("resume", run_id, "--runs", str(self.runs))
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         with create_engine(self.warehouse_url).connect() as connection:

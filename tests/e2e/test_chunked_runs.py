@@ -4,7 +4,6 @@ does, a chunk loaded twice changes nothing, and a run keeps one data key."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pandas as pd
@@ -15,16 +14,10 @@ from customer_etl.core.manifest import RunManifest
 from customer_etl.reference.sample import Sample, write_sample
 from customer_etl.run.pipeline import run_chunk
 from customer_etl.runtime.factory import local_ports
-from tests.e2e.local_workspace import REPO, Workspace, local_workspace
+from tests.e2e.local_workspace import REPO, Workspace
 
 ROWS = 600
 CHUNK_ROWS = 70  # 9 chunks, the last one short
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
-    with local_workspace(tmp_path, monkeypatch) as prepared:
-        yield prepared
 
 
 @pytest.fixture

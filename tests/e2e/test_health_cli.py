@@ -60,7 +60,7 @@ def test_json_form_is_exactly_the_documented_one(
     assert set(document) == {"status", "components"}
     for component in document["components"]:
         assert set(component) == {"name", "status", "latency_ms", "message"}
-        assert component["status"] in {"healthy", "degraded", "unhealthy"}
+        assert component["status"] in {"healthy", "skipped", "degraded", "unhealthy"}
 
 
 def test_an_unreachable_api_is_degraded_and_exits_0(
@@ -70,7 +70,7 @@ def test_an_unreachable_api_is_degraded_and_exits_0(
     assert health(config_file, "--json") == 0
     document = json.loads(capsys.readouterr().out)
     assert document["status"] == "degraded"
-    [degraded] = [c for c in document["components"] if c["status"] != "healthy"]
+    [degraded] = [c for c in document["components"] if c["status"] == "degraded"]
     assert degraded["name"] == "api:postcodes.io"
 
 
@@ -97,3 +97,19 @@ def test_an_invalid_configuration_is_unhealthy_and_exits_1_still_in_json(
     [config] = document["components"]
     assert config["name"] == "config"
     assert "CUSTOMER_ETL__HEALTH__CHECK_TIMEOUT_SECONDS" in config["message"]
+
+
+def test_a_skipped_api_reads_skipped_and_no_json_log_reaches_the_console(
+    config_file: Path,
+    log_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("COMPANIES_HOUSE_API_KEY", raising=False)
+    assert health(config_file) == 0
+    shown = capsys.readouterr()
+    [companies] = [line for line in shown.out.splitlines() if line.startswith("api:companies")]
+    assert companies.startswith("api:companies_house: skipped, no API key configured")
+    assert shown.err == ""
+    [log] = log_dir.glob("health-*.jsonl")
+    assert json.loads(log.read_text().splitlines()[-1])["message"] == "health checked"

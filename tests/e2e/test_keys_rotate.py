@@ -18,6 +18,7 @@ from customer_etl.adapters.warehouse.tables import data_keys
 from customer_etl.reference.sample import write_sample
 from customer_etl.runtime.cli import main
 from tests.decrypted import plaintext_customers
+from tests.e2e.local_workspace import console_said
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -37,7 +38,7 @@ class Workspace:
         write_sample(source, rows=40, seed=seed, defect_rate=0)
         source.write_text(source.read_text().replace("CUST-", f"S{seed}-"))
         runs = str(self.root / "runs")
-        assert self.cli("run", str(source), "--output", runs, "--run-id", f"run-{seed}") == 0
+        assert self.cli("run", str(source), "--runs", runs, "--run-id", f"run-{seed}") == 0
 
     def wraps(self) -> list[tuple[str, str]]:
         warehouse = SqlWarehouse(self.warehouse_url)
@@ -72,8 +73,10 @@ def test_keys_rotate_rewraps_every_data_key_and_every_row_still_decrypts(
     capsys.readouterr()
 
     assert workspace.cli("keys", "rotate") == 0
-    out = capsys.readouterr().out
+    shown = capsys.readouterr()
+    out = shown.out
     assert "3 data key(s) rewrapped" in out and "version 2" in out
+    assert shown.err == "", "the JSON log goes to its file, not the console"
     assert {v for _, v in workspace.wraps()} == {"2"}
     assert json.loads(workspace.key_file.read_text())["current_version"] == "2"
     assert plaintext_customers(workspace.warehouse_url) == before
@@ -116,11 +119,31 @@ def test_a_run_whose_key_file_is_missing_fails_and_creates_no_new_one(
     write_sample(source, rows=5, seed=9, defect_rate=0)
     capsys.readouterr()
     runs = str(workspace.root / "runs")
-    assert workspace.cli("run", str(source), "--output", runs, "--run-id", "run-9") != 0
+    assert workspace.cli("run", str(source), "--runs", runs, "--run-id", "run-9") == 1
     shown = capsys.readouterr()
-    assert "restore it from its backup" in shown.out + shown.err
+    [said] = console_said(shown.err)
+    assert "run run-9 failed" in said and "restore it from its backup" in said
+    # Found before the first stage, not at the load after three stages had run.
+    assert json.loads((Path(runs) / "run-9" / "manifest.json").read_text())["stages"] == {}
+    assert shown.out == ""
     assert not workspace.key_file.exists() and len(workspace.wraps()) == 3
     assert workspace.cli("keys", "rotate") != 0  # nor does a rotation start a new file
     assert not workspace.key_file.exists()
     backup.rename(workspace.key_file)  # restored: everything reads as before
     assert plaintext_customers(workspace.warehouse_url) == before
+
+
+def test_keys_rotate_json_is_for_scripts(
+    workspace: Workspace, capsys: pytest.CaptureFixture[str]
+) -> None:
+    capsys.readouterr()
+    assert workspace.cli("keys", "rotate", "--json") == 0
+    shown = capsys.readouterr()
+    document = json.loads(shown.out)
+    assert document == {
+        "kek_id": document["kek_id"],
+        "kek_version": "2",
+        "rewrapped": 3,
+        "new_version": True,
+    }
+    assert shown.err == ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -12,24 +12,24 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from customer_etl.config import Config
-from customer_etl.core.manifest import RunManifest
+from customer_etl.core.manifest import RunManifest, StageReport
 from customer_etl.observability.api_metrics import emit_api_metrics
 from customer_etl.observability.telemetry import LOG_HANDLER, REDACTION_FILTER
 from customer_etl.reference.sample import Sample, write_sample
 from customer_etl.run.metrics import emit_run_finished, emit_stage_outcome
 from customer_etl.run.summary import failure_alert
 from customer_etl.runtime.cli import main
-from tests.e2e.local_workspace import REPO, Workspace, local_workspace
+from customer_etl.runtime.console import Console
+from tests.e2e.local_workspace import (
+    REPO,
+    Workspace,
+    console_said,
+    console_warnings,
+)
 from tests.e2e.run_logs import run_log
 from tests.fakes.postcodes_api import company_profile, details
 
 ROWS = 400
-
-
-@pytest.fixture
-def workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
-    with local_workspace(tmp_path, monkeypatch) as prepared:
-        yield prepared
 
 
 @pytest.fixture
@@ -175,9 +175,11 @@ def test_a_run_fails_clearly_when_more_rows_fall_back_than_the_ceiling_allows(
 
     assert workspace.pipeline(path, "--run-id", "degraded") == 1
 
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1
-    assert "postcodes.io failed for" in err and "above the ceiling of 50%" in err
+    err = capsys.readouterr().err
+    [said] = console_said(err)
+    assert "postcodes.io failed for" in said and "above the ceiling of 50%" in said
+    # The API's trouble was on the console as it happened, not only in the JSON log.
+    assert any("(api postcodes.io" in line for line in console_warnings(err))
     manifest = json.loads((workspace.runs / "degraded" / "manifest.json").read_text())
     assert "enrich" not in manifest["stages"], "a resume enriches again"
     assert workspace.query("select count(*) from customers") == [(0,)]
@@ -210,8 +212,7 @@ def test_bad_input_is_one_clear_line_a_failed_run_row_and_nothing_loaded(
 
     assert workspace.pipeline(path, "--run-id", "bad") == 1
 
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1
+    [err] = console_said(capsys.readouterr().err)
     assert message in err and "run bad failed" in err
     assert workspace.query("select status, error is not null from etl_runs") == [("failed", 1)]
     assert workspace.query("select count(*) from customers") == [(0,)]
@@ -227,14 +228,31 @@ def test_a_failed_load_resumes_without_redoing_earlier_stages(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     path, generated = sample
-    # A PostgreSQL warehouse on a port where nothing listens: the load cannot connect.
-    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", "postgresql+psycopg://etl@127.0.0.1:9/x")
-    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__CONNECT_TIMEOUT_SECONDS", "2")
-    assert workspace.pipeline(path, "--run-id", "outage") == 1
+    # The warehouse is there when the run starts (its checks pass) and taken by another
+    # writer once enrich has finished, for as long as the load tries: the load fails.
+    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__CONNECT_TIMEOUT_SECONDS", "1")
+    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__CONNECT_ATTEMPTS", "1")
+    database = workspace.root / "warehouse.db"
+    holders: list[sqlite3.Connection] = []
+    finished = Console.stage_finished
+
+    def lock_after_enrich(console: Console, name: str, report: StageReport) -> None:
+        finished(console, name, report)
+        if name == "enrich":
+            holder = sqlite3.connect(database, isolation_level=None)
+            holder.execute("BEGIN EXCLUSIVE")
+            holders.append(holder)
+
+    monkeypatch.setattr(Console, "stage_finished", lock_after_enrich)
+    try:
+        assert workspace.pipeline(path, "--run-id", "outage") == 1
+    finally:
+        for holder in holders:
+            holder.close()
     # The command's own line is a sentence, not a class (the log lines beside it carry it).
-    [said] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("customer")]
+    [said] = console_said(capsys.readouterr().err)
     assert "WarehouseUnavailableError" not in said
-    assert "cannot be reached" in said
+    assert "locked" in said
     folder = workspace.runs / "outage"
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["status"] == "failed"
@@ -243,12 +261,35 @@ def test_a_failed_load_resumes_without_redoing_earlier_stages(
         s: (folder / s / "chunk-00000.parquet").stat().st_mtime_ns for s in manifest["stages"]
     }
 
-    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", workspace.warehouse_url)
-    assert workspace.run("resume", "outage", "--output", str(workspace.runs)) == 0
+    monkeypatch.setattr(Console, "stage_finished", finished)
+    assert workspace.resume("outage") == 0
 
     assert {s: (folder / s / "chunk-00000.parquet").stat().st_mtime_ns for s in stamps} == stamps
     assert workspace.query("select count(*) from customers") == [(ROWS - len(generated.defects),)]
     assert workspace.query("select status from etl_runs") == [("succeeded",)]
+
+
+def test_an_unreachable_warehouse_fails_the_run_before_its_first_stage(
+    workspace: Workspace,
+    sample: tuple[Path, Sample],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path, generated = sample
+    # A PostgreSQL warehouse on a port where nothing listens.
+    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", "postgresql+psycopg://etl@127.0.0.1:9/x")
+    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__CONNECT_TIMEOUT_SECONDS", "2")
+    assert workspace.pipeline(path, "--run-id", "outage") == 1
+
+    [said] = console_said(capsys.readouterr().err)
+    assert "run outage failed" in said and "cannot be reached" in said
+    manifest = json.loads((workspace.runs / "outage" / "manifest.json").read_text())
+    assert (manifest["status"], manifest["stages"]) == ("failed", {}), "no stage ran"
+    assert workspace.api.requests == [], "nothing was enriched"
+
+    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", workspace.warehouse_url)
+    assert workspace.resume("outage") == 0
+    assert workspace.query("select count(*) from customers") == [(ROWS - len(generated.defects),)]
 
 
 def test_retention_deletes_customers_not_seen_within_the_period(

@@ -19,7 +19,6 @@ from tests.e2e import test_local_run
 from tests.e2e.local_workspace import Workspace
 from tests.e2e.run_logs import run_log_files, run_log_records
 
-workspace = test_local_run.workspace
 sample = test_local_run.sample
 
 

@@ -37,7 +37,7 @@ class Workspace:
         return main(
             [
                 *("run", str(source), "--run-id", run_id),
-                *("--output", str(self.runs), "--config", str(config)),
+                *("--runs", str(self.runs), "--config", str(config)),
             ]
         )
 

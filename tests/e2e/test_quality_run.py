@@ -31,7 +31,7 @@ class Workspace:
         return main([*args, "--config", str(REPO / "config" / "local.yaml")])
 
     def run(self, source: Path, run_id: str, *extra: str) -> int:
-        return self.cli("run", str(source), "--output", str(self.runs), "--run-id", run_id, *extra)
+        return self.cli("run", str(source), "--runs", str(self.runs), "--run-id", run_id, *extra)
 
     def quarantine(self, command: str, run_id: str, *extra: str) -> int:
         return self.cli("quarantine", command, run_id, "--runs", str(self.runs), *extra)
@@ -108,7 +108,7 @@ def test_too_many_bad_rows_fail_the_run_after_quarantining_with_an_alert(
     # Raising the threshold and resuming loads the good rows.
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CUSTOMER_ETL__QUALITY__MAX_BAD_RATIO", "0.2")
-        assert workspace.cli("resume", "bad", "--output", str(workspace.runs)) == 0
+        assert workspace.cli("resume", "bad", "--runs", str(workspace.runs)) == 0
     assert workspace.query("select count(*) from customers") == [(200 - len(generated.defects),)]
 
 

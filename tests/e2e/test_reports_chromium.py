@@ -22,11 +22,7 @@ from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.core.ports import RunRecord
 from customer_etl.reporting.pdf import ChromiumNotFoundError, find_chromium, headless_command
 from customer_etl.reporting.run_report import REPORT_FILE
-from tests.e2e import test_local_run
 from tests.e2e.local_workspace import REPO, Workspace
-
-# The workspace of the other whole runs: SQLite warehouse, fake enrichment APIs.
-workspace = test_local_run.workspace
 
 SAMPLE = REPO / "data" / "sample" / "customers.csv"
 

@@ -108,7 +108,7 @@ class Workspace:
     def run(self, source: Path, run_id: str) -> int:
         return main(
             [
-                "run", str(source), "--output", str(self.runs), "--run-id", run_id,
+                "run", str(source), "--runs", str(self.runs), "--run-id", run_id,
                 "--config", str(REPO / "config" / "local.yaml"),
             ]
         )  # fmt: skip

@@ -17,7 +17,6 @@ from tests.e2e.test_local_run import ROWS
 from tests.fakes.postcodes_api import details
 
 # The same workspace (SQLite warehouse, fake APIs) and sample as the other whole runs.
-workspace = test_local_run.workspace
 sample = test_local_run.sample
 
 

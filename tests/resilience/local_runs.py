@@ -61,7 +61,7 @@ class Drill:
             "-m",
             "customer_etl.runtime.cli",
             *args,
-            "--output",
+            "--runs",
             str(runs or self.runs),
             "--config",
             str(REPO / "config" / "local.yaml"),

@@ -24,6 +24,7 @@ from sqlalchemy import create_engine, text
 from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.reference.sample import write_sample
 from customer_etl.runtime.cli import main
+from tests.e2e.local_workspace import console_said
 from tests.fakes.postcodes_api import FakePostcodesApi, serve
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,7 +93,7 @@ def outcome(
         monkeypatch.setenv("CUSTOMER_ETL__ENRICHMENT__POSTCODES__BASE_URL", api.base_url)
         monkeypatch.setenv("CUSTOMER_ETL__ENRICHMENT__CACHE_PATH", str(tmp_path / "cache.db"))
         monkeypatch.setenv("CUSTOMER_ETL__OBSERVABILITY__LOG_DIR", str(tmp_path / "logs"))
-        arguments = ["run", str(source), "--run-id", "full", "--output", str(runs)]
+        arguments = ["run", str(source), "--run-id", "full", "--runs", str(runs)]
         capsys.readouterr()
         with caplog.at_level(logging.WARNING), disk_full_from("transform", runs, monkeypatch):
             code = main([*arguments, "--config", str(REPO / "config" / "local.yaml")])
@@ -104,7 +105,7 @@ def test_the_run_stops_with_one_line_saying_the_disk_is_full_and_leaves_no_parti
     outcome: Outcome,
 ) -> None:
     assert outcome.code == 1
-    [said] = [line for line in outcome.stderr.splitlines() if line.startswith("customer")]
+    [said] = console_said(outcome.stderr)  # the failure's line, beside any warnings
     assert "the disk is full (ENOSPC)" in said
     assert f"free space on the filesystem holding {outcome.runs / 'full'}" in said
     assert "Traceback" not in outcome.stderr
@@ -116,7 +117,7 @@ def test_the_run_stops_with_one_line_saying_the_disk_is_full_and_leaves_no_parti
 
 
 def test_once_space_is_freed_resume_finishes_the_run(outcome: Outcome) -> None:
-    resumed = ["resume", "full", "--output", str(outcome.runs)]
+    resumed = ["resume", "full", "--runs", str(outcome.runs)]
     assert main([*resumed, "--config", str(REPO / "config" / "local.yaml")]) == 0
     assert outcome.query("select count(*), count(distinct customer_id) from customers") == [
         (100, 100)

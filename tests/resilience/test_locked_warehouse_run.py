@@ -14,6 +14,7 @@ import pytest
 
 from customer_etl.reference.sample import write_sample
 from customer_etl.runtime.cli import main
+from tests.e2e.local_workspace import console_said, console_warnings
 from tests.fakes.postcodes_api import FakePostcodesApi, serve
 from tests.resilience.local_runs import CHANGES, CUSTOMERS, migrated, rows
 
@@ -48,7 +49,7 @@ def test_a_locked_warehouse_fails_the_run_saying_so_and_resume_finishes_it(
 
     clean = migrated(tmp_path / "clean.db")
     monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", clean)
-    assert cli("run", str(source), "--output", str(tmp_path / "clean-runs")) == 0
+    assert cli("run", str(source), "--runs", str(tmp_path / "clean-runs")) == 0
 
     locked_file = tmp_path / "warehouse.db"
     url = migrated(locked_file)
@@ -58,11 +59,14 @@ def test_a_locked_warehouse_fails_the_run_saying_so_and_resume_finishes_it(
     holder.execute("BEGIN EXCLUSIVE")  # another writer, for the whole run
     try:
         capsys.readouterr()
-        assert cli("run", str(source), "--run-id", "locked", "--output", str(runs)) == 1
+        assert cli("run", str(source), "--run-id", "locked", "--runs", str(runs)) == 1
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    [said] = [line for line in capsys.readouterr().err.splitlines() if line.startswith("customer")]
+    err = capsys.readouterr().err
+    [said] = console_said(err)
+    # The lock was on the console when the run started, before the load met it.
+    assert any("warehouse locked by another writer" in line for line in console_warnings(err))
     assert "is locked by another connection" in said
     assert "check it is up" not in said
     manifest = json.loads((runs / "locked" / "manifest.json").read_text())
@@ -70,7 +74,7 @@ def test_a_locked_warehouse_fails_the_run_saying_so_and_resume_finishes_it(
     assert "load" not in manifest["stages"]
     assert rows(url, "select count(*) from customers") == [(0,)]
 
-    assert cli("resume", "locked", "--output", str(runs)) == 0
+    assert cli("resume", "locked", "--runs", str(runs)) == 0
     assert rows(url, CUSTOMERS) == rows(clean, CUSTOMERS)
     assert rows(url, CHANGES) == rows(clean, CHANGES)
     assert rows(url, "select count(*) - count(distinct customer_id) from customers") == [(0,)]

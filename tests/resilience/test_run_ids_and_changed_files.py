@@ -54,7 +54,7 @@ def test_a_file_that_changes_while_it_is_read_is_refused_and_nothing_is_loaded(
             yield chunk
 
     monkeypatch.setattr(pipeline, "read_chunks", truncated_after_the_first_chunk)
-    arguments = ["run", str(run.source), "--run-id", "changed", "--output", str(run.runs)]
+    arguments = ["run", str(run.source), "--run-id", "changed", "--runs", str(run.runs)]
     code = main([*arguments, "--config", str(REPO / "config" / "local.yaml")])
 
     assert code == 1

@@ -24,6 +24,7 @@ from customer_etl.runtime.factory import build_key_provider
 from tests.fakes.postcodes_api import FakePostcodesApi, closed_port_url, serve
 
 HEALTHY, DEGRADED, UNHEALTHY = Status.HEALTHY, Status.DEGRADED, Status.UNHEALTHY
+SKIPPED = Status.SKIPPED
 
 
 class MismatchedKeyFile(LocalKeyFile):
@@ -98,13 +99,16 @@ def test_a_sound_installation_is_healthy_in_the_documented_json_form(setup: Setu
         "api:postcodes.io",
         "api:companies_house",
     ]
+    statuses = {c["name"]: c["status"] for c in document["components"]}
+    # Without an API key Companies House is not asked: said as skipped, not as healthy.
+    assert statuses.pop("api:companies_house") == "skipped"
+    assert set(statuses.values()) == {"healthy"}
     for component in document["components"]:
         assert set(component) == {"name", "status", "latency_ms", "message"}
-        assert component["status"] == "healthy"
         assert isinstance(component["latency_ms"], float) and component["latency_ms"] >= 0
         assert component["message"]
     assert setup.api.requests == [[apis.PROBE_POSTCODE]]  # one probe, no retries
-    assert "skipped" in by_name(report)["api:companies_house"].message
+    assert "no API key configured" in by_name(report)["api:companies_house"].message
 
 
 def test_a_bad_configuration_file_is_unhealthy_and_nothing_else_is_checked(
@@ -205,7 +209,7 @@ def test_companies_house_is_asked_only_with_a_key_and_a_refused_key_degrades(
         "enrichment",
         companies_house={"base_url": setup.api.base_url, "api_key_ref": "env:HEALTH_TEST_CH"},
     )
-    assert by_name(health(setup.path))["api:companies_house"].status is HEALTHY
+    assert by_name(health(setup.path))["api:companies_house"].status is SKIPPED
     assert setup.api.company_requests == []  # no key: skipped, not asked
 
     monkeypatch.setenv("HEALTH_TEST_CH", "wrong-key")
@@ -221,10 +225,21 @@ def test_companies_house_is_asked_only_with_a_key_and_a_refused_key_degrades(
     assert setup.api.company_requests == [apis.PROBE_COMPANY, apis.PROBE_COMPANY]
 
 
-def test_a_disabled_api_is_not_checked(setup: Setup) -> None:
+def test_a_disabled_api_is_not_checked_and_said_to_be_skipped(setup: Setup) -> None:
     change(setup.path, "enrichment", postcodes={"enabled": False})
-    assert "api:postcodes.io" not in by_name(health(setup.path))
+    report = health(setup.path)
+    postcodes = by_name(report)["api:postcodes.io"]
+    assert postcodes.status is SKIPPED and "enrichment.postcodes.enabled" in postcodes.message
+    assert report.status is HEALTHY, "a skipped component is no worse than healthy"
     assert setup.api.requests == []
+
+
+def test_a_skipped_component_reads_skipped_on_the_console_and_never_sets_the_whole() -> None:
+    skipped = ComponentHealth("api:companies_house", SKIPPED, 0.0, "no API key configured")
+    assert skipped.summary() == "api:companies_house: skipped, no API key configured"
+    assert HealthReport.of([skipped]).status is HEALTHY
+    degraded = ComponentHealth("disk", DEGRADED, 1.0, "low")
+    assert HealthReport.of([skipped, degraded]).status is DEGRADED
 
 
 def test_an_open_breaker_degrades_a_reachable_api(setup: Setup) -> None:
@@ -273,7 +288,7 @@ def test_without_a_key_provider_factory_the_check_says_so_and_degrades(setup: Se
 def test_with_encryption_off_the_key_provider_is_skipped(setup: Setup) -> None:
     change(setup.path, "encryption", enabled=False)
     keys = by_name(health(setup.path, None))["key_provider"]
-    assert keys.status is HEALTHY and "skipped" in keys.message
+    assert keys.status is SKIPPED and "encryption.enabled is false" in keys.message
 
 
 class Usage(NamedTuple):

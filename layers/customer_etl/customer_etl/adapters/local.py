@@ -31,6 +31,11 @@ class LocalInputStore:
         """The file itself: the run records its identity (size, time, inode, content hash)
         and refuses it when it changed, so no version is kept here."""
         path = _local_path(uri)
+        if path.is_dir():
+            raise InputFileError(
+                f"input {path.name} is a directory, not a file: give the path of the CSV file "
+                "inside it"
+            )
         if not path.is_file():
             raise InputFileError(f"input file {path.name} not found: check the path")
         return path

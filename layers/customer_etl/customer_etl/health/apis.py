@@ -47,7 +47,7 @@ def check_postcodes(settings: PostcodesSettings, timeout: float, breaker: Breake
 def check_companies_house(
     settings: CompaniesHouseSettings, timeout: float, breaker: BreakerReader
 ) -> Finding:
-    """Skipped (healthy) without a key, as runs then skip company enrichment too."""
+    """Skipped without a key, as runs then skip company enrichment too."""
     reference = settings.api_key_ref
     try:
         key = resolve_secret(reference)
@@ -58,9 +58,9 @@ def check_companies_house(
             return Finding(Status.UNHEALTHY, str(error))  # names the reference, not the key
     if not key:
         return Finding(
-            Status.HEALTHY,
-            "skipped: no API key configured (enrichment.companies_house.api_key_ref), so "
-            "runs skip company enrichment",
+            Status.SKIPPED,
+            "no API key configured (enrichment.companies_house.api_key_ref), so runs skip "
+            "company enrichment",
         )
     reach = _probe(
         "GET",

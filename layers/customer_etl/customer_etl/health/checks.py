@@ -88,7 +88,7 @@ def _local_key_check(config: Config, key_provider: KeyProviderFactory | None) ->
 
 def _key_check(config: Config, key_provider: KeyProviderFactory | None) -> Check:
     if not config.encryption.enabled:
-        return _skipped(keys.COMPONENT, "skipped: encryption.enabled is false")
+        return _skipped(keys.COMPONENT, "encryption.enabled is false")
     if key_provider is None:
         # Said rather than hidden: a caller that cannot build the provider gets a warning.
         message = "not checked: no key provider factory was given to the health check"
@@ -101,14 +101,19 @@ def _api_checks(config: Config, breaker: apis.BreakerReader) -> list[Check]:
     settings = config.enrichment
     timeout = config.health.check_timeout_seconds
     checks = []
+    postcodes, companies = apis.component_name(POSTCODES_API), apis.component_name(COMPANIES_API)
     if settings.postcodes.enabled:
         probe = partial(apis.check_postcodes, settings.postcodes, timeout, breaker)
-        checks.append(Check(apis.component_name(POSTCODES_API), probe, required=False))
+        checks.append(Check(postcodes, probe, required=False))
+    else:
+        checks.append(_skipped(postcodes, "enrichment.postcodes.enabled is false"))
     if settings.companies_house.enabled:
         probe = partial(apis.check_companies_house, settings.companies_house, timeout, breaker)
-        checks.append(Check(apis.component_name(COMPANIES_API), probe, required=False))
+        checks.append(Check(companies, probe, required=False))
+    else:
+        checks.append(_skipped(companies, "enrichment.companies_house.enabled is false"))
     return checks
 
 
 def _skipped(name: str, message: str) -> Check:
-    return Check(name, partial(Finding, Status.HEALTHY, message))
+    return Check(name, partial(Finding, Status.SKIPPED, message))

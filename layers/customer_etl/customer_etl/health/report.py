@@ -13,15 +13,22 @@ from typing import Any
 
 
 class Status(StrEnum):
-    """Worst last: `max` of statuses by `rank` is the aggregate."""
+    """Worst last: `max` of statuses by `rank` is the aggregate. `skipped` is a component's
+    only (not configured, so not checked: Companies House without an API key, the key
+    provider with encryption off); it counts as healthy in the aggregate, which is never
+    `skipped`."""
 
     HEALTHY = "healthy"
+    SKIPPED = "skipped"
     DEGRADED = "degraded"
     UNHEALTHY = "unhealthy"
 
     @property
     def rank(self) -> int:
-        return list(Status).index(self)
+        return _RANKS[self]
+
+
+_RANKS = {Status.HEALTHY: 0, Status.SKIPPED: 0, Status.DEGRADED: 1, Status.UNHEALTHY: 2}
 
 
 @dataclass(frozen=True)
@@ -51,8 +58,10 @@ class ComponentHealth:
 
     def summary(self) -> str:
         """One line for people; not-healthy statuses in capitals so they stand out."""
-        word = self.status.value if self.status is Status.HEALTHY else self.status.value.upper()
-        timing = f" in {self.latency_ms:.1f} ms" if self.latency_ms is not None else ""
+        quiet = (Status.HEALTHY, Status.SKIPPED)
+        word = self.status.value if self.status in quiet else self.status.value.upper()
+        timed = self.latency_ms is not None and self.status is not Status.SKIPPED
+        timing = f" in {self.latency_ms:.1f} ms" if timed else ""
         return f"{self.name}: {word}{timing}, {self.message}"
 
 
@@ -75,7 +84,7 @@ class HealthReport:
         worse than degraded (see `runner.Check`), so only a required one makes it
         unhealthy."""
         worst = max((c.status for c in components), key=lambda s: s.rank, default=Status.HEALTHY)
-        return cls(worst, tuple(components))
+        return cls(Status.HEALTHY if worst is Status.SKIPPED else worst, tuple(components))
 
     @property
     def unhealthy_count(self) -> int:

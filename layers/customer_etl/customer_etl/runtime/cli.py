@@ -2,14 +2,19 @@
 configuration, from the shell.
 
 Exit codes: 0 success, 1 a run or command failed for a reason the message names, 2 bad
-usage or configuration. `health` exits 0 when healthy or degraded (runs still succeed,
-falling back) and 1 when unhealthy, an invalid configuration included.
+usage or configuration (a mapping file included). `health` exits 0 when healthy or degraded
+(runs still succeed, falling back) and 1 when unhealthy, an invalid configuration included.
+
+Standard output holds what a command says (human text, or JSON with `--json`); standard
+error holds one line per warning and a failure's one-line message. The structured JSON log
+goes to a file under `observability.log_dir`, never to the console.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -19,109 +24,64 @@ import yaml
 
 from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.config import Config, ConfigError, load_config
+from customer_etl.config.observability import ObservabilitySettings
 from customer_etl.config.reference import render_reference
-from customer_etl.core.errors import CustomerEtlError, RunIdInUseError, RunInterruptedError
+from customer_etl.core.errors import (
+    CustomerEtlError,
+    MaskingKeyError,
+    RunIdInUseError,
+    RunInterruptedError,
+)
 from customer_etl.core.manifest import RUN_ID_PATTERN, RunManifest
-from customer_etl.core.mapping import load_mapping
+from customer_etl.core.mapping import MappingError, load_mapping
+from customer_etl.core.ports import Warehouse
 from customer_etl.health.checks import local_health
 from customer_etl.health.report import HealthReport, Status
 from customer_etl.observability.telemetry import logger
 from customer_etl.run.retention import apply_retention, new_run_id
 from customer_etl.runtime import quarantine
+from customer_etl.runtime.cli_parser import parser
+from customer_etl.runtime.console_warnings import warnings_on_console
 from customer_etl.runtime.factory import build_key_provider, local_ports
 from customer_etl.runtime.local_runner import LocalRunner, RunFailedError
-from customer_etl.runtime.report_command import add_report_arguments, write_period_report
+from customer_etl.runtime.log_file import command_log_file
+from customer_etl.runtime.protection import EncryptionConfigError
+from customer_etl.runtime.report_command import write_period_report
+from customer_etl.stages.retention import retention_cutoff
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
 """A run stopped by Ctrl-C or SIGTERM, cleanly (128 + SIGINT, as shells report Ctrl-C)."""
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="customer-etl", description="Validate, protect, enrich and load customer CSVs."
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-
-    def with_config(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
-        command.add_argument("--env", default="local", help="environment (default: local)")
-        command.add_argument(
-            "--config", type=Path, help="configuration file (default: config/<env>.yaml)"
-        )
-        return command
-
-    run = with_config(commands.add_parser("run", help="run the pipeline on a CSV file"))
-    run.add_argument("input", type=Path, help="customer CSV file")
-    run.add_argument("--output", type=Path, help="runs folder (default: pipeline.output_dir)")
-    run.add_argument("--run-id", help="run id (default: start time and a random suffix)")
-    run.add_argument(
-        "--mapping", type=Path, help="YAML mapping of source headers (docs/data-quality.md)"
-    )
-
-    resume = with_config(commands.add_parser("resume", help="continue a failed run"))
-    resume.add_argument("run_id")
-    resume.add_argument("--output", type=Path, help="runs folder (default: pipeline.output_dir)")
-
-    with_config(commands.add_parser("retention", help="delete customers past their retention"))
-
-    quarantine = commands.add_parser("quarantine", help="list, export and replay quarantine")
-    quarantine_commands = quarantine.add_subparsers(dest="quarantine_command", required=True)
-    for name, help_text in (
-        ("list", "say what a run quarantined and why"),
-        ("export", "write a run's quarantined records to a CSV file for correction"),
-        ("replay", "run corrected records through the pipeline"),
-    ):
-        command = with_config(quarantine_commands.add_parser(name, help=help_text))
-        command.add_argument("run_id")
-        command.add_argument(
-            "--runs", dest="output", type=Path, help="runs folder (default: pipeline.output_dir)"
-        )
-        if name == "export":
-            command.add_argument("--output", dest="export_file", type=Path, required=True)
-        if name == "replay":
-            command.add_argument("file", type=Path, help="the corrected export")
-
-    db = commands.add_parser("db", help="manage the warehouse schema")
-    db_commands = db.add_subparsers(dest="db_command", required=True)
-    with_config(db_commands.add_parser("upgrade", help="apply pending schema migrations"))
-    keys = commands.add_parser("keys", help="manage the encryption keys")
-    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
-    with_config(keys_commands.add_parser("rotate", help="rewrap data keys under a new key version"))
-    health = with_config(
-        commands.add_parser(
-            "health", help="check every component; exit 1 if unhealthy (0 if degraded)"
-        )
-    )
-    health.add_argument("--json", action="store_true", help="print the JSON form")
-
-    add_report_arguments(
-        with_config(commands.add_parser("report", help="write a daily or weekly runs report"))
-    )
-
-    sample = commands.add_parser("generate-sample", help="write a synthetic customer CSV")
-    sample.add_argument("--rows", type=int, default=1000)
-    sample.add_argument("--seed", type=int, default=42)
-    sample.add_argument("--defect-rate", type=float, default=0.05)
-    sample.add_argument("--output", type=Path, default=Path("data/sample/customers.csv"))
-
-    config = commands.add_parser("config", help="show or document the configuration")
-    config_commands = config.add_subparsers(dest="config_command", required=True)
-    with_config(config_commands.add_parser("show", help="print the effective settings"))
-    docs = config_commands.add_parser("docs", help="write the configuration reference")
-    docs.add_argument("--output", type=Path, default=Path("docs/configuration.md"))
-    return parser
+CONFIGURATION_ERRORS: tuple[type[CustomerEtlError], ...] = (
+    ConfigError,  # the rules file's RulesError too
+    MappingError,
+    MaskingKeyError,
+    EncryptionConfigError,
+)
+"""Errors of what the user configured (exit 2), whether raised before a run or by one."""
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    args = parser().parse_args(argv)
+    try:
+        with command_log_file(lambda: _log_dir(args), args.command), warnings_on_console():
+            code = _exit_code(args)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at the interpreter's exit
+        return code
+    except BrokenPipeError:
+        return _reader_went_away()
+
+
+def _exit_code(args: argparse.Namespace) -> int:
     try:
         return _dispatch(args, sys.stdout)
-    except ConfigError as error:
-        print(f"customer-etl: configuration error: {error}", file=sys.stderr)
-        return EXIT_USAGE
     except RunFailedError as error:
         print(f"customer-etl: run {error.manifest.run_id} failed: {error}", file=sys.stderr)
-        return EXIT_FAILED
+        return EXIT_USAGE if error.error_class in _names(CONFIGURATION_ERRORS) else EXIT_FAILED
+    except CONFIGURATION_ERRORS as error:
+        what = "configuration error: " if isinstance(error, ConfigError) else ""
+        print(f"customer-etl: {what}{error}", file=sys.stderr)
+        return EXIT_USAGE
     except RunIdInUseError as error:
         print(f"customer-etl: {error}", file=sys.stderr)
         return EXIT_USAGE
@@ -131,6 +91,38 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CustomerEtlError as error:
         print(f"customer-etl: {error}", file=sys.stderr)
         return EXIT_FAILED
+
+
+def _names(classes: tuple[type[CustomerEtlError], ...]) -> frozenset[str]:
+    """Class names and their subclasses' (a run records its error by class name)."""
+    found: set[str] = set()
+    pending: list[type] = list(classes)
+    while pending:
+        cls = pending.pop()
+        found.add(cls.__name__)
+        pending += cls.__subclasses__()
+    return frozenset(found)
+
+
+def _reader_went_away() -> int:
+    """The reader of standard output closed it (`customer-etl quarantine list ID | head`):
+    stop quietly, as Unix tools do, instead of a traceback. Standard output is pointed at
+    /dev/null so that the interpreter's last flush at exit fails no more (the Python
+    documentation's recipe for SIGPIPE)."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return EXIT_FAILED
+
+
+def _log_dir(args: argparse.Namespace) -> Path:
+    """The configuration's log folder, or the default one when there is no configuration
+    (`generate-sample`) or it cannot be loaded (the console says why)."""
+    if hasattr(args, "env"):
+        try:
+            return _config(args).observability.log_dir
+        except ConfigError:
+            pass
+    return ObservabilitySettings().log_dir
 
 
 def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
@@ -169,28 +161,56 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "keys":
         from customer_etl.runtime.keys import rotate_command
 
-        return rotate_command(config, out)
+        return rotate_command(config, out, as_json=args.json)
     ports = local_ports(config)
     if args.command == "quarantine":
         return _quarantine_command(args, LocalRunner(config, ports), config, out)
     if args.command == "retention":
-        record = apply_retention(ports.warehouse(), config.retention.customer_retention_days)
-        print(f"retention {record.run_id}: {record.rows_deleted} customer(s) deleted", file=out)
-        return EXIT_OK
+        return _retention(args, config, ports.warehouse(), out)
 
     runner = LocalRunner(config, ports, local_ports)
+    if args.command == "resume":
+        return _resume(runner, args.run_id, out)
     run_id = args.run_id if args.run_id else new_run_id()
     if not RUN_ID_PATTERN.fullmatch(run_id):
         raise CustomerEtlError(
             f"run id {run_id!r} is not valid: use letters, digits, '-', '_', '.'"
         )
-    mapping = load_mapping(args.mapping) if getattr(args, "mapping", None) else None
-    manifest = (
-        runner.run(args.input, run_id, mapping=mapping)
-        if args.command == "run"
-        else runner.resume(run_id)
-    )
+    mapping = load_mapping(args.mapping) if args.mapping else None
+    manifest = runner.run(args.input, run_id, mapping=mapping)
     _report(manifest, runner.summary_path(manifest.run_id), out)
+    return EXIT_OK
+
+
+def _resume(runner: LocalRunner, run_id: str, out: TextIO) -> int:
+    manifest = runner.manifest(run_id)
+    if manifest.status == "succeeded":
+        print(f"run {run_id} already succeeded: nothing to resume", file=out)
+    else:
+        manifest = runner.resume(run_id)
+    _report(manifest, runner.summary_path(manifest.run_id), out)
+    return EXIT_OK
+
+
+def _retention(args: argparse.Namespace, config: Config, warehouse: Warehouse, out: TextIO) -> int:
+    days = config.retention.customer_retention_days
+    record = apply_retention(warehouse, days)
+    cutoff = retention_cutoff(record.started_at, days)
+    if args.json:
+        document = {
+            "run_id": record.run_id,
+            "status": record.status,
+            "rows_deleted": record.rows_deleted,
+            "retention_days": days,
+            "cutoff": cutoff.isoformat(),
+        }
+        print(json.dumps(document, indent=2), file=out)
+    else:
+        print(
+            f"retention {record.run_id}: {record.rows_deleted} customer(s) deleted, not seen "
+            f"since {cutoff:%Y-%m-%d} ({days} days)",
+            file=out,
+        )
     return EXIT_OK
 
 
@@ -234,10 +254,10 @@ def _health(args: argparse.Namespace, out: TextIO) -> int:
 
 def _config(args: argparse.Namespace) -> Config:
     config = load_config(args.env, args.config)
-    output = getattr(args, "output", None)
-    if output is not None:
+    runs = getattr(args, "runs", None)
+    if runs is not None:
         config = config.model_copy(
-            update={"pipeline": config.pipeline.model_copy(update={"output_dir": output})}
+            update={"pipeline": config.pipeline.model_copy(update={"output_dir": runs})}
         )
     return config
 

@@ -3,6 +3,8 @@ to the rotation (`adapters.warehouse.key_rotation`) and prints what it did."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from typing import TextIO
 
 from customer_etl.adapters.warehouse.configured import build_warehouse
@@ -11,14 +13,18 @@ from customer_etl.config.model import Config
 from customer_etl.runtime.factory import build_key_provider
 
 
-def rotate_command(config: Config, out: TextIO) -> int:
-    """`customer-etl keys rotate`: prints counts and key versions, never a key."""
+def rotate_command(config: Config, out: TextIO, *, as_json: bool = False) -> int:
+    """`customer-etl keys rotate`: prints counts and key versions, never a key; `as_json`
+    prints them as a JSON object for scripts."""
     warehouse = build_warehouse(config)
     try:
         result = rotate_data_keys(warehouse, build_key_provider(config, warehouse=warehouse))
     finally:
         warehouse.dispose()
-    print(summary(result), file=out)
+    if as_json:
+        print(json.dumps(dataclasses.asdict(result), indent=2), file=out)
+    else:
+        print(summary(result), file=out)
     return 0
 
 

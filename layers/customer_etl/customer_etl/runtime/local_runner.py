@@ -6,7 +6,7 @@ import json
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,7 @@ from customer_etl.run.summary import failure_alert, finished, run_record, summar
 from customer_etl.runtime.console import Console
 from customer_etl.runtime.incidents import incident_desk
 from customer_etl.runtime.log_file import run_log_file
+from customer_etl.runtime.preflight import check_before_stages
 from customer_etl.runtime.workers import ChunkPool, PortsFactory, worker_count
 
 MANIFEST_FILE = "manifest.json"
@@ -43,9 +44,11 @@ SUMMARY_FILE = "summary.json"
 class RunFailedError(CustomerEtlError):
     """A run ended in failure; its summary and `etl_runs` row say why."""
 
-    def __init__(self, manifest: RunManifest, message: str) -> None:
+    def __init__(self, manifest: RunManifest, message: str, error_class: str = "") -> None:
         super().__init__(message)
         self.manifest = manifest
+        self.error_class = error_class
+        """The class name of the error that failed the run (the CLI's exit code reads it)."""
 
 
 class LocalRunner:
@@ -120,13 +123,12 @@ class LocalRunner:
         return self._root / run_id / SUMMARY_FILE
 
     def _refuse_unusable_schema(self) -> None:
-        """Stop before the first stage when the warehouse schema is not the one this version
-        needs (WarehouseSchemaError says to run `customer-etl db upgrade`). A warehouse that
-        cannot be reached yet does not stop the run: the load retries, and a resume finishes."""
-        try:
+        """Refuse to start a run (none is created) when the warehouse schema is not the one
+        this version needs: WarehouseSchemaError says to run `customer-etl db upgrade`. A
+        warehouse that cannot be reached is left to the checks before the first stage
+        (`preflight`), which fail the run itself, so that a resume can finish it."""
+        with suppress(WarehouseUnavailableError):
             self._ports.warehouse().check_schema()
-        except WarehouseUnavailableError:
-            logger.warning("warehouse unreachable before the run; the load will try again")
 
     def _continue(self, manifest: RunManifest) -> RunManifest:
         with run_log_file(self._config.observability.log_dir, manifest.run_id):
@@ -167,8 +169,10 @@ class LocalRunner:
         self._latest = manifest
         stage = manifest.next_stage()
         try:
-            # On disk from the start, so a run killed before its first stage ends resumes.
+            # On disk from the start, so a run killed before its first stage ends resumes;
+            # this first save also finds a runs folder that cannot be written.
             self._save(manifest)
+            check_before_stages(manifest, self._ports)
             if stage not in (*VALIDATING_STAGES, None):
                 # A resume of a run its thresholds stopped: judged again, with today's settings.
                 enforce(manifest, self._config.quality, self._ports.notifier, self._config.alerts)
@@ -252,7 +256,7 @@ class LocalRunner:
         ):
             failed = failed.model_copy(update={"incident": opened.number})
         self._save_if_possible(failed)
-        raise RunFailedError(failed, message)
+        raise RunFailedError(failed, message, error_class)
 
     def _interrupted(self, manifest: RunManifest, signal_name: str) -> RunInterruptedError:
         """End a run stopped by a signal cleanly: its manifest and row say `interrupted`."""

@@ -6,10 +6,11 @@ so that a run's lines are found by its id and never mixed with another run's.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TextIO
 
 from customer_etl.observability.telemetry import send_logs_to
 
@@ -31,3 +32,43 @@ def run_log_file(log_dir: Path, run_id: str) -> Iterator[Path]:
             yield path
         finally:
             send_logs_to(previous)
+
+
+class LazyLogFile:
+    """A log stream that creates its file on the first line written: a command that logs
+    nothing (`--version`, `config show`) leaves no empty file behind. `path` is asked for
+    then, so the log folder can come from a configuration loaded meanwhile."""
+
+    def __init__(self, path: Callable[[], Path]) -> None:
+        self._path = path
+        self._file: TextIO | None = None
+
+    def write(self, text: str) -> int:
+        if self._file is None:
+            target = self._path()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._file = target.open("a", encoding="utf-8")
+        return self._file.write(text)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+@contextmanager
+def command_log_file(log_dir: Callable[[], Path], command: str) -> Iterator[None]:
+    """Send the structured log of a command other than a run (`health`, `retention`,
+    `keys rotate`, ...) to `<log_dir>/<command>-<UTC timestamp>.jsonl` instead of the
+    console; a run inside it (`run`, `resume`, `quarantine replay`) opens its own file."""
+    log = LazyLogFile(lambda: log_file_path(log_dir(), command))
+    previous = send_logs_to(log)  # type: ignore[arg-type]
+    try:
+        yield
+    finally:
+        send_logs_to(previous)
+        log.close()

@@ -1,0 +1,156 @@
+"""The arguments of `customer-etl`: commands, options, and the one name of each option.
+
+The runs folder is `--runs DIR` on every command that reads or writes runs (`run`, `resume`,
+`quarantine ...`). `run` and `resume` used to call it `--output`, which every other command
+uses for a file it writes; that spelling still works there, with a notice that it is
+deprecated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+from customer_etl.runtime.report_command import add_report_arguments
+
+DISTRIBUTION = "customer-etl"
+DEFAULT_SAMPLE = Path(".etl/samples/customers.csv")
+"""Where `generate-sample` writes without `--output`: the work folder (ignored by git),
+never the committed `data/sample/customers.csv`, which only an explicit `--output` remakes."""
+RUNS_HELP = "runs folder (default: pipeline.output_dir)"
+
+
+def package_version() -> str:
+    """The installed distribution's version (pyproject.toml's, through its metadata)."""
+    try:
+        return version(DISTRIBUTION)
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed: pip install -e .)"
+
+
+class DeprecatedRunsAlias(argparse.Action):
+    """`--output DIR` on `run` and `resume`: sets the runs folder as `--runs` does, and says
+    on standard error that `--runs` is the name to use."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        sys.stderr.write(
+            f"customer-etl: warning: {option_string} is deprecated for the runs folder; "
+            "use --runs\n"
+        )
+        setattr(namespace, self.dest, values)
+
+
+def _with_config(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    command.add_argument("--env", default="local", help="environment (default: local)")
+    command.add_argument(
+        "--config", type=Path, help="configuration file (default: config/<env>.yaml)"
+    )
+    return command
+
+
+def _with_runs(command: argparse.ArgumentParser, *, deprecated_output: bool = False) -> None:
+    command.add_argument("--runs", dest="runs", type=Path, help=RUNS_HELP)
+    if deprecated_output:
+        command.add_argument(
+            "--output",
+            dest="runs",
+            type=Path,
+            action=DeprecatedRunsAlias,
+            help="deprecated spelling of --runs",
+        )
+
+
+def _with_json(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--json", action="store_true", help="print the result as JSON (for scripts)"
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(
+        prog="customer-etl", description="Validate, protect, enrich and load customer CSVs."
+    )
+    main.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    commands = main.add_subparsers(dest="command", required=True)
+
+    run = _with_config(commands.add_parser("run", help="run the pipeline on a CSV file"))
+    run.add_argument("input", type=Path, help="customer CSV file")
+    _with_runs(run, deprecated_output=True)
+    run.add_argument("--run-id", help="run id (default: start time and a random suffix)")
+    run.add_argument(
+        "--mapping", type=Path, help="YAML mapping of source headers (docs/data-quality.md)"
+    )
+
+    resume = _with_config(commands.add_parser("resume", help="continue a failed run"))
+    resume.add_argument("run_id")
+    _with_runs(resume, deprecated_output=True)
+
+    retention = _with_config(
+        commands.add_parser("retention", help="delete customers past their retention")
+    )
+    _with_json(retention)
+
+    quarantine = commands.add_parser("quarantine", help="list, export and replay quarantine")
+    quarantine_commands = quarantine.add_subparsers(dest="quarantine_command", required=True)
+    for name, help_text in (
+        ("list", "say what a run quarantined and why"),
+        ("export", "write a run's quarantined records to a CSV file for correction"),
+        ("replay", "run corrected records through the pipeline"),
+    ):
+        command = _with_config(quarantine_commands.add_parser(name, help=help_text))
+        command.add_argument("run_id")
+        _with_runs(command)
+        if name == "export":
+            command.add_argument("--output", dest="export_file", type=Path, required=True)
+        if name == "replay":
+            command.add_argument("file", type=Path, help="the corrected export")
+
+    db = commands.add_parser("db", help="manage the warehouse schema")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    _with_config(db_commands.add_parser("upgrade", help="apply pending schema migrations"))
+    keys = commands.add_parser("keys", help="manage the encryption keys")
+    keys_commands = keys.add_subparsers(dest="keys_command", required=True)
+    _with_json(
+        _with_config(
+            keys_commands.add_parser("rotate", help="rewrap data keys under a new key version")
+        )
+    )
+    _with_json(
+        _with_config(
+            commands.add_parser(
+                "health", help="check every component; exit 1 if unhealthy (0 if degraded)"
+            )
+        )
+    )
+
+    add_report_arguments(
+        _with_config(commands.add_parser("report", help="write a daily or weekly runs report"))
+    )
+
+    sample = commands.add_parser("generate-sample", help="write a synthetic customer CSV")
+    sample.add_argument("--rows", type=int, default=1000)
+    sample.add_argument("--seed", type=int, default=42)
+    sample.add_argument("--defect-rate", type=float, default=0.05)
+    sample.add_argument(
+        "--output",
+        type=Path,
+        default=DEFAULT_SAMPLE,
+        help=f"file to write (default: {DEFAULT_SAMPLE})",
+    )
+
+    config = commands.add_parser("config", help="show or document the configuration")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    _with_config(config_commands.add_parser("show", help="print the effective settings"))
+    docs = config_commands.add_parser("docs", help="write the configuration reference")
+    docs.add_argument("--output", type=Path, default=Path("docs/configuration.md"))
+    return main
