@@ -9,7 +9,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +31,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from customer_etl.config import Config
@@ -42,6 +40,7 @@ from customer_etl.config.encryption import KMS_KEY_VARIABLE
 from customer_etl.health.keys import PROBE_CONTEXT
 from customer_etl.observability import metric_names
 from customer_etl.run.failure import MANIFEST_DOCUMENT
+from infra.constructs.secrets import Secrets
 from infra.nag import acknowledge, acknowledge_wildcard_action, acknowledge_wildcard_resource
 
 REPO = Path(__file__).resolve().parents[2]
@@ -140,6 +139,7 @@ class Functions(Construct):
         alerts: sns.ITopic,
         enrichment_cache: dynamodb.ITable,
         circuit_breakers: dynamodb.ITable,
+        secrets: Secrets,
     ) -> None:
         super().__init__(scope, construct_id)
         env_name = config.environment
@@ -202,13 +202,11 @@ class Functions(Construct):
         # function that reads the masking key (runtime/lambda_handlers.py).
         masking = config.privacy.masking
         if masking.enabled:
-            self._grant_secret("MaskingKey", masking.key_ref, [self.by_name["transform"]])
+            secrets.grant_read("MaskingKey", [self.by_name["transform"]])
         # Field-level encryption: load seals the personal-data columns under one data key
         # per run and needs the blind-index secret.
         field_key.grant(self.by_name["load"], *FIELD_KEY_ACTIONS)
-        self._grant_secret(
-            "BlindIndexKey", config.encryption.blind_index_key_ref, [self.by_name["load"]]
-        )
+        secrets.grant_read("BlindIndexKey", [self.by_name["load"]])
 
         # Health probes what a run needs: the warehouse, a put and delete under health/ in
         # the checkpoint bucket, a data-key round trip, the APIs and their breaker states.
@@ -249,15 +247,13 @@ class Functions(Construct):
         key.grant(run_status, *TOPIC_KEY_ACTIONS)
         checkpoints.grant_read(run_status, f"runs/*/{MANIFEST_DOCUMENT}")
         warehouse_users.append(run_status)
-        self._grant_secret("Warehouse", config.warehouse.password_ref, warehouse_users)
+        secrets.grant_read("Warehouse", warehouse_users)
         # Only enrich talks to the enrichment APIs: it alone writes their state; health
         # reads the breaker states and asks each API once with its key.
         enrich = self.by_name["enrich"]
         enrichment_cache.grant_read_write_data(enrich)
         circuit_breakers.grant_read_write_data(enrich)
-        self._grant_secret(
-            "CompaniesHouseKey", config.enrichment.companies_house.api_key_ref, [enrich, health]
-        )
+        secrets.grant_read("CompaniesHouseKey", [enrich, health])
 
         self.retention_schedule = events.Rule(
             self,
@@ -340,30 +336,6 @@ class Functions(Construct):
             role=role,
             environment=dict(environment),
         )
-
-    def _grant_secret(
-        self, construct_id: str, reference: str | None, grantees: Iterable[iam.IGrantable]
-    ) -> None:
-        if reference is None:
-            return
-        kind, _, name = reference.partition(":")
-        if kind == "secretsmanager":
-            # A name or a complete ARN (as the console shows it), never a partial ARN.
-            secret_id = f"{construct_id}Secret"
-            secret = (
-                secretsmanager.Secret.from_secret_complete_arn(self, secret_id, name)
-                if name.startswith("arn:")
-                else secretsmanager.Secret.from_secret_name_v2(self, secret_id, name)
-            )
-            for grantee in grantees:
-                secret.grant_read(grantee)
-        elif kind == "ssm":
-            parameter = ssm.StringParameter.from_secure_string_parameter_attributes(
-                self, f"{construct_id}Parameter", parameter_name=name
-            )
-            for grantee in grantees:
-                parameter.grant_read(grantee)
-        # `env:` references are filled in by whoever sets the function's environment.
 
     def _acknowledge_findings(
         self, *, landing: s3.IBucket, checkpoints: s3.IBucket, reports: s3.IBucket, config: Config

@@ -167,6 +167,19 @@ def _allows(statements: list[dict[str, Any]], action: str, resource: Any) -> boo
     return False
 
 
+def _secret_id(synth: Synth, reference: str | None) -> str:
+    """The logical id of the secret the stack created for `secretsmanager:NAME`."""
+    assert reference is not None and reference.startswith("secretsmanager:")
+    name = reference.removeprefix("secretsmanager:")
+    return _only(
+        {
+            logical_id: secret
+            for logical_id, secret in synth.of_type("AWS::SecretsManager::Secret").items()
+            if secret["Properties"]["Name"] == name
+        }
+    )[0]
+
+
 def _role_of(synth: Synth, function_logical_id: str) -> str:
     role = synth.resources[function_logical_id]["Properties"]["Role"]
     assert isinstance(role, dict)
@@ -558,10 +571,8 @@ def test_each_function_gets_only_the_access_it_needs(synth: Synth) -> None:
     queue, _ = _queue_ids(synth)
     topic, _ = _only(synth.of_type("AWS::SNS::Topic"))
     key = _arn(_key_id(synth))
-    password_ref = synth.config.warehouse.password_ref or ""
-    assert password_ref.startswith("secretsmanager:")
-    # A secret named in config is granted by name plus the six characters AWS appends.
-    secret = f":secret:{password_ref.removeprefix('secretsmanager:')}-??????"
+    # The stack creates the secret the configuration names and grants it by reference.
+    secret = _ref(_secret_id(synth, synth.config.warehouse.password_ref))
     for name, function_id in _function_ids(synth).items():
         statements = _statements(synth, _role_of(synth, function_id))
         writes_checkpoints = _allows(statements, "s3:PutObject", _arn(checkpoints)) or _allows(
@@ -579,11 +590,7 @@ def test_each_function_gets_only_the_access_it_needs(synth: Synth) -> None:
         assert _allows(statements, "sqs:SendMessage", _arn(queue)) == (
             name in {"transform", "load", RUN_STATUS}
         )
-        reads_secret = any(
-            "secretsmanager:GetSecretValue" in statement["Action"]
-            and secret in json.dumps(statement["Resource"])
-            for statement in statements
-        )
+        reads_secret = _allows(statements, "secretsmanager:GetSecretValue", secret)
         warehouse_users = {"load", "retention", RUN_STATUS, "health", "report"}
         assert reads_secret == (name in warehouse_users), name
         # No AWSLambdaBasicExecutionRole: each function writes only its own log group.
@@ -612,9 +619,7 @@ def test_only_enrich_writes_the_enrichment_state_and_reads_the_api_key(
     synth: Synth,
 ) -> None:
     ids = _table_ids(synth)
-    key_ref = synth.config.enrichment.companies_house.api_key_ref or ""
-    assert key_ref.startswith("secretsmanager:")
-    secret = f":secret:{key_ref.removeprefix('secretsmanager:')}-??????"
+    secret = _ref(_secret_id(synth, synth.config.enrichment.companies_house.api_key_ref))
     for name, function_id in _function_ids(synth).items():
         statements = _statements(synth, _role_of(synth, function_id))
         for table in ids.values():
@@ -628,11 +633,7 @@ def test_only_enrich_writes_the_enrichment_state_and_reads_the_api_key(
             name in {"enrich", "health"}
         ), name
         assert _allows(statements, "dynamodb:GetItem", _arn(ids["key"])) == (name == "enrich")
-        reads_key = any(
-            "secretsmanager:GetSecretValue" in statement["Action"]
-            and secret in json.dumps(statement["Resource"])
-            for statement in statements
-        )
+        reads_key = _allows(statements, "secretsmanager:GetSecretValue", secret)
         # Health asks Companies House once with the key to check it answers.
         assert reads_key == (name in {"enrich", "health"}), name
 
@@ -651,8 +652,15 @@ def test_a_warehouse_password_in_ssm_is_granted_instead(tmp_path: Path) -> None:
         outdir=str(tmp_path),
     )
     stack = build(app, environ={"CUSTOMER_ETL__WAREHOUSE__PASSWORD_REF": "ssm:/etl/dev/db"})
-    policies = json.dumps(Template.from_stack(stack).find_resources("AWS::IAM::Policy"))
+    template = Template.from_stack(stack)
+    policies = json.dumps(template.find_resources("AWS::IAM::Policy"))
     assert ":secret:customer-etl/dev/warehouse" not in policies
+    # An SSM parameter is the operator's: the stack creates no warehouse secret then.
+    names = [
+        secret["Properties"]["Name"]
+        for secret in template.find_resources("AWS::SecretsManager::Secret").values()
+    ]
+    assert "customer-etl/dev/warehouse" not in names
     assert "ssm:GetParameter" in policies
     assert ":parameter/etl/dev/db" in policies
 
