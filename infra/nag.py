@@ -5,18 +5,32 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, Stack, Validations
 from constructs import IConstruct
 
 
+def cfn_resource(construct: IConstruct) -> CfnResource:
+    """The CloudFormation resource of an L2 construct (or the resource itself)."""
+    if isinstance(construct, CfnResource):
+        return construct
+    child = construct.node.default_child
+    if not isinstance(child, CfnResource):
+        raise TypeError(
+            f"{construct.node.path} is not one resource: acknowledge a finding on the "
+            "resource that causes it, never on a construct of several"
+        )
+    return child
+
+
 def acknowledge(scope: IConstruct, rule_id: str, reason: str) -> None:
-    """Acknowledge `rule_id` on `scope` and everything below it.
+    """Acknowledge `rule_id` on the one CloudFormation resource `scope` is (an L2 construct
+    stands for its default child), never on a construct of several resources.
 
     cdk-nag 3 matches the id exactly: a rule that reports findings (IAM4, IAM5) needs one
     acknowledgment per finding, as `AwsSolutions-IAM5[Resource::*]`; the bare rule id does
     not cover them. That keeps every wildcard visible and explained.
     """
-    Validations.of(scope).acknowledge(Acknowledgment(id=rule_id, reason=reason))
+    Validations.of(cfn_resource(scope)).acknowledge(Acknowledgment(id=rule_id, reason=reason))
 
 
 def acknowledge_wildcard_action(scope: IConstruct, action: str, reason: str) -> None:

@@ -16,6 +16,7 @@ from infra.constructs.monitoring import Monitoring
 from infra.constructs.orchestration import Orchestration
 from infra.constructs.quarantine import Quarantine
 from infra.constructs.schedules import Schedules
+from infra.constructs.secrets import Secrets
 from infra.constructs.storage import Storage
 
 
@@ -39,6 +40,7 @@ class CustomerEtlStack(Stack):
         enrichment_state = EnrichmentState(
             self, "EnrichmentState", env_name=env_name, key=key, retain=retain
         )
+        secrets = Secrets(self, "Secrets", config=config, key=key, retain=retain)
         functions = Functions(
             self,
             "Functions",
@@ -52,6 +54,7 @@ class CustomerEtlStack(Stack):
             alerts=alerting.topic,
             enrichment_cache=enrichment_state.cache,
             circuit_breakers=enrichment_state.breakers,
+            secrets=secrets,
         )
         orchestration = Orchestration(
             self,
@@ -94,6 +97,7 @@ class CustomerEtlStack(Stack):
         self.quarantine = quarantine
         self.alerting = alerting
         self.enrichment_state = enrichment_state
+        self.secrets = secrets
         self.functions = functions
         self.orchestration = orchestration
         self.schedules = schedules

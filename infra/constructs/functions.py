@@ -9,7 +9,7 @@ import hashlib
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -31,18 +31,19 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
-from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from customer_etl.config import Config
 from customer_etl.config.encryption import KMS_KEY_VARIABLE
 from customer_etl.health.keys import PROBE_CONTEXT
 from customer_etl.observability import metric_names
+from customer_etl.privacy.envelope import data_key_context
 from customer_etl.run.failure import MANIFEST_DOCUMENT
-from infra.nag import acknowledge, acknowledge_wildcard_action, acknowledge_wildcard_resource
+from infra.constructs import access
+from infra.constructs.secrets import Secrets
+from infra.nag import acknowledge, acknowledge_wildcard_resource
 
 REPO = Path(__file__).resolve().parents[2]
 LAYERS_DIR = REPO / "layers"
@@ -78,9 +79,15 @@ FIELD_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 (kms:ReEncrypt*): `customer-etl keys rotate` is an operator's command, run with the
 operator's own credentials, and KMS rotates the key material itself."""
 
-TOPIC_KEY_ACTIONS = ("kms:GenerateDataKey*", "kms:Decrypt")
-"""What a publisher to the KMS-encrypted alert topic needs of its key (SNS makes and opens
-the message's data key as the publisher)."""
+CHECKPOINT_PREFIXES = ("runs/*", "quarantine/*")
+"""Where the pipeline functions read and write in the checkpoint bucket: the checkpoints and
+documents of runs (adapters/aws.py S3CheckpointStore) and the quarantined rows."""
+
+CACHE_ACTIONS = ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem")
+"""The answer cache, read and written in batches (adapters/dynamodb_state.py)."""
+BREAKER_READ_ACTIONS = ("dynamodb:GetItem",)
+BREAKER_ACTIONS = (*BREAKER_READ_ACTIONS, "dynamodb:UpdateItem")
+"""A breaker's state, read consistently and changed by conditional updates."""
 
 HEALTH_PROBE_PREFIX = "health/"
 """Where the health check puts and deletes its probe object in the checkpoint bucket
@@ -140,6 +147,7 @@ class Functions(Construct):
         alerts: sns.ITopic,
         enrichment_cache: dynamodb.ITable,
         circuit_breakers: dynamodb.ITable,
+        secrets: Secrets,
     ) -> None:
         super().__init__(scope, construct_id)
         env_name = config.environment
@@ -187,28 +195,41 @@ class Functions(Construct):
                 retain=retain,
             )
 
-        # Grants, least privilege per function. Every pipeline function writes checkpoints
-        # or reads them, and may raise an alert.
+        # Grants, least privilege per function: the actions its adapters call, on the
+        # resources it calls them on (access.py). Every pipeline function reads and writes
+        # the checkpoints of runs and the quarantined rows (never deletes them: a rerun
+        # writes a checkpoint again), and may raise an alert.
+        key_services: dict[str, set[str]] = {name: set() for name in FUNCTION_NAMES}
         for name in PIPELINE_FUNCTIONS:
             function = self.by_name[name]
-            checkpoints.grant_read_write(function)
-            alerts.grant_publish(function)
-            key.grant_encrypt_decrypt(function)
-        landing.grant_read(self.by_name["extract"])
+            access.grant_objects(function, checkpoints, CHECKPOINT_PREFIXES, read=True, write=True)
+            access.grant_list(function, checkpoints)
+            access.grant_publish(function, alerts)
+            key_services[name] |= {"s3", "sns"}
+        extract = self.by_name["extract"]
+        access.grant_objects(extract, landing, ["*"], read=True)
+        access.grant_list(extract, landing)
         for name in ("transform", "load"):
-            quarantine.grant_send_messages(self.by_name[name])
+            access.grant_send(self.by_name[name], quarantine)
+            key_services[name].add("sqs")
         warehouse_users = [self.by_name["load"], self.by_name["retention"]]
         # Masking for non-production environments: transform masks, and is the only stage
         # function that reads the masking key (runtime/lambda_handlers.py).
         masking = config.privacy.masking
         if masking.enabled:
-            self._grant_secret("MaskingKey", masking.key_ref, [self.by_name["transform"]])
+            secrets.grant_read("MaskingKey", [self.by_name["transform"]])
         # Field-level encryption: load seals the personal-data columns under one data key
-        # per run and needs the blind-index secret.
-        field_key.grant(self.by_name["load"], *FIELD_KEY_ACTIONS)
-        self._grant_secret(
-            "BlindIndexKey", config.encryption.blind_index_key_ref, [self.by_name["load"]]
+        # per run, only under the pipeline's encryption context (privacy/envelope.py), and
+        # needs the blind-index secret.
+        run_context = data_key_context("")
+        access.grant_field_key(
+            self.by_name["load"],
+            field_key,
+            FIELD_KEY_ACTIONS,
+            {name: value for name, value in run_context.items() if value},
+            context_keys=list(run_context),
         )
+        secrets.grant_read("BlindIndexKey", [self.by_name["load"]])
 
         # Health probes what a run needs: the warehouse, a put and delete under health/ in
         # the checkpoint bucket, a data-key round trip, the APIs and their breaker states.
@@ -218,46 +239,40 @@ class Functions(Construct):
         health = self.by_name["health"]
         report = self.by_name["report"]
         warehouse_users += [health, report]
-        checkpoints.grant_put(health, f"{HEALTH_PROBE_PREFIX}*")
-        checkpoints.grant_delete(health, f"{HEALTH_PROBE_PREFIX}*")
-        circuit_breakers.grant_read_data(health)
-        health.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=list(FIELD_KEY_ACTIONS),
-                resources=[field_key.key_arn],
-                # Only under the probe's encryption context: the check can make and open
-                # its own throwaway keys, never unwrap the data key of a run.
-                conditions={
-                    "StringEquals": {
-                        f"kms:EncryptionContext:{context_key}": value
-                        for context_key, value in PROBE_CONTEXT.items()
-                    }
-                },
-            )
+        access.grant_objects(
+            health, checkpoints, [f"{HEALTH_PROBE_PREFIX}*"], write=True, delete=True
         )
-        # The put grant includes the pipeline key, which publishing to the encrypted topic
-        # also needs (SNS makes a data key as the publisher).
-        reports.grant_put(report, f"{config.aws.reports_prefix}*")
-        alerts.grant_publish(report)
+        access.grant_table(health, circuit_breakers, BREAKER_READ_ACTIONS)
+        key_services["health"] |= {"s3", "dynamodb"}
+        # Only under the probe's encryption context: the check can make and open its own
+        # throwaway keys, never unwrap the data key of a run.
+        access.grant_field_key(health, field_key, FIELD_KEY_ACTIONS, PROBE_CONTEXT)
+        access.grant_objects(report, reports, [f"{config.aws.reports_prefix}*"], write=True)
+        access.grant_publish(report, alerts)
+        key_services["report"] |= {"s3", "sns"}
         # Run-status sends a failed run's alert (or a recovery's notice), writes its
         # `etl_runs` row and its `run_failed` message, and reads the run's last manifest:
-        # the topic and the queue (and the pipeline key, whose data keys SNS and SQS make as
-        # the publisher), the warehouse, and the manifests only: no rows, no field key.
+        # the topic and the queue, the warehouse, and the manifests only: no rows, no field
+        # key.
         run_status = self.by_name[RUN_STATUS]
-        alerts.grant_publish(run_status)
-        quarantine.grant_send_messages(run_status)
-        key.grant(run_status, *TOPIC_KEY_ACTIONS)
-        checkpoints.grant_read(run_status, f"runs/*/{MANIFEST_DOCUMENT}")
+        access.grant_publish(run_status, alerts)
+        access.grant_send(run_status, quarantine)
+        access.grant_objects(run_status, checkpoints, [f"runs/*/{MANIFEST_DOCUMENT}"], read=True)
+        access.grant_list(run_status, checkpoints)
+        key_services[RUN_STATUS] |= {"s3", "sns", "sqs"}
         warehouse_users.append(run_status)
-        self._grant_secret("Warehouse", config.warehouse.password_ref, warehouse_users)
+        secrets.grant_read("Warehouse", warehouse_users)
         # Only enrich talks to the enrichment APIs: it alone writes their state; health
         # reads the breaker states and asks each API once with its key.
         enrich = self.by_name["enrich"]
-        enrichment_cache.grant_read_write_data(enrich)
-        circuit_breakers.grant_read_write_data(enrich)
-        self._grant_secret(
-            "CompaniesHouseKey", config.enrichment.companies_house.api_key_ref, [enrich, health]
-        )
+        access.grant_table(enrich, enrichment_cache, CACHE_ACTIONS)
+        access.grant_table(enrich, circuit_breakers, BREAKER_ACTIONS)
+        key_services["enrich"].add("dynamodb")
+        secrets.grant_read("CompaniesHouseKey", [enrich, health])
+        # The storage key only through the services each function uses; start uses none.
+        for name, services in key_services.items():
+            if services:
+                access.grant_storage_key(self.by_name[name], key, services)
 
         self.retention_schedule = events.Rule(
             self,
@@ -341,85 +356,64 @@ class Functions(Construct):
             environment=dict(environment),
         )
 
-    def _grant_secret(
-        self, construct_id: str, reference: str | None, grantees: Iterable[iam.IGrantable]
-    ) -> None:
-        if reference is None:
-            return
-        kind, _, name = reference.partition(":")
-        if kind == "secretsmanager":
-            # A name or a complete ARN (as the console shows it), never a partial ARN.
-            secret_id = f"{construct_id}Secret"
-            secret = (
-                secretsmanager.Secret.from_secret_complete_arn(self, secret_id, name)
-                if name.startswith("arn:")
-                else secretsmanager.Secret.from_secret_name_v2(self, secret_id, name)
-            )
-            for grantee in grantees:
-                secret.grant_read(grantee)
-        elif kind == "ssm":
-            parameter = ssm.StringParameter.from_secure_string_parameter_attributes(
-                self, f"{construct_id}Parameter", parameter_name=name
-            )
-            for grantee in grantees:
-                parameter.grant_read(grantee)
-        # `env:` references are filled in by whoever sets the function's environment.
-
     def _acknowledge_findings(
         self, *, landing: s3.IBucket, checkpoints: s3.IBucket, reports: s3.IBucket, config: Config
     ) -> None:
-        """The wildcards the grants above produce, each one intended."""
-        for action in (
-            "s3:GetObject*",
-            "s3:GetBucket*",
-            "s3:List*",
-            "s3:DeleteObject*",
-            "s3:Abort*",
-        ):
-            acknowledge_wildcard_action(
-                self, action, "CDK's bucket grant, on objects of one named bucket only."
+        """The wildcards the grants above produce, each acknowledged on the one policy that
+        holds it, with its reason."""
+        runs = (
+            "Checkpoint keys hold the run id and chunk number, made at run time; the grant "
+            "reads and writes (never deletes) under runs/ or quarantine/ of this one bucket."
+        )
+        wildcards: dict[str, list[tuple[str, str]]] = {
+            name: [(checkpoints.arn_for_objects(prefix), runs) for prefix in CHECKPOINT_PREFIXES]
+            for name in PIPELINE_FUNCTIONS
+        }
+        wildcards["extract"].append(
+            (
+                landing.arn_for_objects("*"),
+                "Files land under any key their sender chooses; extract only reads, in this "
+                "one bucket.",
             )
-        for bucket in (landing, checkpoints):
+        )
+        wildcards["health"] = [
+            (
+                checkpoints.arn_for_objects(f"{HEALTH_PROBE_PREFIX}*"),
+                "The health probe's object key is random per check; the grant is a put and a "
+                "delete under health/ of this one bucket.",
+            )
+        ]
+        wildcards[RUN_STATUS] = [
+            (
+                checkpoints.arn_for_objects(f"runs/*/{MANIFEST_DOCUMENT}"),
+                "The run-status function reads each run's last manifest (ids and counts, never "
+                "rows), under the run's own prefix; run ids are made at run time.",
+            )
+        ]
+        wildcards["report"] = [
+            (
+                reports.arn_for_objects(f"{config.aws.reports_prefix}*"),
+                "Report keys name their period and date, unknown at deploy time; the grant "
+                "stays under the reports prefix of this one bucket.",
+            )
+        ]
+        for name, function in self.by_name.items():
+            assert function.role is not None
+            policy = access.default_policy(function.role)
+            for resource, reason in wildcards.get(name, []):
+                acknowledge_wildcard_resource(policy, resource, reason)
             acknowledge_wildcard_resource(
-                self,
-                bucket.arn_for_objects("*"),
-                "Object keys are per run and unknown at deploy time; the grant stays inside "
-                "this one bucket.",
+                policy,
+                "*",
+                "X-Ray's PutTraceSegments and PutTelemetryRecords (active tracing) have no "
+                "resource-level permissions.",
             )
-        acknowledge_wildcard_resource(
-            self,
-            checkpoints.arn_for_objects(f"{HEALTH_PROBE_PREFIX}*"),
-            "The health probe's object key is random per check; the grant is a put and a "
-            "delete under health/ of this one bucket.",
-        )
-        acknowledge_wildcard_resource(
-            self,
-            checkpoints.arn_for_objects(f"runs/*/{MANIFEST_DOCUMENT}"),
-            "The run-status function reads each run's last manifest (ids and counts, never "
-            "rows), under the run's own prefix; run ids are made at run time.",
-        )
-        acknowledge_wildcard_resource(
-            self,
-            reports.arn_for_objects(f"{config.aws.reports_prefix}*"),
-            "Report keys name their period and date, unknown at deploy time; the grant stays "
-            "under the reports prefix of this one bucket.",
-        )
-        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-            acknowledge_wildcard_action(
-                self, action, "CDK's encrypt/decrypt grant, on the pipeline's own key only."
+            acknowledge(
+                function,
+                "AwsSolutions-L1",
+                "Pinned to Python 3.12: the AWS SDK for pandas layer and the dependency "
+                "layer's wheels are built for it. Move all three together.",
             )
-        acknowledge_wildcard_resource(
-            self,
-            "*",
-            "X-Ray's PutTraceSegments and PutTelemetryRecords (active tracing) have no "
-            "resource-level permissions.",
-        )
-        acknowledge(
-            self,
-            "AwsSolutions-L1",
-            "Pinned to Python 3.12: the AWS SDK for pandas layer and the dependency layer's "
-            "wheels are built for it. Move all three together.",
-        )
 
 
 def aws_sdk_pandas_layer_arn(region: str) -> str:

@@ -21,7 +21,8 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
-from infra.nag import acknowledge, acknowledge_wildcard_action, acknowledge_wildcard_resource
+from infra.constructs import access
+from infra.nag import acknowledge, acknowledge_wildcard_resource
 
 REPO = Path(__file__).resolve().parents[2]
 DEFINITION = REPO / "statemachine" / "pipeline.asl.json"
@@ -35,6 +36,9 @@ SUBSTITUTION_BY_STAGE = {
 """The `${...}` placeholder in the ASL of each stage function."""
 CHECKPOINT_BUCKET_SUBSTITUTION = "CheckpointBucket"
 """The bucket the Distributed Maps read each run's chunk list from."""
+
+CHUNK_LISTS = "runs/*/chunks.json"
+"""Each run's list of chunks, which the Distributed Maps read (ItemReader)."""
 
 CSV_SUFFIX = ".csv"
 FAILED_STATUSES = ("FAILED", "TIMED_OUT", "ABORTED")
@@ -134,9 +138,10 @@ class Orchestration(Construct):
         # IAM is not inferred from an ASL string: grant what its states call.
         for function in stages.values():
             function.grant_invoke(self.state_machine)
-        key.grant_encrypt_decrypt(self.state_machine)
-        # The Distributed Maps read the run's chunk list (ItemReader) ...
-        checkpoints.grant_read(self.state_machine, "runs/*/chunks.json")
+        # The Distributed Maps read the run's chunk list (ItemReader), which S3 decrypts
+        # with the storage key on the state machine's behalf ...
+        access.grant_objects(self.state_machine, checkpoints, [CHUNK_LISTS], read=True)
+        access.grant_storage_key(self.state_machine, key, ["s3"])
         # ... and run each chunk as a child execution of this state machine, which a redrive
         # of the parent redrives in turn. By constructed ARNs (the name is fixed): a Ref to
         # the state machine in its own role's policy would be a dependency cycle.
@@ -228,39 +233,28 @@ class Orchestration(Construct):
             ],
         )
 
+        policy = access.default_policy(self.state_machine.role)
         for function in stages.values():
             acknowledge_wildcard_resource(
-                self,
+                policy,
                 f"{function.function_arn}:*",
                 "CDK's invoke grant also covers the function's versions and aliases "
                 "(`ARN:*`); the state machine calls only the four stage functions.",
             )
         for execution in executions:
             acknowledge_wildcard_resource(
-                self,
+                policy,
                 execution,
                 "The state machine's own executions: the Distributed Maps' child executions "
                 "have names Step Functions makes, known only at run time.",
             )
         acknowledge_wildcard_resource(
-            self,
-            f"{checkpoints.bucket_arn}/runs/*/chunks.json",
+            policy,
+            checkpoints.arn_for_objects(CHUNK_LISTS),
             "Each run's chunk list, under the run's own prefix (run ids are made at run time).",
         )
-        for action in ("kms:GenerateDataKey*", "kms:ReEncrypt*"):
-            acknowledge_wildcard_action(
-                self,
-                action,
-                "Reading the KMS-encrypted chunk lists and logging needs the pipeline key; "
-                "the grant is on that one key.",
-            )
-        acknowledge_wildcard_action(
-            self, "s3:GetObject*", "CDK's read grant, on the chunk lists only."
-        )
-        acknowledge_wildcard_action(self, "s3:GetBucket*", "CDK's read grant, on one bucket.")
-        acknowledge_wildcard_action(self, "s3:List*", "CDK's read grant, on one bucket.")
         acknowledge_wildcard_resource(
-            self,
+            policy,
             "*",
             "CloudWatch Logs delivery (logs:*LogDelivery*, DescribeLogGroups...) and X-Ray "
             "tracing have no resource-level permissions.",

@@ -12,6 +12,7 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
 from constructs import Construct
 
+from infra.constructs.access import default_policy
 from infra.nag import acknowledge_wildcard_resource
 
 HEALTH_CHECK_MINUTES = 5
@@ -98,9 +99,10 @@ class Schedules(Construct):
                 ),
             )
 
+        policy = default_policy(role)
         for function in (health, report):
             acknowledge_wildcard_resource(
-                self,
+                policy,
                 f"{function.function_arn}:*",
                 "CDK's invoke grant also covers the function's versions and aliases (`ARN:*`); "
                 "the schedules invoke only these two functions.",

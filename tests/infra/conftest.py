@@ -58,6 +58,17 @@ class Synth:
             if resource["Type"] == resource_type
         }
 
+    def secret_ref(self, reference: str | None) -> dict[str, str]:
+        """`{"Ref": id}` of the secret the stack created for `secretsmanager:NAME`."""
+        assert reference is not None and reference.startswith("secretsmanager:")
+        name = reference.removeprefix("secretsmanager:")
+        [logical_id] = [
+            logical_id
+            for logical_id, secret in self.of_type("AWS::SecretsManager::Secret").items()
+            if secret["Properties"]["Name"] == name
+        ]
+        return {"Ref": logical_id}
+
 
 AppFactory = Callable[..., tuple[cdk.App, CustomerEtlStack]]
 

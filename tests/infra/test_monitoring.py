@@ -23,6 +23,7 @@ from customer_etl.config.alarms import AlarmSettings
 from customer_etl.config.model import QualitySettings
 from customer_etl.health.keys import PROBE_CONTEXT
 from customer_etl.observability import metric_names
+from customer_etl.privacy.envelope import data_key_context
 from infra.constructs.functions import FUNCTION_NAMES
 from infra.constructs.monitoring import (
     api_slug,
@@ -551,7 +552,15 @@ def test_field_key_is_used_by_load_and_probed_by_health_only(synth: Synth) -> No
                 }
             }
         if name == "load":
-            assert all("Condition" not in statement for statement in statements)
+            # Only under the run's data-key context (privacy/envelope.py): nothing else
+            # sealed with the field key can be opened with load's grant.
+            [statement] = statements
+            assert statement["Condition"] == {
+                "StringEquals": {"kms:EncryptionContext:application": "customer-etl"},
+                "ForAllValues:StringEquals": {
+                    "kms:EncryptionContextKeys": sorted(data_key_context("any"))
+                },
+            }
     # Nothing else in the stack (state machine, schedules) may use it either.
     users = {
         json.dumps(role)
@@ -572,7 +581,7 @@ def test_health_probes_the_checkpoint_bucket_under_its_prefix_only(synth: Synth)
     ]
     statements = _function_statements(synth, "health")
     probe = {"Fn::Join": ["", [_arn(checkpoints), "/health/*"]]}
-    assert {"s3:PutObject", "s3:DeleteObject*"} <= _actions_on(statements, probe)
+    assert {"s3:PutObject", "s3:DeleteObject"} <= _actions_on(statements, probe)
     assert not _actions_on(statements, {"Fn::Join": ["", [_arn(checkpoints), "/*"]]})
     assert not _actions_on(statements, _arn(checkpoints))
 
@@ -589,28 +598,18 @@ def test_transform_alone_reads_the_masking_key_where_masking_is_on(synth: Synth)
     assert masking.enabled == (synth.env != "prod")
     if not masking.enabled:
         return
-    assert masking.key_ref is not None
-    secret = f":secret:{masking.key_ref.removeprefix('secretsmanager:')}-??????"
-    for name in FUNCTION_NAMES:
-        reads = any(
-            "secretsmanager:GetSecretValue" in _listed(statement["Action"])
-            and secret in json.dumps(statement["Resource"])
-            for statement in _function_statements(synth, name)
-        )
-        assert reads == (name == "transform"), name
+    _assert_alone_reads(synth, synth.secret_ref(masking.key_ref), "transform")
 
 
 def test_load_alone_reads_the_blind_index_secret(synth: Synth) -> None:
-    reference = synth.config.encryption.blind_index_key_ref
-    assert reference is not None
-    secret = f":secret:{reference.removeprefix('secretsmanager:')}-??????"
+    secret = synth.secret_ref(synth.config.encryption.blind_index_key_ref)
+    _assert_alone_reads(synth, secret, "load")
+
+
+def _assert_alone_reads(synth: Synth, secret: dict[str, str], reader: str) -> None:
     for name in FUNCTION_NAMES:
-        reads = any(
-            "secretsmanager:GetSecretValue" in _listed(statement["Action"])
-            and secret in json.dumps(statement["Resource"])
-            for statement in _function_statements(synth, name)
-        )
-        assert reads == (name == "load"), name
+        actions = _actions_on(_function_statements(synth, name), secret)
+        assert ("secretsmanager:GetSecretValue" in actions) == (name == reader), name
 
 
 # TLS only
