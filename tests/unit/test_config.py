@@ -134,7 +134,7 @@ def test_the_class_policies_decide_what_is_encrypted_and_masked(tmp_path: Path) 
     [
         ("email", "required column email"),
         ("person_name", "required column first_name"),
-        ("postcode", "required column postcode"),
+        ("postcode", "cannot apply to the record's column postcode"),
         ("phone", "source mapping"),
         ("date_of_birth", "source mapping"),
     ],

@@ -90,8 +90,8 @@ def test_a_record_without_the_fields_of_its_id_gets_an_empty_id(
 def test_a_required_field_neither_present_nor_mapped_fails_the_file(
     tmp_path: Path, mapping: SourceMapping
 ) -> None:
-    path = write(tmp_path, "in.csv", f"{HEADER.replace('Joined', 'Since')}\n")
-    with pytest.raises(InputFileError, match=r"lacks required column\(s\) signup_date"):
+    path = write(tmp_path, "in.csv", f"{HEADER.replace('SURNAME', 'Family')}\n")
+    with pytest.raises(InputFileError, match=r"lacks required column\(s\) last_name"):
         inspect_file(path, mapping)
 
 

@@ -51,10 +51,12 @@ CANONICAL_FIELDS: tuple[Field, ...] = (
     Field(
         "postcode",
         FieldType.STRING,
+        False,
         True,
-        True,
-        8,
-        "UK postcode, normalised to the canonical form `SW1A 1AA`.",
+        10,
+        "Postcode in its country's own format: Royal Mail's `SW1A 1AA` for the UK and the "
+        "Crown Dependencies, `M5V 3L9` in Canada, `1012 AB` in the Netherlands, `75001` in "
+        "France. Required where the country needs one (the rules say which).",
     ),
     Field(
         "company_name",
@@ -84,7 +86,7 @@ CANONICAL_FIELDS: tuple[Field, ...] = (
     Field(
         "signup_date",
         FieldType.DATE,
-        True,
+        False,
         False,
         None,
         "Date the customer signed up (ISO `YYYY-MM-DD`); never in the future.",
@@ -92,18 +94,20 @@ CANONICAL_FIELDS: tuple[Field, ...] = (
     Field(
         "country",
         FieldType.STRING,
-        True,
+        False,
         False,
         2,
-        "ISO 3166-1 alpha-2 country code of the address (`GB` for the UK).",
+        "ISO 3166-1 alpha-2 country code of the address (`GB` for the UK); names and "
+        "alpha-3 codes are read (`Chile`, `CHL` -> `CL`).",
     ),
     Field(
         "marketing_consent",
         FieldType.BOOLEAN,
-        True,
+        False,
         False,
         None,
-        "Whether the customer consented to marketing (`true`/`false`, `yes`/`no`, `1`/`0`).",
+        "Whether the customer consented to marketing (`true`/`false`, `yes`/`no`, `1`/`0`); "
+        "`false` where a file gives none (privacy by default).",
     ),
 )
 
@@ -192,8 +196,13 @@ ENRICHMENT_FIELDS: tuple[Field, ...] = (
 BUSINESS_KEY = "customer_id"
 CANONICAL_COLUMNS: tuple[str, ...] = tuple(f.name for f in CANONICAL_FIELDS)
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(f.name for f in CANONICAL_FIELDS if f.required)
-"""Columns a file's header must have (or map to); an optional column may be absent, and is
-then read as empty."""
+"""Fields the shipped rules require of every record: what a file's header must have (or its
+mapping give) under them. A rules file decides its own (`quality.rules.required_fields`)."""
+NOT_NULL_COLUMNS: tuple[str, ...] = (BUSINESS_KEY, "marketing_consent", "enrichment_source")
+"""The warehouse columns that always hold a value, whatever the rules: the business key,
+the consent (`false` when a file gives none) and where the enrichment came from. Every other
+column takes what the rules accept, so a rules file that makes a field optional needs no
+schema change."""
 ENRICHMENT_COLUMNS: tuple[str, ...] = tuple(f.name for f in ENRICHMENT_FIELDS)
 PERSONAL_COLUMNS: tuple[str, ...] = tuple(f.name for f in CANONICAL_FIELDS if f.personal)
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from customer_etl.config.loader import ConfigError
 from customer_etl.core.quality_totals import Dimension
-from customer_etl.core.schema import CANONICAL_COLUMNS, field
+from customer_etl.core.schema import BUSINESS_KEY, CANONICAL_COLUMNS, field
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("default_rules.yaml")
 
@@ -236,6 +236,23 @@ class RuleSet(BaseModel):
         if any(weight < 0 for weight in self.dimension_weights.values()):
             raise ValueError("dimension weights must not be negative")
         return self
+
+
+def required_fields(rules: RuleSet) -> tuple[str, ...]:
+    """The fields a file must give (or its mapping supply): the business key, and each field
+    a quarantining `required` rule asks of every record. A field required only under a
+    condition (a postcode where the country needs one) may be absent from a file: the
+    records it concerns are quarantined, the others load."""
+    needed = [BUSINESS_KEY]
+    for rule in rules.rules:
+        if (
+            isinstance(rule, RequiredRule)
+            and rule.severity is Severity.QUARANTINE
+            and rule.when is None
+            and rule.field not in needed
+        ):
+            needed.append(rule.field)
+    return tuple(needed)
 
 
 def load_rules(path: Path | None = None) -> RuleSet:

@@ -43,7 +43,7 @@ from customer_etl.observability.peak_memory import PeakMemory
 from customer_etl.observability.telemetry import logger, start_timings
 from customer_etl.privacy.classification import classify, refuse_unexpected, roles_of
 from customer_etl.privacy.envelope import FieldProtection
-from customer_etl.quality.rules import RuleSet, UniqueRule
+from customer_etl.quality.rules import RuleSet, UniqueRule, required_fields
 from customer_etl.run import checkpoint_schemas
 from customer_etl.run.chunks import (
     CHUNK_LIST_DOCUMENT,
@@ -352,7 +352,12 @@ def _source_chunks(
             "content changed): start a new run for it"
         )
     facts = inspect_file(
-        path, manifest.mapping, settings.encoding, settings.delimiter, settings.max_columns
+        path,
+        manifest.mapping,
+        settings.encoding,
+        settings.delimiter,
+        settings.max_columns,
+        required_fields(settings.rules),
     )
     manifest.file = FileReport(
         size_bytes=facts.size_bytes,
