@@ -146,7 +146,9 @@ ENRICHMENT_FIELDS: tuple[Field, ...] = (
         True,
         False,
         20,
-        "Where the enrichment came from: `postcodes.io`, `reference` or `none`.",
+        "Where the enrichment came from: `postcodes.io`, `reference`, `none` (a UK record "
+        "neither knows), or `not_applicable` (a record outside the UK and the Crown "
+        "Dependencies: never given a UK place).",
     ),
     # Company columns are optional in the warehouse: rows loaded before company
     # enrichment existed have none, and a migration cannot invent them.

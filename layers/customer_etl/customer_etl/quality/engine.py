@@ -35,6 +35,7 @@ from customer_etl.quality.rules import (
     UniqueRule,
 )
 from customer_etl.reference.countries import alpha_2_codes
+from customer_etl.reference.postcodes import postcodes
 
 Mask = npt.NDArray[np.bool_]
 
@@ -159,6 +160,8 @@ def _format(rule: FormatRule, work: _Work, applied: Mask, context: RunContext) -
         normalised, invalid = formats.email(values)
     elif rule.format is Format.UK_POSTCODE:
         normalised, invalid = formats.uk_postcode(values)
+    elif rule.format is Format.POSTCODE:
+        normalised, invalid = postcodes(values, work.frame.loc[applied, rule.country_from])
     elif rule.format is Format.COUNTRY_CODE:
         normalised, invalid = alpha_2_codes(values)
     elif rule.format is Format.DATE:

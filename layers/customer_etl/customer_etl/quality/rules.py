@@ -107,6 +107,8 @@ class MaxLengthRule(_Rule):
 class Format(StrEnum):
     EMAIL = "email"
     UK_POSTCODE = "uk_postcode"
+    POSTCODE = "postcode"
+    """By the record's country (`country_from`): reference/postcodes.py."""
     PHONE = "phone"
     DATE = "date"
     COUNTRY_CODE = "country_code"
@@ -127,6 +129,8 @@ class FormatRule(_Rule):
     region_from: str | None = None
     """For `phone`: a field holding each record's country, used instead of
     `default_region` where it holds a two-letter code."""
+    country_from: str = "country"
+    """For `postcode`: the field holding each record's country (alpha-2)."""
     strictness: Literal["possible", "valid"] = "possible"
     """For `phone`: `possible` checks the length for the country; `valid` also checks the
     number is in a range allocated to an operator (rejects reserved ranges)."""
@@ -142,6 +146,8 @@ class FormatRule(_Rule):
                 raise ValueError(f"pattern does not compile: {error}") from None
         if self.region_from is not None and self.region_from not in _CANONICAL:
             raise ValueError(f"region_from {self.region_from!r} is not a canonical field")
+        if self.country_from not in _CANONICAL:
+            raise ValueError(f"country_from {self.country_from!r} is not a canonical field")
         return self
 
 
