@@ -54,7 +54,15 @@ def test_headers_map_case_and_space_insensitively_and_the_file_facts_say_what_ha
     facts = inspect_file(path, mapping)
     assert facts.header.columns_dropped == ("Address", "Website")
     assert facts.header.columns_ignored == ("Fax",)
-    assert set(facts.header.columns_missing) == {"company_name", "company_number", "date_of_birth"}
+    assert set(facts.header.columns_missing) == {
+        "company_name",
+        "company_number",
+        "date_of_birth",
+        "address_line_1",
+        "address_line_2",
+        "city",
+        "county",
+    }
     passed, _ = read(path, mapping)
     row = passed.iloc[0]
     assert (row["first_name"], row["last_name"], row["postcode"]) == ("Ann", "Lee", "SW1A 1AA")

@@ -55,6 +55,10 @@ def test_the_old_required_set_still_reads(tmp_path: Path) -> None:
         "company_name",
         "company_number",
         "date_of_birth",
+        "address_line_1",
+        "address_line_2",
+        "city",
+        "county",
     )
 
 

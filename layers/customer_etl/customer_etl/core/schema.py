@@ -62,9 +62,10 @@ CANONICAL_FIELDS: tuple[Field, ...] = (
         "company_name",
         FieldType.STRING,
         False,
-        False,
+        True,
         200,
-        "Employer or trading company, when the customer is a business contact.",
+        "Employer or trading company, when the customer is a business contact. Personal data: "
+        "a sole trader's company name is often the person's own name.",
     ),
     Field(
         "company_number",
@@ -108,6 +109,33 @@ CANONICAL_FIELDS: tuple[Field, ...] = (
         None,
         "Whether the customer consented to marketing (`true`/`false`, `yes`/`no`, `1`/`0`); "
         "`false` where a file gives none (privacy by default).",
+    ),
+    # The address came after the first twelve fields: files in the first layout still read.
+    Field(
+        "address_line_1",
+        FieldType.STRING,
+        False,
+        True,
+        200,
+        "First line of the postal address: house number or name and street.",
+    ),
+    Field(
+        "address_line_2",
+        FieldType.STRING,
+        False,
+        True,
+        200,
+        "Second line of the postal address: flat, building or locality.",
+    ),
+    Field("city", FieldType.STRING, False, True, 100, "Town or city of the postal address."),
+    Field(
+        "county",
+        FieldType.STRING,
+        False,
+        True,
+        100,
+        "County, state, province or region of the postal address, as written (the "
+        "enrichment's `region` is postcodes.io's).",
     ),
 )
 

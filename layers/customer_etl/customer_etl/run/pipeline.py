@@ -397,11 +397,23 @@ def _classified(
             roles = roles_of(
                 facts.columns_found, facts.columns_ignored, facts.header.columns_dropped
             )
-            report = classify(sample.frame, roles, settings, manifest.reference_date)
+            report = classify(
+                sample.frame, roles, settings, manifest.reference_date, _targets(facts)
+            )
             manifest.classification = report
             publish(report.model_dump_json(indent=2) + "\n")
             refuse_unexpected(report, manifest.source_file)
         yield chunk
+
+
+def _targets(facts: FileFacts) -> dict[str, str]:
+    """Each read header's canonical field (a combined field's every source column)."""
+    header = facts.columns_found
+    plan = facts.header
+    targets = {header[index]: name for name, index in plan.positions.items()}
+    for name, places in plan.alternates.items():
+        targets.update({header[index]: name for index in places})
+    return targets
 
 
 def unique_fields(rules: RuleSet) -> tuple[str, ...]:
