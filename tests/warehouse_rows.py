@@ -28,6 +28,10 @@ def customers(*ids: str, email: str = "a@b.co", **values: Any) -> pd.DataFrame:
             "signup_date": date(2020, 1, 1),
             "country": "GB",
             "marketing_consent": True,
+            "address_line_1": None,
+            "address_line_2": None,
+            "city": None,
+            "county": None,
         }
     )
     for name in ENRICHMENT_COLUMNS:

@@ -16,6 +16,7 @@ import pytest
 import yaml
 from sqlalchemy import create_engine, text
 
+from customer_etl.config.privacy import CLASS_OF_COLUMN
 from customer_etl.privacy.envelope import is_token
 from customer_etl.reference.sample import Sample, write_sample
 from customer_etl.runtime.cli import main
@@ -250,3 +251,53 @@ def test_masking_on_without_its_key_fails_with_a_configuration_error(
     err = capsys.readouterr().err
     assert "masking" in err and "E2E_UNSET_MASKING_KEY" in err
     assert not (workspace.runs / "no-key").exists()
+
+
+ADDRESS_EXPORT_HEADER = (
+    "customer_id,first_name,last_name,email,phone,company_name,address_line_1,address_line_2,"
+    "city,county,postcode,country,date_of_birth,signup_date,marketing_consent"
+)
+ADDRESS_ROWS = [
+    f"A{n},Ann{n},Lee,ann{n}@example.com,020 7946 00{n:02d},Lee Plumbing {n},{n} High Street,"
+    f"Flat {n},Leeds,West Yorkshire,LS1 {n % 9 + 1}AB,GB,1980-02-{n + 10},2020-01-0{n % 9 + 1},yes"
+    for n in range(12)
+]
+EVERY_RECORD_CLASS = sorted({str(c) for c in CLASS_OF_COLUMN.values()})
+
+
+@pytest.mark.parametrize(
+    "handling_of",
+    [
+        {},  # the defaults: every class encrypted
+        dict.fromkeys(EVERY_RECORD_CLASS, "keep"),
+        {"person_name": "keep", "address": "mask", "phone": "keep"},
+    ],
+    ids=["defaults", "all-kept", "mixed"],
+)
+def test_the_classification_says_what_the_load_stores_as_tokens_for_every_class(
+    workspace: Workspace, tmp_path: Path, handling_of: dict[str, str]
+) -> None:
+    source = tmp_path / "addresses.csv"
+    source.write_text("\n".join([ADDRESS_EXPORT_HEADER, *ADDRESS_ROWS]) + "\n", encoding="utf-8")
+    policies = {
+        name: {"handling": how, "retention_class": "customer"} for name, how in handling_of.items()
+    }
+    config = workspace.config_with({"classification": {"policies": policies}})
+
+    assert workspace.run(source, "tokens", config) == 0
+
+    loaded = workspace.customers()
+    assert len(loaded) == len(ADDRESS_ROWS)
+    report = json.loads((workspace.runs / "tokens" / "classification.json").read_text())
+    findings = {f["column"]: f for f in report["columns"] if f["class_from"] == "record"}
+    assert set(findings) == set(CLASS_OF_COLUMN)
+    assert {f["data_class"] for f in findings.values()} == set(EVERY_RECORD_CLASS)
+    for column, finding in findings.items():
+        expected = handling_of.get(finding["data_class"], "encrypt")
+        assert finding["handling"] == expected, column
+        stored = loaded[column].dropna()
+        assert len(stored) == len(ADDRESS_ROWS), column
+        tokens = stored.map(is_token)
+        assert tokens.all() if expected == "encrypt" else not tokens.any(), column
+    # Columns that are not personal data in the record are stored as they came.
+    assert not loaded["country"].map(is_token).any()

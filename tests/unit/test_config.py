@@ -123,8 +123,15 @@ def test_the_class_policies_decide_what_is_encrypted_and_masked(tmp_path: Path) 
         "      person_name: {handling: keep, retention_class: customer}\n"
         "      phone: {handling: mask, retention_class: customer}\n",
     )
-    assert config.encryption.columns == ("email", "postcode", "date_of_birth")
-    assert set(config.privacy.masking.fields) == {"email", "phone", "postcode", "date_of_birth"}
+    address = ("address_line_1", "address_line_2", "city", "county")
+    assert config.encryption.columns == ("email", "postcode", "date_of_birth", *address)
+    assert set(config.privacy.masking.fields) == {
+        "email",
+        "phone",
+        "postcode",
+        "date_of_birth",
+        *address,
+    }
     # The encryption code reads the same attribute, of the same type.
     assert isinstance(config.encryption.columns, tuple)
 
@@ -134,7 +141,7 @@ def test_the_class_policies_decide_what_is_encrypted_and_masked(tmp_path: Path) 
     [
         ("email", "required column email"),
         ("person_name", "required column first_name"),
-        ("postcode", "required column postcode"),
+        ("postcode", "cannot apply to the record's column postcode"),
         ("phone", "source mapping"),
         ("date_of_birth", "source mapping"),
     ],
@@ -172,12 +179,19 @@ def test_encryption_columns_that_disagree_with_the_policies_are_refused(tmp_path
         load_privacy(
             tmp_path, kept_names + "encryption:\n  columns: [" + ", ".join(PERSONAL_COLUMNS) + "]\n"
         )
-    agreeing = "encryption:\n  columns: [postcode, email, phone, date_of_birth]\n"
+    agreeing = (
+        "encryption:\n  columns: [postcode, email, phone, date_of_birth, address_line_1, "
+        "address_line_2, city, county]\n"
+    )
     assert set(load_privacy(tmp_path, kept_names + agreeing).encryption.columns) == {
         "email",
         "phone",
         "postcode",
         "date_of_birth",
+        "address_line_1",
+        "address_line_2",
+        "city",
+        "county",
     }
 
 

@@ -51,6 +51,7 @@ def records(*postcodes: str, companies: tuple[str | None, ...] = ()) -> pd.DataF
             "customer_id": [f"C{i}" for i in range(len(postcodes))],
             "postcode": list(postcodes),
             "company_number": numbers,
+            "country": "GB",
         }
     )
 

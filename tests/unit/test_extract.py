@@ -10,9 +10,10 @@ from customer_etl.core.context import RunContext
 from customer_etl.core.errors import InputFileError
 from customer_etl.core.mapping import SourceMapping
 from customer_etl.core.schema import CANONICAL_COLUMNS
+from customer_etl.reference.sample import SAMPLE_COLUMNS
 from customer_etl.stages.extract import extract, inspect_file, read_chunks
 
-HEADER = ",".join(CANONICAL_COLUMNS)
+HEADER = ",".join(SAMPLE_COLUMNS)  # the first layout: the record's first twelve fields
 ROW = "C1,Ann,Lee,ann@example.com,,SW1A 1AA,,,1980-01-02,2020-01-01,GB,true"
 
 
@@ -149,7 +150,13 @@ def test_an_absent_optional_column_is_reported_missing_and_read_as_empty(tmp_pat
     path = write(
         tmp_path, f"{header}\n{ROW.replace('ann@example.com,,', 'ann@example.com,')}\n".encode()
     )
-    assert inspect_file(path).header.columns_missing == ("phone",)
+    assert inspect_file(path).header.columns_missing == (
+        "phone",
+        "address_line_1",
+        "address_line_2",
+        "city",
+        "county",
+    )
     passed, quarantined = extracted(path)
     assert quarantined.empty and passed.loc[0, "phone"] == ""
 
@@ -177,7 +184,7 @@ def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_header_wider_than_the_limit_is_refused_and_one_at_the_limit_is_read(
     tmp_path: Path,
 ) -> None:
-    extra = [f"extra_{n}" for n in range(300 - len(CANONICAL_COLUMNS))]
+    extra = [f"extra_{n}" for n in range(300 - len(SAMPLE_COLUMNS))]
     at_limit = write(tmp_path, (",".join([HEADER, *extra]) + "\n").encode(), "at.csv")
     assert len(inspect_file(at_limit).columns_found) == 300
     wider = write(tmp_path, (",".join([HEADER, *extra, "one_more"]) + "\n").encode(), "wide.csv")

@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from customer_etl.core.schema import CANONICAL_COLUMNS
 from customer_etl.reference.postcode_areas import POSTCODE_AREAS, area_of
 from customer_etl.reference.sample import DEFECT_KINDS, Sample, generate_customers, write_sample
+from customer_etl.reference.sample import SAMPLE_COLUMNS as CANONICAL_COLUMNS
 
 ROWS = 1000
 COMMITTED_SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample" / "customers.csv"

@@ -75,7 +75,7 @@ def test_a_valid_record_is_normalised_and_typed() -> None:
         ({"date_of_birth": "2030-01-01"}, "date_of_birth_in_future"),
         ({"date_of_birth": "2021-01-01"}, "signup_before_birth"),
         ({"marketing_consent": "maybe"}, "invalid_marketing_consent"),
-        ({"country": "GBR"}, "invalid_country"),
+        ({"country": "Narnia"}, "invalid_country"),
         ({"first_name": "A" * 101}, "too_long_first_name"),
     ],
 )
@@ -83,6 +83,14 @@ def test_each_rule_quarantines_with_its_reason(change: dict[str, str], reason: s
     outcome = transform(chunk(change), context())
     assert outcome.passed.empty
     assert reason in reasons_of(outcome.quarantined)[0]
+
+
+@pytest.mark.parametrize(
+    ("written", "code"), [("GBR", "GB"), ("United Kingdom", "GB"), ("gb", "GB"), ("uk", "GB")]
+)
+def test_country_names_and_alpha_3_codes_become_alpha_2(written: str, code: str) -> None:
+    outcome = transform(chunk({"country": written}), context())
+    assert outcome.passed.loc[0, "country"] == code
 
 
 def test_a_record_failing_several_rules_gets_every_reason_and_keeps_its_values() -> None:

@@ -22,6 +22,12 @@ CLASS_OF_COLUMN: dict[str, PersonalDataClass] = {
     "phone": PersonalDataClass.PHONE,
     "postcode": PersonalDataClass.POSTCODE,
     "date_of_birth": PersonalDataClass.DATE_OF_BIRTH,
+    # A company name is often its owner's name (sole traders, partnerships): handled as one.
+    "company_name": PersonalDataClass.PERSON_NAME,
+    "address_line_1": PersonalDataClass.ADDRESS,
+    "address_line_2": PersonalDataClass.ADDRESS,
+    "city": PersonalDataClass.ADDRESS,
+    "county": PersonalDataClass.ADDRESS,
 }
 """The class of each personal column of the record: its class policy is its handling."""
 if set(CLASS_OF_COLUMN) != set(PERSONAL_COLUMNS):  # pragma: no cover - a schema change
@@ -38,6 +44,11 @@ MASKING_METHODS_BY_FIELD: dict[str, tuple[MaskingMethod, ...]] = {
     "phone": ("phone", "redact"),
     "postcode": ("postcode",),
     "date_of_birth": ("birth_year", "redact"),
+    "company_name": ("pseudonymise", "redact"),
+    "address_line_1": ("pseudonymise", "redact"),
+    "address_line_2": ("pseudonymise", "redact"),
+    "city": ("pseudonymise", "redact"),
+    "county": ("pseudonymise", "redact"),
 }
 """The masking methods each personal field of the record can take."""
 
@@ -75,6 +86,7 @@ def _default_policies() -> dict[PersonalDataClass, ClassPolicy]:
         c.NATIONAL_INSURANCE_NUMBER: ClassPolicy(handling="encrypt", retention_class="special"),
         c.PAYMENT_CARD: ClassPolicy(handling="encrypt", retention_class="special"),
         c.IP_ADDRESS: ClassPolicy(handling="encrypt", retention_class="customer"),
+        c.ADDRESS: ClassPolicy(handling="encrypt", retention_class="customer"),
     }
 
 
@@ -139,6 +151,11 @@ def _default_masking_fields() -> dict[str, MaskingMethod]:
         "phone": "phone",
         "postcode": "postcode",
         "date_of_birth": "birth_year",
+        "company_name": "pseudonymise",
+        "address_line_1": "pseudonymise",
+        "address_line_2": "pseudonymise",
+        "city": "pseudonymise",
+        "county": "pseudonymise",
     }
 
 

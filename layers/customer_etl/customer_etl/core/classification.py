@@ -24,6 +24,8 @@ class PersonalDataClass(StrEnum):
     NATIONAL_INSURANCE_NUMBER = "national_insurance_number"
     PAYMENT_CARD = "payment_card"
     IP_ADDRESS = "ip_address"
+    ADDRESS = "address"
+    """A postal address or a part of one (street, town, county)."""
 
 
 Handling = Literal["encrypt", "mask", "keep", "drop"]
@@ -56,7 +58,12 @@ class ColumnFinding(BaseModel):
     confidence: float
     evidence: Evidence
     handling: Handling | None = None
-    """The configured handling: the class policy's, or `drop` for a dropped column."""
+    """The configured handling: the class policy's, or `drop` for a dropped column; `keep`
+    for a canonical column that is not personal data in the record (stored as is)."""
+    class_from: Literal["content", "record"] = "content"
+    """`record`: the column feeds a personal field of the canonical record, whose class the
+    configuration fixes (`data_class` is that class, whatever the content looked like), so
+    `handling` is what the load does with it."""
     retention_class: str | None = None
 
 

@@ -21,6 +21,7 @@ UK_POSTCODE_PATTERN = (
 # something a pattern can tell.
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s.]+$"
 COUNTRY_PATTERN = r"^[A-Z]{2}$"
+"""The shape of an alpha-2 code (the rule itself reads names too: reference.countries)."""
 
 PHONE_REGIONS: tuple[str, ...] = tuple(sorted(phonenumbers.SUPPORTED_REGIONS))
 
@@ -39,11 +40,6 @@ def uk_postcode(values: pd.Series) -> Checked:
     invalid = ~compact.str.match(UK_POSTCODE_PATTERN).astype(bool)
     canonical = compact.str[:-3] + " " + compact.str[-3:]
     return canonical.where(~invalid, values), invalid
-
-
-def country_code(values: pd.Series) -> Checked:
-    upper = values.str.upper()
-    return upper, ~upper.str.match(COUNTRY_PATTERN).astype(bool)
 
 
 def regex(values: pd.Series, pattern: str) -> Checked:

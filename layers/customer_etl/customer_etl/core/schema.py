@@ -51,18 +51,21 @@ CANONICAL_FIELDS: tuple[Field, ...] = (
     Field(
         "postcode",
         FieldType.STRING,
+        False,
         True,
-        True,
-        8,
-        "UK postcode, normalised to the canonical form `SW1A 1AA`.",
+        10,
+        "Postcode in its country's own format: Royal Mail's `SW1A 1AA` for the UK and the "
+        "Crown Dependencies, `M5V 3L9` in Canada, `1012 AB` in the Netherlands, `75001` in "
+        "France. Required where the country needs one (the rules say which).",
     ),
     Field(
         "company_name",
         FieldType.STRING,
         False,
-        False,
+        True,
         200,
-        "Employer or trading company, when the customer is a business contact.",
+        "Employer or trading company, when the customer is a business contact. Personal data: "
+        "a sole trader's company name is often the person's own name.",
     ),
     Field(
         "company_number",
@@ -84,7 +87,7 @@ CANONICAL_FIELDS: tuple[Field, ...] = (
     Field(
         "signup_date",
         FieldType.DATE,
-        True,
+        False,
         False,
         None,
         "Date the customer signed up (ISO `YYYY-MM-DD`); never in the future.",
@@ -92,18 +95,47 @@ CANONICAL_FIELDS: tuple[Field, ...] = (
     Field(
         "country",
         FieldType.STRING,
-        True,
+        False,
         False,
         2,
-        "ISO 3166-1 alpha-2 country code of the address (`GB` for the UK).",
+        "ISO 3166-1 alpha-2 country code of the address (`GB` for the UK); names and "
+        "alpha-3 codes are read (`Chile`, `CHL` -> `CL`).",
     ),
     Field(
         "marketing_consent",
         FieldType.BOOLEAN,
-        True,
+        False,
         False,
         None,
-        "Whether the customer consented to marketing (`true`/`false`, `yes`/`no`, `1`/`0`).",
+        "Whether the customer consented to marketing (`true`/`false`, `yes`/`no`, `1`/`0`); "
+        "`false` where a file gives none (privacy by default).",
+    ),
+    # The address came after the first twelve fields: files in the first layout still read.
+    Field(
+        "address_line_1",
+        FieldType.STRING,
+        False,
+        True,
+        200,
+        "First line of the postal address: house number or name and street.",
+    ),
+    Field(
+        "address_line_2",
+        FieldType.STRING,
+        False,
+        True,
+        200,
+        "Second line of the postal address: flat, building or locality.",
+    ),
+    Field("city", FieldType.STRING, False, True, 100, "Town or city of the postal address."),
+    Field(
+        "county",
+        FieldType.STRING,
+        False,
+        True,
+        100,
+        "County, state, province or region of the postal address, as written (the "
+        "enrichment's `region` is postcodes.io's).",
     ),
 )
 
@@ -142,7 +174,9 @@ ENRICHMENT_FIELDS: tuple[Field, ...] = (
         True,
         False,
         20,
-        "Where the enrichment came from: `postcodes.io`, `reference` or `none`.",
+        "Where the enrichment came from: `postcodes.io`, `reference`, `none` (a UK record "
+        "neither knows), or `not_applicable` (a record outside the UK and the Crown "
+        "Dependencies: never given a UK place).",
     ),
     # Company columns are optional in the warehouse: rows loaded before company
     # enrichment existed have none, and a migration cannot invent them.
@@ -192,8 +226,13 @@ ENRICHMENT_FIELDS: tuple[Field, ...] = (
 BUSINESS_KEY = "customer_id"
 CANONICAL_COLUMNS: tuple[str, ...] = tuple(f.name for f in CANONICAL_FIELDS)
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(f.name for f in CANONICAL_FIELDS if f.required)
-"""Columns a file's header must have (or map to); an optional column may be absent, and is
-then read as empty."""
+"""Fields the shipped rules require of every record: what a file's header must have (or its
+mapping give) under them. A rules file decides its own (`quality.rules.required_fields`)."""
+NOT_NULL_COLUMNS: tuple[str, ...] = (BUSINESS_KEY, "marketing_consent", "enrichment_source")
+"""The warehouse columns that always hold a value, whatever the rules: the business key,
+the consent (`false` when a file gives none) and where the enrichment came from. Every other
+column takes what the rules accept, so a rules file that makes a field optional needs no
+schema change."""
 ENRICHMENT_COLUMNS: tuple[str, ...] = tuple(f.name for f in ENRICHMENT_FIELDS)
 PERSONAL_COLUMNS: tuple[str, ...] = tuple(f.name for f in CANONICAL_FIELDS if f.personal)
 

@@ -29,7 +29,7 @@ from typing import Final
 
 import pandas as pd
 
-from customer_etl.config.privacy import ClassificationSettings
+from customer_etl.config.privacy import CLASS_OF_COLUMN, ClassificationSettings
 from customer_etl.core.classification import (
     ClassificationReport,
     ColumnFinding,
@@ -38,6 +38,7 @@ from customer_etl.core.classification import (
     PersonalDataClass,
 )
 from customer_etl.core.errors import UnexpectedPersonalDataError
+from customer_etl.core.schema import CANONICAL_COLUMNS
 from customer_etl.privacy.patterns import MATCHERS
 
 _FULL_SUPPORT: Final = 10
@@ -51,6 +52,8 @@ _WEIGHTS: Final[dict[PersonalDataClass, tuple[float, float]]] = {
     PersonalDataClass.IP_ADDRESS: _STRICT,
     PersonalDataClass.DATE_OF_BIRTH: (0.6, 0.4),
     PersonalDataClass.PERSON_NAME: (0.5, 0.5),
+    # A street shape is telling, but a column of them may be business premises.
+    PersonalDataClass.ADDRESS: (0.6, 0.4),
 }
 _HEADER_HINTS: Final[dict[PersonalDataClass, tuple[str, ...]]] = {
     # Normalised headers (`First Name` -> `first_name`) equal to, or with a word equal to,
@@ -88,9 +91,24 @@ _HEADER_HINTS: Final[dict[PersonalDataClass, tuple[str, ...]]] = {
     ),
     PersonalDataClass.PAYMENT_CARD: ("card", "card_number", "pan", "credit_card", "ccn", "cc"),
     PersonalDataClass.IP_ADDRESS: ("ip", "ip_address", "ipaddress", "ip_addr", "remote_addr"),
+    PersonalDataClass.ADDRESS: (
+        "address",
+        "street",
+        "address_line_1",
+        "address_line_2",
+        "address1",
+        "address2",
+        "street_address",
+        "home_address",
+        "postal_address",
+        "addr",
+    ),
 }
 # Whole-header hints only: as words these would match too much (`name` in `company_name`).
-_EXACT_ONLY: Final = frozenset({"name", "ni", "nin", "cc", "pan", "mail", "cell"})
+# `address` as a word is in `email_address` and `ip_address` too.
+_EXACT_ONLY: Final = frozenset(
+    {"name", "ni", "nin", "cc", "pan", "mail", "cell", "address", "addr", "street"}
+)
 _OTHER_DATE_WORDS: Final = frozenset(
     {"date", "at", "time", "created", "updated", "signup", "joined", "modified", "since"}
 )
@@ -149,9 +167,12 @@ def classify(
     roles: dict[str, ColumnRole],
     settings: ClassificationSettings,
     today: date,
+    targets: dict[str, str] | None = None,
 ) -> ClassificationReport:
     """Classify every column of `sample` (raw strings, headers as written; `roles` says what
-    the run does with each, canonical when absent)."""
+    the run does with each, canonical when absent; `targets` which canonical field a
+    canonical column feeds, when its header is not the field's name)."""
+    targets = targets or {}
     findings = []
     for position in range(sample.shape[1]):
         header = str(sample.columns[position])
@@ -166,6 +187,8 @@ def classify(
             confidence=confidence,
             evidence=evidence,
         )
+        if role == "canonical":
+            finding = _as_the_record_holds_it(finding, targets.get(header, normalise(header)))
         findings.append(_with_policy(finding, settings))
     return ClassificationReport(
         sampled_rows=len(sample),
@@ -204,6 +227,20 @@ def normalise(header: str) -> str:
     return "_".join(header.strip().lower().replace("-", " ").split())
 
 
+def _as_the_record_holds_it(finding: ColumnFinding, target: str) -> ColumnFinding:
+    """A canonical column takes its record field's class, so that the report says what the
+    load does: a company name is encrypted as a name whether or not it looks like one, and
+    a country code is stored as is whatever it resembles."""
+    data_class = CLASS_OF_COLUMN.get(target)
+    if data_class is not None:
+        return finding.model_copy(
+            update={"data_class": data_class, "confidence": 1.0, "class_from": "record"}
+        )
+    if target in CANONICAL_COLUMNS and finding.data_class is not None:
+        return finding.model_copy(update={"handling": "keep"})
+    return finding
+
+
 def _with_policy(finding: ColumnFinding, settings: ClassificationSettings) -> ColumnFinding:
     if finding.role == "dropped":
         return finding.model_copy(update={"handling": "drop"})
@@ -218,7 +255,7 @@ def _with_policy(finding: ColumnFinding, settings: ClassificationSettings) -> Co
                 update={"handling": "drop", "retention_class": policy.retention_class}
             )
         return finding
-    if finding.data_class is None:
+    if finding.data_class is None or finding.handling == "keep":
         return finding
     policy = settings.policies[finding.data_class]
     return finding.model_copy(

@@ -135,6 +135,17 @@ def person_name(values: pd.Series, today: date) -> pd.Series:
     return shaped.astype(float) * (0.5 + 0.5 * known.astype(float))
 
 
+# A house number (`12`, `12a`, `12-14`, `Flat 3,`) then a word: `12 High Street`, `3b Rue de
+# Rivoli`. Towns and counties alone have no such shape; their headers tell.
+_STREET_SHAPE: Final = (
+    r"^(?:(?:flat|apartment|apt|unit)\s+\w+,?\s+)?\d+[A-Za-z]?(?:[-/]\d+)?,?\s+[^\W\d_]"
+)
+
+
+def street_address(values: pd.Series, today: date) -> pd.Series:
+    return values.str.match(_STREET_SHAPE, case=False).astype(bool)
+
+
 MATCHERS: Final[dict[PersonalDataClass, Matcher]] = {
     PersonalDataClass.EMAIL: email,
     PersonalDataClass.PHONE: phone,
@@ -144,6 +155,7 @@ MATCHERS: Final[dict[PersonalDataClass, Matcher]] = {
     PersonalDataClass.NATIONAL_INSURANCE_NUMBER: national_insurance_number,
     PersonalDataClass.PAYMENT_CARD: payment_card,
     PersonalDataClass.IP_ADDRESS: ip_address,
+    PersonalDataClass.ADDRESS: street_address,
 }
 
 

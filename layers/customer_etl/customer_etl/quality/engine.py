@@ -34,6 +34,8 @@ from customer_etl.quality.rules import (
     Severity,
     UniqueRule,
 )
+from customer_etl.reference.countries import alpha_2_codes
+from customer_etl.reference.postcodes import postcodes
 
 Mask = npt.NDArray[np.bool_]
 
@@ -158,8 +160,10 @@ def _format(rule: FormatRule, work: _Work, applied: Mask, context: RunContext) -
         normalised, invalid = formats.email(values)
     elif rule.format is Format.UK_POSTCODE:
         normalised, invalid = formats.uk_postcode(values)
+    elif rule.format is Format.POSTCODE:
+        normalised, invalid = postcodes(values, work.frame.loc[applied, rule.country_from])
     elif rule.format is Format.COUNTRY_CODE:
-        normalised, invalid = formats.country_code(values)
+        normalised, invalid = alpha_2_codes(values)
     elif rule.format is Format.DATE:
         # Every present date is parsed (a condition only limits where failures count), and
         # the column becomes one of dates for the rules after this one.

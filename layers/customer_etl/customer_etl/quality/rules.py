@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from customer_etl.config.loader import ConfigError
 from customer_etl.core.quality_totals import Dimension
-from customer_etl.core.schema import CANONICAL_COLUMNS, field
+from customer_etl.core.schema import BUSINESS_KEY, CANONICAL_COLUMNS, field
 
 DEFAULT_RULES_FILE = Path(__file__).with_name("default_rules.yaml")
 
@@ -107,6 +107,8 @@ class MaxLengthRule(_Rule):
 class Format(StrEnum):
     EMAIL = "email"
     UK_POSTCODE = "uk_postcode"
+    POSTCODE = "postcode"
+    """By the record's country (`country_from`): reference/postcodes.py."""
     PHONE = "phone"
     DATE = "date"
     COUNTRY_CODE = "country_code"
@@ -127,6 +129,8 @@ class FormatRule(_Rule):
     region_from: str | None = None
     """For `phone`: a field holding each record's country, used instead of
     `default_region` where it holds a two-letter code."""
+    country_from: str = "country"
+    """For `postcode`: the field holding each record's country (alpha-2)."""
     strictness: Literal["possible", "valid"] = "possible"
     """For `phone`: `possible` checks the length for the country; `valid` also checks the
     number is in a range allocated to an operator (rejects reserved ranges)."""
@@ -142,6 +146,8 @@ class FormatRule(_Rule):
                 raise ValueError(f"pattern does not compile: {error}") from None
         if self.region_from is not None and self.region_from not in _CANONICAL:
             raise ValueError(f"region_from {self.region_from!r} is not a canonical field")
+        if self.country_from not in _CANONICAL:
+            raise ValueError(f"country_from {self.country_from!r} is not a canonical field")
         return self
 
 
@@ -236,6 +242,23 @@ class RuleSet(BaseModel):
         if any(weight < 0 for weight in self.dimension_weights.values()):
             raise ValueError("dimension weights must not be negative")
         return self
+
+
+def required_fields(rules: RuleSet) -> tuple[str, ...]:
+    """The fields a file must give (or its mapping supply): the business key, and each field
+    a quarantining `required` rule asks of every record. A field required only under a
+    condition (a postcode where the country needs one) may be absent from a file: the
+    records it concerns are quarantined, the others load."""
+    needed = [BUSINESS_KEY]
+    for rule in rules.rules:
+        if (
+            isinstance(rule, RequiredRule)
+            and rule.severity is Severity.QUARANTINE
+            and rule.when is None
+            and rule.field not in needed
+        ):
+            needed.append(rule.field)
+    return tuple(needed)
 
 
 def load_rules(path: Path | None = None) -> RuleSet:

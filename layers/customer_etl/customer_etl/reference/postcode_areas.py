@@ -192,13 +192,16 @@ POSTCODE_AREAS: Mapping[str, PostcodeArea] = MappingProxyType(_AREAS)
 _LEADING_LETTERS = re.compile(r"\s*([A-Za-z]+)")
 
 
-def area_of(postcode: str) -> str | None:
+def area_of(postcode: str | None) -> str | None:
     """The leading letters of a postcode, upper-cased: "sw1a 1aa" -> "SW", "B33 8TH" -> "B".
 
     The postcode need not be normalised; leading spaces are ignored. All the leading letters
     are returned, even more than two, so a malformed value such as "ABCDEFG" is not mistaken
-    for the area "AB". None when the value does not start with a letter.
+    for the area "AB". None when the value does not start with a letter, or is missing (a
+    record with no postcode, where the rules make it optional).
     """
+    if not isinstance(postcode, str):
+        return None
     match = _LEADING_LETTERS.match(postcode)
     if match is None:
         return None

@@ -43,7 +43,7 @@ from customer_etl.observability.peak_memory import PeakMemory
 from customer_etl.observability.telemetry import logger, start_timings
 from customer_etl.privacy.classification import classify, refuse_unexpected, roles_of
 from customer_etl.privacy.envelope import FieldProtection
-from customer_etl.quality.rules import RuleSet, UniqueRule
+from customer_etl.quality.rules import RuleSet, UniqueRule, required_fields
 from customer_etl.run import checkpoint_schemas
 from customer_etl.run.chunks import (
     CHUNK_LIST_DOCUMENT,
@@ -352,7 +352,12 @@ def _source_chunks(
             "content changed): start a new run for it"
         )
     facts = inspect_file(
-        path, manifest.mapping, settings.encoding, settings.delimiter, settings.max_columns
+        path,
+        manifest.mapping,
+        settings.encoding,
+        settings.delimiter,
+        settings.max_columns,
+        required_fields(settings.rules),
     )
     manifest.file = FileReport(
         size_bytes=facts.size_bytes,
@@ -392,11 +397,23 @@ def _classified(
             roles = roles_of(
                 facts.columns_found, facts.columns_ignored, facts.header.columns_dropped
             )
-            report = classify(sample.frame, roles, settings, manifest.reference_date)
+            report = classify(
+                sample.frame, roles, settings, manifest.reference_date, _targets(facts)
+            )
             manifest.classification = report
             publish(report.model_dump_json(indent=2) + "\n")
             refuse_unexpected(report, manifest.source_file)
         yield chunk
+
+
+def _targets(facts: FileFacts) -> dict[str, str]:
+    """Each read header's canonical field (a combined field's every source column)."""
+    header = facts.columns_found
+    plan = facts.header
+    targets = {header[index]: name for name, index in plan.positions.items()}
+    for name, places in plan.alternates.items():
+        targets.update({header[index]: name for index in places})
+    return targets
 
 
 def unique_fields(rules: RuleSet) -> tuple[str, ...]:

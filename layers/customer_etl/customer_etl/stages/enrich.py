@@ -1,5 +1,6 @@
-"""Enrich: add postcode details (from postcodes.io where it answers, from the built-in
-reference table where it does not) and company details (from Companies House).
+"""Enrich: add postcode details to UK records (from postcodes.io where it answers, from the
+built-in reference table where it does not; `not_applicable` for records of other
+countries) and company details (from Companies House).
 
 A record is never dropped or quarantined because an API failed: it falls back, and says so
 in `enrichment_source` and `company_enrichment_source`. What falls back is counted per API;
@@ -20,6 +21,7 @@ from customer_etl.core.errors import StageError
 from customer_etl.core.ports import CompanyDetails, CompanyLookup, PostcodeDetails, PostcodeLookup
 from customer_etl.observability.telemetry import timed
 from customer_etl.reference.postcode_areas import POSTCODE_AREAS, area_of
+from customer_etl.reference.postcodes import is_uk
 
 POSTCODES_API = "postcodes.io"
 COMPANIES_API = "companies_house"
@@ -27,6 +29,8 @@ COMPANIES_API = "companies_house"
 SOURCE_API = POSTCODES_API
 SOURCE_REFERENCE = "reference"
 SOURCE_NONE = "none"
+SOURCE_NOT_APPLICABLE = "not_applicable"
+"""A record outside the UK and the Crown Dependencies: no UK postcode source applies."""
 COMPANY_SOURCE_API = COMPANIES_API
 SIC_SEPARATOR = ";"
 
@@ -101,7 +105,10 @@ def _section(api: str) -> str:
 def _add_postcode_columns(
     enriched: pd.DataFrame, context: RunContext, lookup: PostcodeLookup | None
 ) -> None:
-    postcodes = enriched["postcode"]
+    # Only Royal Mail postcodes are asked about: postcodes.io and the area table know no
+    # other country's, and would read a Canadian `M5V 3L9` as Manchester.
+    uk = is_uk(enriched["postcode"], enriched["country"])
+    postcodes = enriched["postcode"].where(uk)
     if lookup is not None:
         stats = context.api_stats.setdefault(POSTCODES_API, ApiStats())
         _ask_new(postcodes, context.postcode_cache, lambda keys: lookup.lookup(keys, stats))
@@ -124,6 +131,7 @@ def _add_postcode_columns(
     source = pd.Series(SOURCE_NONE, index=enriched.index, dtype=object)
     source[in_reference] = SOURCE_REFERENCE
     source[found] = SOURCE_API
+    source[~uk] = SOURCE_NOT_APPLICABLE
     enriched["enrichment_source"] = source
     for name, count in source.value_counts().items():
         context.counters[f"enrichment_source:{name}"] += int(count)
@@ -179,7 +187,7 @@ def _count_rows(keys: pd.Series, known: Mapping[str, object], stats: ApiStats) -
     present = keys.dropna()
     answered = present.isin(list(known))
     deferred = present.isin(list(stats.deferred_keys)) & ~answered
-    unknown = answered & present.map(lambda key: known.get(key) is None)
+    unknown = answered & present.map(lambda key: known.get(key) is None).astype(bool)
     stats.rows += len(present)
     stats.unknown_rows += int(unknown.sum())
     stats.deferred_rows += int(deferred.sum())
@@ -191,6 +199,7 @@ __all__ = [
     "POSTCODES_API",
     "SOURCE_API",
     "SOURCE_NONE",
+    "SOURCE_NOT_APPLICABLE",
     "SOURCE_REFERENCE",
     "CompanyDetails",
     "EnrichmentDegradedError",

@@ -19,13 +19,14 @@ import pandas as pd
 from customer_etl.core.context import SOURCE_ROW, ChunkOutcome, RunContext
 from customer_etl.core.errors import InputFileError
 from customer_etl.core.mapping import (
+    ALTERNATE_SEPARATOR,
     HeaderPlan,
     SourceMapping,
-    derive_customer_ids,
+    alternate_column,
     normalise_header,
     plan_header,
 )
-from customer_etl.core.schema import BUSINESS_KEY, CANONICAL_COLUMNS
+from customer_etl.core.schema import CANONICAL_COLUMNS, REQUIRED_COLUMNS
 from customer_etl.observability.telemetry import timed
 from customer_etl.stages.source_format import (
     HEAD_BYTES,
@@ -34,6 +35,7 @@ from customer_etl.stages.source_format import (
     first_row,
     head_text,
 )
+from customer_etl.stages.source_mapping import apply_mapping
 
 SOURCE_LINE = "source_line"
 """Line of the file where the record starts (1 is the first line, usually the header)."""
@@ -80,10 +82,12 @@ def inspect_file(
     encoding: str | None = None,
     delimiter: str | None = None,
     max_columns: int = 300,
+    required: tuple[str, ...] = REQUIRED_COLUMNS,
 ) -> FileFacts:
     """Check the file can be read as a customer CSV, or raise InputFileError saying why.
 
-    `encoding` and `delimiter` are detected when None.
+    `encoding` and `delimiter` are detected when None; `required` are the fields the header
+    must give (or the mapping supply).
     """
     if not path.is_file():
         raise InputFileError(f"input file {path.name} not found: check the path")
@@ -97,7 +101,10 @@ def inspect_file(
     if not text.strip():
         raise InputFileError(f"input file {path.name} has no header row")
     if delimiter is None:
-        mapping_names = [normalise_header(n) for n in (mapping.columns if mapping else {})]
+        sources = (
+            [*mapping.columns, *(s for c in mapping.combine.values() for s in c)] if mapping else []
+        )
+        mapping_names = [normalise_header(n) for n in sources]
         delimiter = detect_delimiter(text, [*CANONICAL_COLUMNS, *mapping_names])
     header = _trim_trailing_empty(first_row(text, delimiter))
     if len(header) > max_columns:
@@ -106,7 +113,7 @@ def inspect_file(
             f"{max_columns} allowed (source.max_columns): drop the columns the pipeline does "
             "not use before sending it, or raise the limit"
         )
-    return FileFacts(size, encoding, delimiter, plan_header(header, mapping, path.name))
+    return FileFacts(size, encoding, delimiter, plan_header(header, mapping, path.name, required))
 
 
 def read_chunks(
@@ -122,6 +129,7 @@ def read_chunks(
     `sample`, when given, is filled from the first chunk before that chunk is yielded."""
     facts = facts or inspect_file(path)
     positions = facts.header.positions
+    alternates = facts.header.alternates
     width = len(_trim_trailing_empty(list(facts.columns_found)))
     next_row = 1
     try:
@@ -155,12 +163,12 @@ def read_chunks(
                 reasons.append(reason)
                 if len(rows) == chunk_rows:
                     _fill(sample, rows, facts.columns_found, next_row)
-                    yield _frame(rows, lines, reasons, raw, positions, next_row)
+                    yield _frame(rows, lines, reasons, raw, positions, next_row, alternates)
                     next_row += len(rows)
                     rows, lines, reasons, raw = [], [], [], []
             if rows or next_row == 1:
                 _fill(sample, rows, facts.columns_found, next_row)
-                yield _frame(rows, lines, reasons, raw, positions, next_row)
+                yield _frame(rows, lines, reasons, raw, positions, next_row, alternates)
     except csv.Error as error:
         # The csv module's messages name the problem, never a cell's value.
         raise InputFileError(
@@ -178,15 +186,14 @@ def read_chunks(
 def extract(
     chunk: pd.DataFrame, context: RunContext, mapping: SourceMapping | None
 ) -> ChunkOutcome:
-    """Pass on the well-formed records (with a derived `customer_id` where the mapping asks
-    for one) and quarantine the ragged ones."""
+    """Pass on the well-formed records with the source mapping applied (constants,
+    defaults, value maps, date formats, combined columns, a derived `customer_id`, and no
+    consent where none is given) and quarantine the ragged ones as they came."""
     ragged = chunk[REASON_CODES] != ""
-    records = chunk.drop(columns=[REASON_CODES, RAW_RECORD])
-    if mapping is not None and mapping.customer_id_from:
-        records[BUSINESS_KEY] = derive_customer_ids(records, mapping.customer_id_from)
+    records = apply_mapping(chunk.drop(columns=[REASON_CODES, RAW_RECORD]), mapping, context)
+    quarantined = chunk.loc[ragged].drop(columns=_alternates(chunk))
     for code, count in chunk.loc[ragged, REASON_CODES].value_counts().items():
         context.counters[f"reason:{code}"] += int(count)
-    quarantined = chunk.loc[ragged].copy()
     quarantined["rules"] = "row_shape"
     return ChunkOutcome(
         passed=records.loc[~ragged].reset_index(drop=True),
@@ -201,6 +208,7 @@ def _frame(
     raw: list[str | None],
     positions: dict[str, int],
     first_row_number: int,
+    alternates: dict[str, tuple[int, ...]] | None = None,
 ) -> pd.DataFrame:
     table = pd.DataFrame(rows, dtype=object)
     frame = pd.DataFrame(
@@ -211,11 +219,18 @@ def _frame(
     )
     for name in CANONICAL_COLUMNS:
         frame[name] = table[positions[name]] if name in positions and rows else ""
+    for name, places in (alternates or {}).items():
+        for place, position in enumerate(places, start=1):
+            frame[alternate_column(name, place)] = table[position] if rows else ""
     frame[RAW_RECORD] = pd.Series(raw, dtype=object)
     frame[REASON_CODES] = pd.Series(reasons, dtype=object)
     return frame.astype({SOURCE_LINE: "int64", SOURCE_ROW: "int64"}).astype(
         {name: object for name in CANONICAL_COLUMNS}
     )
+
+
+def _alternates(chunk: pd.DataFrame) -> list[str]:
+    return [str(c) for c in chunk.columns if ALTERNATE_SEPARATOR in str(c)]
 
 
 def _fill(

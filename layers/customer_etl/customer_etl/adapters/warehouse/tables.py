@@ -29,6 +29,7 @@ from customer_etl.core.schema import (
     BUSINESS_KEY,
     CANONICAL_FIELDS,
     ENRICHMENT_FIELDS,
+    NOT_NULL_COLUMNS,
     Field,
     FieldType,
     field,
@@ -72,7 +73,7 @@ def _record_columns() -> list[Column[Any]]:
             spec.name,
             _column_type(spec),
             primary_key=spec.name == BUSINESS_KEY,
-            nullable=not spec.required,
+            nullable=spec.name not in NOT_NULL_COLUMNS,
         )
         for spec in (*CANONICAL_FIELDS, *ENRICHMENT_FIELDS)
     ]
