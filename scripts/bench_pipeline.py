@@ -143,7 +143,8 @@ def main() -> int:
         source = root / "customers.csv"
         write_sample(source, rows=args.rows, seed=1, defect_rate=0.02)
         results: dict[int, tuple[RunManifest, float]] = {}
-        with serve(FakePostcodesApi(latency_seconds=args.api_latency_ms / 1000)) as api:
+        fake = FakePostcodesApi(latency_seconds=args.api_latency_ms / 1000, record=False)
+        with serve(fake) as api:
             for workers in args.workers:
                 results[workers] = run_pipeline(
                     root, source, workers, args.chunk_rows, api.base_url

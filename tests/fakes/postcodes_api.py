@@ -48,6 +48,9 @@ class FakePostcodesApi:
     hang_next: int = 0
     hang_seconds: float = 1.0
     seed: int = 0
+    record: bool = True
+    """Keep every request in `requests`, `company_requests` and `statuses`; a benchmark of
+    millions of rows turns it off, or the fake's memory counts in the run's peak RSS."""
     requests: list[list[str]] = field(default_factory=list)
     """The postcodes of each bulk request, in arrival order."""
     company_requests: list[str] = field(default_factory=list)
@@ -61,7 +64,8 @@ class FakePostcodesApi:
         self._random = random.Random(self.seed)
 
     def answer(self, postcodes: list[str]) -> tuple[int, dict[str, Any], dict[str, str]]:
-        self.requests.append(postcodes)
+        if self.record:
+            self.requests.append(postcodes)
         failure = self._failure()
         if failure is not None:
             return failure
@@ -71,7 +75,8 @@ class FakePostcodesApi:
     def company(
         self, number: str, authorization: str | None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        self.company_requests.append(number)
+        if self.record:
+            self.company_requests.append(number)
         if self.api_key is not None and authorization != _basic(self.api_key):
             return self._done(401, {"error": "Invalid Authorization"})
         failure = self._failure()
@@ -119,7 +124,8 @@ class FakePostcodesApi:
     def _done(
         self, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
-        self.statuses.append(status)  # list.append is atomic: no lock needed
+        if self.record:
+            self.statuses.append(status)  # list.append is atomic: no lock needed
         return status, body, headers or {}
 
 
