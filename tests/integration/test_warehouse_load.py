@@ -337,6 +337,27 @@ def test_an_unreachable_database_is_a_retryable_error_without_credentials() -> N
     assert "hunter2" not in str(caught.value)
 
 
+def test_each_connection_retry_logs_one_line_without_the_url_or_its_password(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    options = ConnectionOptions(
+        connect_timeout_seconds=2, connect_attempts=3, connect_backoff_seconds=0.01
+    )
+    warehouse = SqlWarehouse(
+        "postgresql+psycopg://etl@127.0.0.1:9/x", password="hunter2", connection=options
+    )
+    with pytest.raises(WarehouseUnavailableError):
+        warehouse.connect()
+    retries = [
+        r for r in caplog.records if r.getMessage() == "warehouse connection failed; retrying"
+    ]
+    assert [r.__dict__["attempt"] for r in retries] == [1, 2]
+    assert {r.__dict__["error_class"] for r in retries} == {"OperationalError"}
+    assert {r.__dict__["error_kind"] for r in retries} == {"unreachable"}
+    assert all(r.__dict__["wait_seconds"] >= 0 for r in retries)
+    assert "hunter2" not in caplog.text and "127.0.0.1:9" not in caplog.text
+
+
 def test_an_unsupported_dialect_is_a_clear_error() -> None:
     with pytest.raises(StageError, match="not supported yet"):
         SqlWarehouse("mysql://db/x")

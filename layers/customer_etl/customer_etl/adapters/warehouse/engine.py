@@ -11,6 +11,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.exc import InterfaceError, OperationalError
 from tenacity import (
+    RetryCallState,
     Retrying,
     retry_if_exception,
     retry_if_exception_type,
@@ -19,9 +20,10 @@ from tenacity import (
     wait_random,
 )
 
-from customer_etl.adapters.warehouse.diagnosis import is_transient, warehouse_error
+from customer_etl.adapters.warehouse.diagnosis import is_transient, kind_of, warehouse_error
 from customer_etl.config.model import WAREHOUSE_DIALECTS
 from customer_etl.core.errors import StageError, WarehouseUnavailableError, WarehouseWriteError
+from customer_etl.observability.telemetry import logger
 
 SUPPORTED_DIALECTS = WAREHOUSE_DIALECTS
 CONNECTION_ERRORS = (OperationalError, InterfaceError)
@@ -128,12 +130,29 @@ def connect(
         wait=wait_exponential(multiplier=options.connect_backoff_seconds, max=30)
         + wait_random(0, options.connect_backoff_seconds),
         retry=retry_if_exception_type(CONNECTION_ERRORS) & retry_if_exception(is_transient),
+        before_sleep=_log_retry,
         reraise=True,
     )
     try:
         return retrying(engine.connect)
     except CONNECTION_ERRORS as error:
         raise unavailable(display_url, error, "cannot be reached", database) from None
+
+
+def _log_retry(state: RetryCallState) -> None:
+    """One line per retry, as the API clients log theirs: the attempt, the wait and the
+    error's class and kind; never the URL (its password) nor the driver's message (it can
+    quote the host and the user)."""
+    error = state.outcome.exception() if state.outcome else None
+    logger.warning(
+        "warehouse connection failed; retrying",
+        extra={
+            "attempt": state.attempt_number,
+            "wait_seconds": round(state.upcoming_sleep, 3),
+            "error_class": type(error).__name__,
+            "error_kind": kind_of(error).value if error is not None else None,
+        },
+    )
 
 
 def unavailable(
