@@ -9,7 +9,7 @@ CDK := CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true \
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 PATH="$(CURDIR)/$(BIN):$$PATH" \
 	npx --yes aws-cdk@2
 
-.PHONY: install dev run test chromium test-postgres unit integration infra e2e lint typecheck check docs synth deploy bench bench-pipeline bench-duplicates bench-enrich bench-encrypt bench-load db-upgrade health clean
+.PHONY: install dev run test chromium test-postgres unit integration infra e2e lint typecheck check docs synth deploy bench bench-pipeline bench-duplicates backtest bench-enrich bench-encrypt bench-load db-upgrade health clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -73,6 +73,9 @@ bench: $(DEV)
 
 bench-pipeline: $(DEV) ## whole local runs, 1 and 2 workers, vs read-and-insert and read_csv+to_sql; cost per 1M rows
 	$(BIN)/python scripts/bench_pipeline.py $(BENCH_ARGS)
+
+backtest: $(DEV) ## precision and recall of the "likely to breach" predictions on planted drifts
+	$(BIN)/python scripts/backtest_forecast.py $(BENCH_ARGS)
 
 bench-duplicates: $(DEV) ## extract's file-wide uniqueness check vs a plain set, 1M and 5M keys
 	$(BIN)/python scripts/bench_duplicates.py $(BENCH_ARGS)

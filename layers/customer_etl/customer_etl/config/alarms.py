@@ -42,6 +42,12 @@ class AlarmSettings(BaseModel):
         "deviations of the learned model; a run outside the band raises the alarm. Wider "
         "means fewer, surer alarms.",
     )
+    max_run_duration_seconds: float = Field(
+        3600.0,
+        gt=0,
+        description="The longest a run may take: the period report warns of a source whose "
+        "runs' duration is trending toward it (reporting/forecast.py).",
+    )
     health_failed_checks: int = Field(
         2,
         ge=1,

@@ -25,6 +25,7 @@ from typing import Literal, get_args
 from customer_etl.core.ports import RunRecord
 from customer_etl.reporting.anomalies import modified_z_scores, outliers
 from customer_etl.reporting.charts import Chart, bar_chart, line_chart, number
+from customer_etl.reporting.forecast import Limits, Prediction, breach_predictions
 from customer_etl.reporting.render import render
 
 Period = Literal["daily", "weekly"]
@@ -85,6 +86,8 @@ class PeriodReport:
     retention_jobs: list[RunRecord] = field(default_factory=list)
     """The period's retention jobs, kept apart from the runs."""
     charts: list[Chart] = field(default_factory=list)
+    predictions: list[Prediction] = field(default_factory=list)
+    """Sources whose runs trend toward a limit (reporting/forecast.py)."""
 
     @property
     def succeeded(self) -> int:
@@ -144,10 +147,14 @@ class PeriodReport:
 
 
 def build_period_report(
-    records: Sequence[RunRecord], window: Window, now: datetime | None = None
+    records: Sequence[RunRecord],
+    window: Window,
+    now: datetime | None = None,
+    limits: Limits | None = None,
 ) -> PeriodReport:
     """The report of `window` from `records`, which should reach back to the window's
-    baseline start (the runs before the window only set what is usual)."""
+    baseline start (the runs before the window only set what is usual); with `limits`,
+    the sources likely to breach them."""
     records = sorted(records, key=lambda record: _utc(record.started_at))
     flags = _unusual_runs(records)
     in_window = [record for record in records if _utc(record.started_at) in window]
@@ -162,6 +169,7 @@ def build_period_report(
         baseline_runs=len(_usual_candidates(records)),
         generated_at=(now or datetime.now(UTC)).isoformat(timespec="seconds"),
         retention_jobs=[record for record in in_window if record.kind == RETENTION_KIND],
+        predictions=breach_predictions(records, limits) if limits else [],
     )
     report.charts.extend(_charts(report))
     return report

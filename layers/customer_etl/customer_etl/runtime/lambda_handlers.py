@@ -49,6 +49,7 @@ from customer_etl.run.summary import finished, run_record
 from customer_etl.runtime.factory import cloud_ports
 from customer_etl.runtime.incidents import incident_desk
 from customer_etl.runtime.protection import key_provider
+from customer_etl.runtime.report_command import forecast_limits
 from customer_etl.stages.enrich import EnrichmentDegradedError
 
 ENV_VARIABLE = "CUSTOMER_ETL_ENV"
@@ -281,7 +282,12 @@ def report_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     warehouse = build_warehouse(config)
     try:
         published = publish_period_report(
-            warehouse, store, SnsNotifier(aws.alert_topic_arn), period, datetime.now(UTC)
+            warehouse,
+            store,
+            SnsNotifier(aws.alert_topic_arn),
+            period,
+            datetime.now(UTC),
+            forecast_limits(config),
         )
     finally:
         warehouse.dispose()

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.config import Config
+from customer_etl.reporting.forecast import Limits
 from customer_etl.reporting.pdf import html_to_pdf
 from customer_etl.reporting.period_report import PERIODS, period_end, render_period_report
 from customer_etl.reporting.publish import period_report
@@ -31,13 +32,21 @@ def add_report_arguments(command: argparse.ArgumentParser) -> None:
     )
 
 
+def forecast_limits(config: Config) -> Limits:
+    """What the period report's predictions watch: the quality gate and the longest run."""
+    return Limits(
+        max_bad_ratio=config.quality.max_bad_ratio,
+        max_duration_seconds=config.aws.alarms.max_run_duration_seconds,
+    )
+
+
 def write_period_report(args: argparse.Namespace, config: Config) -> str:
     """Write the report the arguments ask for; what to tell the user."""
     now = datetime.now(UTC)
     end = period_end(args.until, now)
     warehouse = build_warehouse(config)
     try:
-        report = period_report(warehouse, args.period, end, now)
+        report = period_report(warehouse, args.period, end, now, forecast_limits(config))
     finally:
         warehouse.dispose()
     target: Path = args.report_file or (
@@ -54,7 +63,8 @@ def write_period_report(args: argparse.Namespace, config: Config) -> str:
     rate = f"{report.success_rate}%" if report.success_rate is not None else "n/a"
     return (
         f"{args.period} report: {len(report.runs)} run(s), {rate} succeeded, "
-        f"{len(report.anomalies)} unusual; wrote {target}"
+        f"{len(report.anomalies)} unusual, {len(report.predictions)} likely to breach a limit; "
+        f"wrote {target}"
     )
 
 
