@@ -197,3 +197,23 @@ def test_quarantine_list_into_a_closed_pipe_ends_quietly(
         os.close(write_end)
     assert finished.stderr == ""
     assert finished.returncode == 1
+
+
+def test_a_key_setting_missing_is_found_before_the_first_stage_and_exits_2(
+    workspace: Workspace,
+    sample: tuple[Path, Sample],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    path, _ = sample
+    # KMS without the blind-index secret it needs: a configuration error, not a data one.
+    monkeypatch.setenv("CUSTOMER_ETL__ENCRYPTION__KMS_KEY_ID", "alias/customer-etl-test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-2")
+
+    assert workspace.pipeline(path, "--run-id", "no-index-key") == 2
+
+    [said] = console_said(capsys.readouterr().err)
+    assert "run no-index-key failed" in said and "encryption.blind_index_key_ref" in said
+    manifest = json.loads((workspace.runs / "no-index-key" / "manifest.json").read_text())
+    assert manifest["stages"] == {}
+    assert workspace.api.requests == []
