@@ -166,10 +166,8 @@ def test_a_directory_given_as_input_is_called_a_directory(
 
     assert workspace.pipeline(folder, "--run-id", "folder") == 1
 
-    [said] = console_said(capsys.readouterr().err)
+    said = workspace.failed_before_first_stage("folder", capsys.readouterr().err)
     assert "input exports is a directory, not a file" in said and "not found" not in said
-    manifest = json.loads((workspace.runs / "folder" / "manifest.json").read_text())
-    assert manifest["stages"] == {}
 
 
 def test_quarantine_list_into_a_closed_pipe_ends_quietly(
@@ -212,8 +210,5 @@ def test_a_key_setting_missing_is_found_before_the_first_stage_and_exits_2(
 
     assert workspace.pipeline(path, "--run-id", "no-index-key") == 2
 
-    [said] = console_said(capsys.readouterr().err)
-    assert "run no-index-key failed" in said and "encryption.blind_index_key_ref" in said
-    manifest = json.loads((workspace.runs / "no-index-key" / "manifest.json").read_text())
-    assert manifest["stages"] == {}
-    assert workspace.api.requests == []
+    said = workspace.failed_before_first_stage("no-index-key", capsys.readouterr().err)
+    assert "encryption.blind_index_key_ref" in said

@@ -281,11 +281,8 @@ def test_an_unreachable_warehouse_fails_the_run_before_its_first_stage(
     monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__CONNECT_TIMEOUT_SECONDS", "2")
     assert workspace.pipeline(path, "--run-id", "outage") == 1
 
-    [said] = console_said(capsys.readouterr().err)
-    assert "run outage failed" in said and "cannot be reached" in said
-    manifest = json.loads((workspace.runs / "outage" / "manifest.json").read_text())
-    assert (manifest["status"], manifest["stages"]) == ("failed", {}), "no stage ran"
-    assert workspace.api.requests == [], "nothing was enriched"
+    said = workspace.failed_before_first_stage("outage", capsys.readouterr().err)
+    assert "cannot be reached" in said
 
     monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", workspace.warehouse_url)
     assert workspace.resume("outage") == 0
