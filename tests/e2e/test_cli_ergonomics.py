@@ -197,18 +197,47 @@ def test_quarantine_list_into_a_closed_pipe_ends_quietly(
     assert finished.returncode == 1
 
 
-def test_a_key_setting_missing_is_found_before_the_first_stage_and_exits_2(
+@pytest.mark.parametrize(
+    ("broken", "code", "message"),
+    [
+        # A PostgreSQL warehouse on a port where nothing listens: exit 1, resumable.
+        (
+            {
+                "CUSTOMER_ETL__WAREHOUSE__URL": "postgresql+psycopg://etl@127.0.0.1:9/x",
+                "CUSTOMER_ETL__WAREHOUSE__CONNECT_TIMEOUT_SECONDS": "2",
+            },
+            1,
+            "cannot be reached",
+        ),
+        # KMS without the blind-index secret it needs: a configuration error, exit 2.
+        (
+            {
+                "CUSTOMER_ETL__ENCRYPTION__KMS_KEY_ID": "alias/customer-etl-test",
+                "AWS_DEFAULT_REGION": "eu-west-2",
+            },
+            2,
+            "encryption.blind_index_key_ref",
+        ),
+    ],
+    ids=["unreachable-warehouse", "kms-without-index-key"],
+)
+def test_what_a_run_needs_is_checked_before_its_first_stage_and_resume_finishes_it(
     workspace: Workspace,
     sample: tuple[Path, Sample],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
+    broken: dict[str, str],
+    code: int,
+    message: str,
 ) -> None:
-    path, _ = sample
-    # KMS without the blind-index secret it needs: a configuration error, not a data one.
-    monkeypatch.setenv("CUSTOMER_ETL__ENCRYPTION__KMS_KEY_ID", "alias/customer-etl-test")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "eu-west-2")
+    path, generated = sample
+    with monkeypatch.context() as patch:
+        for name, value in broken.items():
+            patch.setenv(name, value)
+        assert workspace.pipeline(path, "--run-id", "checked") == code
+        said = workspace.failed_before_first_stage("checked", capsys.readouterr().err)
+        assert message in said
 
-    assert workspace.pipeline(path, "--run-id", "no-index-key") == 2
-
-    said = workspace.failed_before_first_stage("no-index-key", capsys.readouterr().err)
-    assert "encryption.blind_index_key_ref" in said
+    assert workspace.resume("checked") == 0  # fixed: the run finishes
+    loaded = len(generated.frame) - len(generated.defects)
+    assert workspace.query("select count(*) from customers") == [(loaded,)]
