@@ -241,3 +241,19 @@ def test_what_a_run_needs_is_checked_before_its_first_stage_and_resume_finishes_
     assert workspace.resume("checked") == 0  # fixed: the run finishes
     loaded = len(generated.frame) - len(generated.defects)
     assert workspace.query("select count(*) from customers") == [(loaded,)]
+
+
+def test_a_runs_folder_that_cannot_be_created_stops_the_run_before_it_starts(
+    workspace: Workspace, sample: tuple[Path, Sample], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, _ = sample
+    in_the_way = workspace.root / "a-file"
+    in_the_way.write_text("")
+    runs = in_the_way / "runs"
+
+    assert workspace.run("run", str(path), "--runs", str(runs)) == 1
+
+    [said] = console_said(capsys.readouterr().err)
+    assert said.startswith(f"customer-etl: runs folder {runs} cannot be created (")
+    assert workspace.api.requests == []
+    assert not (workspace.root / "warehouse.db").exists(), "no run was started"
