@@ -257,3 +257,14 @@ def test_a_runs_folder_that_cannot_be_created_stops_the_run_before_it_starts(
     assert said.startswith(f"customer-etl: runs folder {runs} cannot be created (")
     assert workspace.api.requests == []
     assert not (workspace.root / "warehouse.db").exists(), "no run was started"
+
+
+def test_ctrl_c_outside_a_run_ends_with_one_line_and_exit_130(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def pressed(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("customer_etl.runtime.cli.apply_retention", pressed)
+    assert workspace.run("retention") == 130
+    assert capsys.readouterr().err == "customer-etl: retention interrupted\n"
