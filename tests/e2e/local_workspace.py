@@ -3,6 +3,7 @@ a fake postcodes and Companies House API on loopback, configured through the env
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -45,6 +46,16 @@ class Workspace:
 
     def resume(self, run_id: str) -> int:
         return self.run("resume", run_id, "--runs", str(self.runs))
+
+    def failed_before_first_stage(self, run_id: str, err: str) -> str:
+        """The failure's one line of a run that its checks stopped: its manifest says
+        `failed` with no stage run, and no API was asked."""
+        [said] = console_said(err)
+        assert f"run {run_id} failed" in said
+        manifest = json.loads((self.runs / run_id / "manifest.json").read_text())
+        assert (manifest["status"], manifest["stages"]) == ("failed", {}), "no stage ran"
+        assert self.api.requests == [], "nothing was enriched"
+        return said
 
     def query(self, sql: str) -> list[tuple[Any, ...]]:
         with create_engine(self.warehouse_url).connect() as connection:

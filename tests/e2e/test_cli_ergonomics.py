@@ -166,10 +166,8 @@ def test_a_directory_given_as_input_is_called_a_directory(
 
     assert workspace.pipeline(folder, "--run-id", "folder") == 1
 
-    [said] = console_said(capsys.readouterr().err)
+    said = workspace.failed_before_first_stage("folder", capsys.readouterr().err)
     assert "input exports is a directory, not a file" in said and "not found" not in said
-    manifest = json.loads((workspace.runs / "folder" / "manifest.json").read_text())
-    assert manifest["stages"] == {}
 
 
 def test_quarantine_list_into_a_closed_pipe_ends_quietly(
@@ -197,3 +195,76 @@ def test_quarantine_list_into_a_closed_pipe_ends_quietly(
         os.close(write_end)
     assert finished.stderr == ""
     assert finished.returncode == 1
+
+
+@pytest.mark.parametrize(
+    ("broken", "code", "message"),
+    [
+        # A PostgreSQL warehouse on a port where nothing listens: exit 1, resumable.
+        (
+            {
+                "CUSTOMER_ETL__WAREHOUSE__URL": "postgresql+psycopg://etl@127.0.0.1:9/x",
+                "CUSTOMER_ETL__WAREHOUSE__CONNECT_TIMEOUT_SECONDS": "2",
+            },
+            1,
+            "cannot be reached",
+        ),
+        # KMS without the blind-index secret it needs: a configuration error, exit 2.
+        (
+            {
+                "CUSTOMER_ETL__ENCRYPTION__KMS_KEY_ID": "alias/customer-etl-test",
+                "AWS_DEFAULT_REGION": "eu-west-2",
+            },
+            2,
+            "encryption.blind_index_key_ref",
+        ),
+    ],
+    ids=["unreachable-warehouse", "kms-without-index-key"],
+)
+def test_what_a_run_needs_is_checked_before_its_first_stage_and_resume_finishes_it(
+    workspace: Workspace,
+    sample: tuple[Path, Sample],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    broken: dict[str, str],
+    code: int,
+    message: str,
+) -> None:
+    path, generated = sample
+    with monkeypatch.context() as patch:
+        for name, value in broken.items():
+            patch.setenv(name, value)
+        assert workspace.pipeline(path, "--run-id", "checked") == code
+        said = workspace.failed_before_first_stage("checked", capsys.readouterr().err)
+        assert message in said
+
+    assert workspace.resume("checked") == 0  # fixed: the run finishes
+    loaded = len(generated.frame) - len(generated.defects)
+    assert workspace.query("select count(*) from customers") == [(loaded,)]
+
+
+def test_a_runs_folder_that_cannot_be_created_stops_the_run_before_it_starts(
+    workspace: Workspace, sample: tuple[Path, Sample], capsys: pytest.CaptureFixture[str]
+) -> None:
+    path, _ = sample
+    in_the_way = workspace.root / "a-file"
+    in_the_way.write_text("")
+    runs = in_the_way / "runs"
+
+    assert workspace.run("run", str(path), "--runs", str(runs)) == 1
+
+    [said] = console_said(capsys.readouterr().err)
+    assert said.startswith(f"customer-etl: runs folder {runs} cannot be created (")
+    assert workspace.api.requests == []
+    assert not (workspace.root / "warehouse.db").exists(), "no run was started"
+
+
+def test_ctrl_c_outside_a_run_ends_with_one_line_and_exit_130(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def pressed(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("customer_etl.runtime.cli.apply_retention", pressed)
+    assert workspace.run("retention") == 130
+    assert capsys.readouterr().err == "customer-etl: retention interrupted\n"

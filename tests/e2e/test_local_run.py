@@ -269,29 +269,6 @@ def test_a_failed_load_resumes_without_redoing_earlier_stages(
     assert workspace.query("select status from etl_runs") == [("succeeded",)]
 
 
-def test_an_unreachable_warehouse_fails_the_run_before_its_first_stage(
-    workspace: Workspace,
-    sample: tuple[Path, Sample],
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    path, generated = sample
-    # A PostgreSQL warehouse on a port where nothing listens.
-    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", "postgresql+psycopg://etl@127.0.0.1:9/x")
-    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__CONNECT_TIMEOUT_SECONDS", "2")
-    assert workspace.pipeline(path, "--run-id", "outage") == 1
-
-    [said] = console_said(capsys.readouterr().err)
-    assert "run outage failed" in said and "cannot be reached" in said
-    manifest = json.loads((workspace.runs / "outage" / "manifest.json").read_text())
-    assert (manifest["status"], manifest["stages"]) == ("failed", {}), "no stage ran"
-    assert workspace.api.requests == [], "nothing was enriched"
-
-    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", workspace.warehouse_url)
-    assert workspace.resume("outage") == 0
-    assert workspace.query("select count(*) from customers") == [(ROWS - len(generated.defects),)]
-
-
 def test_retention_deletes_customers_not_seen_within_the_period(
     workspace: Workspace, sample: tuple[Path, Sample], capsys: pytest.CaptureFixture[str]
 ) -> None:

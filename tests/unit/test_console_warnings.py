@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from customer_etl.observability.telemetry import logger, send_logs_to
 from customer_etl.runtime.console_warnings import warnings_on_console
+from customer_etl.runtime.log_file import command_log_file
 
 
 @pytest.fixture(autouse=True)
@@ -56,3 +58,21 @@ def test_a_value_in_a_warning_is_redacted_and_unnamed_fields_never_shown(
     assert "jane.doe@example.com" not in line
     assert line.endswith("(stage enrich)")
     assert "SW1A" not in line and "bad_email" not in line
+
+
+def test_a_command_logs_to_its_file_and_to_standard_error_only_when_that_cannot_be_written(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with command_log_file(lambda: tmp_path / "logs", "health"):
+        logger.info("health checked")
+    [written] = (tmp_path / "logs").glob("health-*.jsonl")
+    assert '"message":"health checked"' in written.read_text()
+    assert capsys.readouterr().err == ""
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")  # a file where the log folder should be
+    with command_log_file(lambda: blocker / "logs", "health"):
+        logger.info("health checked")
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("customer-etl: warning: cannot write the log file ")
+    assert '"message":"health checked"' in err[1]

@@ -70,6 +70,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return code
     except BrokenPipeError:
         return _reader_went_away()
+    except KeyboardInterrupt:
+        # Ctrl-C outside a run (a run ends itself cleanly as `interrupted`): no traceback.
+        sys.stderr.write(f"customer-etl: {args.command} interrupted\n")
+        return EXIT_INTERRUPTED
 
 
 def _exit_code(args: argparse.Namespace) -> int:

@@ -53,18 +53,22 @@ class DeprecatedRunsAlias(argparse.Action):
 def _with_config(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
     command.add_argument("--env", default="local", help="environment (default: local)")
     command.add_argument(
-        "--config", type=Path, help="configuration file (default: config/<env>.yaml)"
+        "--config",
+        type=Path,
+        metavar="FILE",
+        help="configuration file (default: config/<env>.yaml)",
     )
     return command
 
 
 def _with_runs(command: argparse.ArgumentParser, *, deprecated_output: bool = False) -> None:
-    command.add_argument("--runs", dest="runs", type=Path, help=RUNS_HELP)
+    command.add_argument("--runs", dest="runs", type=Path, metavar="DIR", help=RUNS_HELP)
     if deprecated_output:
         command.add_argument(
             "--output",
             dest="runs",
             type=Path,
+            metavar="DIR",
             action=DeprecatedRunsAlias,
             help="deprecated spelling of --runs",
         )
@@ -88,7 +92,10 @@ def parser() -> argparse.ArgumentParser:
     _with_runs(run, deprecated_output=True)
     run.add_argument("--run-id", help="run id (default: start time and a random suffix)")
     run.add_argument(
-        "--mapping", type=Path, help="YAML mapping of source headers (docs/data-quality.md)"
+        "--mapping",
+        type=Path,
+        metavar="FILE",
+        help="YAML mapping of source headers (docs/data-quality.md)",
     )
 
     resume = _with_config(commands.add_parser("resume", help="continue a failed run"))

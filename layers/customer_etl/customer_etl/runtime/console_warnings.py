@@ -23,6 +23,8 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from tqdm import tqdm
+
 from customer_etl.observability.telemetry import REDACTION_FILTER, SERVICE
 
 PREFIX = "customer-etl: warning: "
@@ -93,11 +95,10 @@ class ConsoleWarnings(logging.Handler):
         if line in self._shown:
             return
         self._shown.add(line)
-        # Looked up now, so that a redirected stderr is honoured. A progress bar (drawn only
-        # on a terminal) is redrawn below this line at its next update.
-        stream = sys.stderr
-        stream.write(line + "\n")
-        stream.flush()
+        # tqdm.write clears a progress bar being drawn (on a terminal) and redraws it below
+        # the line, so the two never garble each other; stderr is looked up now, so that a
+        # redirected one is honoured.
+        tqdm.write(line, file=sys.stderr)
 
 
 @contextmanager

@@ -34,7 +34,7 @@ from customer_etl.run.summary import failure_alert, finished, run_record, summar
 from customer_etl.runtime.console import Console
 from customer_etl.runtime.incidents import incident_desk
 from customer_etl.runtime.log_file import run_log_file
-from customer_etl.runtime.preflight import check_before_stages
+from customer_etl.runtime.preflight import check_before_stages, check_runs_folder
 from customer_etl.runtime.workers import ChunkPool, PortsFactory, worker_count
 
 MANIFEST_FILE = "manifest.json"
@@ -91,6 +91,7 @@ class LocalRunner:
                 f"run {run_id} exists under {self._root}: finish it with `customer-etl resume "
                 f"{run_id}`, or leave --run-id out to start a new run"
             )
+        check_runs_folder(self._root)
         self._refuse_unusable_schema()
         manifest = RunManifest.start(run_id, str(source)).model_copy(
             update={"mapping": mapping, "replay_of": replay_of}

@@ -6,6 +6,7 @@ so that a run's lines are found by its id and never mixed with another run's.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -45,19 +46,31 @@ class LazyLogFile:
 
     def write(self, text: str) -> int:
         if self._file is None:
-            target = self._path()
-            target.parent.mkdir(parents=True, exist_ok=True)
-            self._file = target.open("a", encoding="utf-8")
+            self._file = self._open()
         return self._file.write(text)
+
+    def _open(self) -> TextIO:
+        """The log file; when it cannot be written (a read-only folder), standard error, with
+        one line saying so: the log is kept on the console rather than lost."""
+        target = self._path()
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            return target.open("a", encoding="utf-8")
+        except OSError as error:
+            sys.stderr.write(
+                f"customer-etl: warning: cannot write the log file {target} "
+                f"({type(error).__name__}); the JSON log follows on standard error\n"
+            )
+            return sys.stderr
 
     def flush(self) -> None:
         if self._file is not None:
             self._file.flush()
 
     def close(self) -> None:
-        if self._file is not None:
+        if self._file is not None and self._file is not sys.stderr:
             self._file.close()
-            self._file = None
+        self._file = None
 
 
 @contextmanager

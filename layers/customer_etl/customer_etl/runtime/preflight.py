@@ -6,7 +6,8 @@ check raises the error the stage would have raised, with the same sentence, so t
 fails the way it would have failed, only sooner (one line, exit 1, resumable):
 
 - the input (unless extract already finished): a file, not a folder, and readable;
-- the runs folder: written by the run's first save, just before these checks;
+- the runs folder: created before the run is (`check_runs_folder`: a run that cannot write
+  its folder could not be resumed either), then written by the run's first save;
 - the warehouse: reachable, with a schema this version can use (upgraded first where
   `warehouse.auto_upgrade` says so). A warehouse locked by another writer is no reason to
   stop: the load waits for its turn, so it gets a warning and the run goes on;
@@ -17,7 +18,10 @@ fails the way it would have failed, only sooner (one line, exit 1, resumable):
 
 from __future__ import annotations
 
-from customer_etl.core.errors import InputFileError, WarehouseUnavailableError
+from pathlib import Path
+
+from customer_etl.adapters.files import output_write_error
+from customer_etl.core.errors import InputFileError, OutputWriteError, WarehouseUnavailableError
 from customer_etl.core.manifest import RunManifest
 from customer_etl.observability.telemetry import logger
 from customer_etl.run.pipeline import Ports
@@ -58,3 +62,19 @@ def check_warehouse(ports: Ports) -> None:
             "warehouse locked by another writer; the load will wait for its turn",
             extra={"kind": error.kind},
         )
+
+
+def check_runs_folder(root: Path) -> None:
+    """The runs folder exists or can be created (a full disk or a read-only mount is named
+    by `output_write_error`; a file in the way, or any other reason, by its class)."""
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        failure = output_write_error(root, error)
+        if isinstance(failure, OutputWriteError):
+            raise failure from None
+        raise OutputWriteError(
+            f"runs folder {root} cannot be created ({type(error).__name__}): give --runs a "
+            "folder this account can write",
+            "os_error",
+        ) from None
