@@ -30,6 +30,7 @@ from customer_etl.run.retention import apply_retention, new_run_id
 from customer_etl.runtime import quarantine
 from customer_etl.runtime.factory import build_key_provider, local_ports
 from customer_etl.runtime.local_runner import LocalRunner, RunFailedError
+from customer_etl.runtime.mapping_command import add_mapping_arguments, mapping_command
 from customer_etl.runtime.report_command import add_report_arguments, write_period_report
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -98,6 +99,8 @@ def _parser() -> argparse.ArgumentParser:
         with_config(commands.add_parser("report", help="write a daily or weekly runs report"))
     )
 
+    add_mapping_arguments(commands.add_parser("mapping", help="propose a mapping for an export"))
+
     sample = commands.add_parser("generate-sample", help="write a synthetic customer CSV")
     sample.add_argument("--rows", type=int, default=1000)
     sample.add_argument("--seed", type=int, default=42)
@@ -145,6 +148,8 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
             file=out,
         )
         return EXIT_OK
+    if args.command == "mapping":
+        return mapping_command(args, out)
     if args.command == "config" and args.config_command == "docs":
         args.output.write_text(render_reference(), encoding="utf-8")
         print(f"wrote {args.output}", file=out)
