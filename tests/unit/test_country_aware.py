@@ -178,3 +178,22 @@ def test_enrichment_never_gives_a_uk_place_to_a_non_uk_record(
     assert asked == []
     assert passed[list(PLACE_COLUMNS)].isna().all().all()
     assert (passed["enrichment_source"] == "not_applicable").all()
+
+
+def test_a_canadian_and_a_belgian_record_as_written_get_no_uk_place_end_to_end() -> None:
+    """Through transform then enrich, as a run does: `B-1000` and `M5V 3L9` are read
+    in their countries and never looked up as Birmingham or Manchester."""
+    outcome = transform(
+        chunk(
+            {"customer_id": "CA1", "country": "Canada", "postcode": "M5V 3L9", "phone": ""},
+            {"customer_id": "BE1", "country": "BE", "postcode": "B-1000", "phone": ""},
+        ),
+        run(),
+        RULES,
+    )
+    assert outcome.passed["postcode"].tolist() == ["M5V 3L9", "1000"]
+    source = AnswersEverything()
+    passed = enrich(outcome.passed, run(), EnrichmentSources(postcodes=source)).passed
+    assert source.asked == []
+    assert passed["post_town"].isna().all() and passed["postcode_country"].isna().all()
+    assert passed["enrichment_source"].tolist() == ["not_applicable", "not_applicable"]

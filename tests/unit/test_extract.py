@@ -10,7 +10,7 @@ from customer_etl.core.context import RunContext
 from customer_etl.core.errors import InputFileError
 from customer_etl.core.mapping import SourceMapping
 from customer_etl.core.schema import CANONICAL_COLUMNS
-from customer_etl.reference.sample import SAMPLE_COLUMNS
+from customer_etl.reference.sample import ADDRESS_COLUMNS, SAMPLE_COLUMNS
 from customer_etl.stages.extract import extract, inspect_file, read_chunks
 
 HEADER = ",".join(SAMPLE_COLUMNS)  # the first layout: the record's first twelve fields
@@ -152,10 +152,7 @@ def test_an_absent_optional_column_is_reported_missing_and_read_as_empty(tmp_pat
     )
     assert inspect_file(path).header.columns_missing == (
         "phone",
-        "address_line_1",
-        "address_line_2",
-        "city",
-        "county",
+        *ADDRESS_COLUMNS,
     )
     passed, quarantined = extracted(path)
     assert quarantined.empty and passed.loc[0, "phone"] == ""

@@ -11,6 +11,7 @@ import pytest
 from customer_etl.core.context import RunContext
 from customer_etl.core.errors import InputFileError
 from customer_etl.core.mapping import MappingError, SourceMapping, load_mapping
+from customer_etl.reference.sample import ADDRESS_COLUMNS
 from customer_etl.stages.extract import extract, inspect_file, read_chunks
 
 MAPPING_YAML = """\
@@ -58,10 +59,7 @@ def test_headers_map_case_and_space_insensitively_and_the_file_facts_say_what_ha
         "company_name",
         "company_number",
         "date_of_birth",
-        "address_line_1",
-        "address_line_2",
-        "city",
-        "county",
+        *ADDRESS_COLUMNS,
     }
     passed, _ = read(path, mapping)
     row = passed.iloc[0]

@@ -108,7 +108,10 @@ def test_the_boolean_value_map(tmp_path: Path, written: str, expected: str) -> N
         ("United Kingdom", "GB"),
         ("UK", "GB"),
         ("be", "BE"),
+        ("Russia", "RU"),
+        ("Pitcairn Islands", "PN"),
         ("Narnia", "Narnia"),
+        ("Kent", "Kent"),  # a county, not a country: no fuzzy match by subdivision
     ],
 )
 def test_the_country_value_map_reads_names_and_alpha_3_codes(

@@ -11,6 +11,7 @@ import pytest
 from customer_etl.core.context import RunContext
 from customer_etl.core.errors import InputFileError
 from customer_etl.quality.rules import load_rules, required_fields
+from customer_etl.reference.sample import ADDRESS_COLUMNS
 from customer_etl.stages.extract import inspect_file
 from customer_etl.stages.transform import transform
 from tests.unit.test_transform import chunk
@@ -55,10 +56,7 @@ def test_the_old_required_set_still_reads(tmp_path: Path) -> None:
         "company_name",
         "company_number",
         "date_of_birth",
-        "address_line_1",
-        "address_line_2",
-        "city",
-        "county",
+        *ADDRESS_COLUMNS,
     )
 
 

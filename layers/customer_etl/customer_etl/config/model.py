@@ -308,6 +308,15 @@ class SourceSettings(_Section):
         "run manifest names every column and travels between the cloud stages, where a "
         "state is limited to 256 KiB: 300 columns keep it near 80 KiB.",
     )
+    max_field_bytes: int = Field(
+        65_536,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Longest field (UTF-8 bytes) a source row may hold; a row with a longer "
+        "one is quarantined (`field_too_large`, the field cut to this length in the "
+        "quarantine) and the rest of the file loads. No canonical field needs more than "
+        "254 characters.",
+    )
 
 
 class QualitySettings(_Section):

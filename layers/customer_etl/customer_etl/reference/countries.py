@@ -24,6 +24,24 @@ _ALIASES: dict[str, str] = {
     "USA": "US",
     "UNITED STATES": "US",
     "UNITED STATES OF AMERICA": "US",
+    # Short English names ISO 3166 lists only in a longer form, and former names it no longer
+    # lists, all common in exports. pycountry's fuzzy search is not used instead: it also
+    # matches subdivisions, so `Kent` would become GB and `Holland` NL by province name.
+    "RUSSIA": "RU",
+    "TURKEY": "TR",
+    "IVORY COAST": "CI",
+    "CAPE VERDE": "CV",
+    "SWAZILAND": "SZ",
+    "BURMA": "MM",
+    "MACEDONIA": "MK",
+    "HOLLAND": "NL",
+    "THE NETHERLANDS": "NL",
+    "PITCAIRN ISLANDS": "PN",
+    "PALESTINE": "PS",
+    "VATICAN": "VA",
+    "VATICAN CITY": "VA",
+    "SOUTH KOREA": "KR",
+    "NORTH KOREA": "KP",
 }
 
 UK_POSTAL_COUNTRIES: frozenset[str] = frozenset({"GB", "JE", "GG", "IM"})

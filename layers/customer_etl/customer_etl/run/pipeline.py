@@ -372,10 +372,11 @@ def _source_chunks(
         columns_ignored=list(facts.columns_ignored),
         columns_dropped=list(facts.header.columns_dropped),
     )
+    limit = settings.max_field_bytes
     if not settings.classification.enabled:
-        return path, read_chunks(path, chunk_rows, facts)
+        return path, read_chunks(path, chunk_rows, facts, max_field_bytes=limit)
     sample = RawSample(rows=settings.classification.sample_rows)
-    chunks = read_chunks(path, chunk_rows, facts, sample)
+    chunks = read_chunks(path, chunk_rows, facts, sample, limit)
     publish = partial(ports.checkpoints.put_document, manifest.run_id, CLASSIFICATION_DOCUMENT)
     return path, _classified(chunks, sample, facts, manifest, settings.classification, publish)
 

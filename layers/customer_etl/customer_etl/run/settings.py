@@ -21,6 +21,7 @@ def stage_settings(config: Config, masking: bool = True) -> StageSettings:
         encoding=None if source.encoding == "auto" else source.encoding,
         delimiter=None if source.delimiter == "auto" else source.delimiter,
         max_columns=source.max_columns,
+        max_field_bytes=source.max_field_bytes,
         classification=config.privacy.classification,
         masking=masking_plan(config) if masking else None,
     )

@@ -45,6 +45,7 @@ from customer_etl.runtime.console_warnings import warnings_on_console
 from customer_etl.runtime.factory import build_key_provider, local_ports
 from customer_etl.runtime.local_runner import LocalRunner, RunFailedError
 from customer_etl.runtime.log_file import command_log_file
+from customer_etl.runtime.mapping_command import mapping_command
 from customer_etl.runtime.protection import EncryptionConfigError
 from customer_etl.runtime.report_command import write_period_report
 from customer_etl.stages.retention import retention_cutoff
@@ -130,6 +131,8 @@ def _log_dir(args: argparse.Namespace) -> Path:
 
 
 def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
+    if args.command == "mapping":
+        return mapping_command(args, out)
     if args.command == "generate-sample":
         from customer_etl.reference.sample import write_sample
 

@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from customer_etl.runtime.mapping_command import add_mapping_arguments
 from customer_etl.runtime.report_command import add_report_arguments
 
 DISTRIBUTION = "customer-etl"
@@ -143,6 +144,8 @@ def parser() -> argparse.ArgumentParser:
     add_report_arguments(
         _with_config(commands.add_parser("report", help="write a daily or weekly runs report"))
     )
+
+    add_mapping_arguments(commands.add_parser("mapping", help="propose a mapping for an export"))
 
     sample = commands.add_parser("generate-sample", help="write a synthetic customer CSV")
     sample.add_argument("--rows", type=int, default=1000)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from customer_etl.core.context import SOURCE_ROW, ChunkOutcome, RunContext
+from customer_etl.core.context import REASON_SEPARATOR, SOURCE_ROW, ChunkOutcome, RunContext
 from customer_etl.core.errors import InputFileError
 from customer_etl.core.mapping import (
     ALTERNATE_SEPARATOR,
@@ -44,8 +44,29 @@ RAW_RECORD = "raw_record"
 REASON_CODES = "reason_codes"
 TOO_MANY_FIELDS = "too_many_fields"
 TOO_FEW_FIELDS = "too_few_fields"
+FIELD_TOO_LARGE = "field_too_large"
+"""A field longer than `source.max_field_bytes` (UTF-8 bytes): its row is quarantined with
+the field cut to the limit, the rest of the file goes on."""
+_RULE_OF_REASON = {
+    TOO_MANY_FIELDS: "row_shape",
+    TOO_FEW_FIELDS: "row_shape",
+    FIELD_TOO_LARGE: "field_size",
+}
+DEFAULT_MAX_FIELD_BYTES = 65_536
+# The csv module refuses fields over 128 KiB characters with an error that stops the file;
+# the limit is raised so that a big, well-quoted field reaches the size check and is
+# quarantined alone. Past this (a quote left open swallowing the file) it is still an error.
+_CSV_FIELD_LIMIT = 1 << 28
 
-__all__ = ["FileFacts", "RawSample", "extract", "inspect_file", "normalise_header", "read_chunks"]
+__all__ = [
+    "FIELD_TOO_LARGE",
+    "FileFacts",
+    "RawSample",
+    "extract",
+    "inspect_file",
+    "normalise_header",
+    "read_chunks",
+]
 
 
 @dataclass
@@ -121,17 +142,21 @@ def read_chunks(
     chunk_rows: int,
     facts: FileFacts | None = None,
     sample: RawSample | None = None,
+    max_field_bytes: int = DEFAULT_MAX_FIELD_BYTES,
 ) -> Iterator[pd.DataFrame]:
     """The file's records as string DataFrames of at most `chunk_rows` rows: `source_row`,
     `source_line`, the canonical columns (empty strings where absent), `raw_record` and
     `reason_codes` (empty, or why the row is ragged). Blank lines are skipped.
 
-    `sample`, when given, is filled from the first chunk before that chunk is yielded."""
+    `sample`, when given, is filled from the first chunk before that chunk is yielded. A
+    row with a field over `max_field_bytes` gets the reason `field_too_large` and the field
+    cut to the limit."""
     facts = facts or inspect_file(path)
     positions = facts.header.positions
     alternates = facts.header.alternates
     width = len(_trim_trailing_empty(list(facts.columns_found)))
     next_row = 1
+    csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
     try:
         with path.open(encoding=facts.encoding, newline="") as handle:
             reader = csv.reader(handle, delimiter=facts.delimiter)
@@ -146,13 +171,16 @@ def read_chunks(
                 if not any(row) or (len(row) == 1 and not row[0].strip()):
                     continue  # a blank line, or one of spaces or delimiters only: no record
                 reason = ""
+                if max(map(len, row), default=0) * 4 > max_field_bytes:
+                    row, cut = _cut_oversized(row, max_field_bytes)
+                    reason = FIELD_TOO_LARGE if cut else ""
                 if len(row) > width:
                     if any(row[width:]):
-                        reason = TOO_MANY_FIELDS
+                        reason = _joined(reason, TOO_MANY_FIELDS)
                     else:
                         row = row[:width]  # trailing delimiters
                 elif len(row) < width:
-                    reason = TOO_FEW_FIELDS
+                    reason = _joined(reason, TOO_FEW_FIELDS)
                 if reason:
                     raw.append(_as_line(row, facts.delimiter))
                     row = (row + [""] * width)[:width]
@@ -192,9 +220,12 @@ def extract(
     ragged = chunk[REASON_CODES] != ""
     records = apply_mapping(chunk.drop(columns=[REASON_CODES, RAW_RECORD]), mapping, context)
     quarantined = chunk.loc[ragged].drop(columns=_alternates(chunk))
-    for code, count in chunk.loc[ragged, REASON_CODES].value_counts().items():
+    codes = quarantined[REASON_CODES].str.split(REASON_SEPARATOR)
+    for code, count in codes.explode().value_counts().items():
         context.counters[f"reason:{code}"] += int(count)
-    quarantined["rules"] = "row_shape"
+    quarantined["rules"] = codes.map(
+        lambda found: REASON_SEPARATOR.join(_RULE_OF_REASON[code] for code in found)
+    )
     return ChunkOutcome(
         passed=records.loc[~ragged].reset_index(drop=True),
         quarantined=quarantined.reset_index(drop=True),
@@ -227,6 +258,24 @@ def _frame(
     return frame.astype({SOURCE_LINE: "int64", SOURCE_ROW: "int64"}).astype(
         {name: object for name in CANONICAL_COLUMNS}
     )
+
+
+def _cut_oversized(row: list[str], max_bytes: int) -> tuple[list[str], bool]:
+    """The row with each field over `max_bytes` UTF-8 bytes cut to them (at a character
+    boundary), and whether any was."""
+    cut = False
+    kept = []
+    for cell in row:
+        encoded = cell.encode("utf-8") if len(cell) * 4 > max_bytes else b""
+        if len(encoded) > max_bytes:
+            cell = encoded[:max_bytes].decode("utf-8", errors="ignore")
+            cut = True
+        kept.append(cell)
+    return kept, cut
+
+
+def _joined(reason: str, code: str) -> str:
+    return f"{reason}{REASON_SEPARATOR}{code}" if reason else code
 
 
 def _alternates(chunk: pd.DataFrame) -> list[str]:

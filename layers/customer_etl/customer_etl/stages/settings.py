@@ -26,6 +26,8 @@ class StageSettings:
     """Source field delimiter; None detects it."""
     max_columns: int = 300
     """Columns a source header may have; a wider file is refused."""
+    max_field_bytes: int = 65_536
+    """Longest field a source row may hold; a row with a longer one is quarantined."""
     classification: ClassificationSettings = field(default_factory=ClassificationSettings)
     """How extract classifies the source's columns and handles personal data in them."""
     masking: MaskingPlan | None = None
