@@ -26,8 +26,10 @@ from customer_etl.config.alarms import AlarmSettings
 from customer_etl.config.encryption import EncryptionSettings
 from customer_etl.config.error_classes import ErrorClassRule
 from customer_etl.config.health import HealthSettings
+from customer_etl.config.network import WarehouseNetworkSettings
 from customer_etl.config.observability import ObservabilitySettings
 from customer_etl.config.privacy import PrivacySettings, encrypted_columns
+from customer_etl.config.warehouse_tls import WarehouseTlsSettings
 from customer_etl.core.schema import CANONICAL_COLUMNS
 
 Environment = Literal["local", "dev", "staging", "prod"]
@@ -115,6 +117,11 @@ class WarehouseSettings(_Section):
         le=1000,
         description="Refused sub-batches a load tolerates; one more rolls the whole load "
         "back and fails the run.",
+    )
+    tls: WarehouseTlsSettings = Field(
+        default_factory=WarehouseTlsSettings,
+        description="Certificate validation of the connection: on by default (SQL Server: "
+        "`Encrypt=yes`; PostgreSQL outside `local`: `sslmode=verify-full`).",
     )
     auto_upgrade: bool = Field(
         False,
@@ -467,6 +474,18 @@ class AwsSettings(_Section):
     )
     alarms: AlarmSettings = Field(
         default_factory=AlarmSettings, description="Thresholds of the CloudWatch alarms."
+    )
+    accept_microsoft_odbc_licence: bool = Field(
+        False,
+        description="Build the SQL Server ODBC layer (unixODBC, Microsoft ODBC Driver 18 "
+        "and pyodbc) when the stack is deployed, for a `mssql+pyodbc` warehouse. True "
+        "accepts the licence terms of Microsoft's driver "
+        "(https://aka.ms/odbc18eula) on your organisation's behalf: read them first.",
+    )
+    warehouse_network: WarehouseNetworkSettings = Field(
+        default_factory=WarehouseNetworkSettings,
+        description="The warehouse's VPC, subnets and security group or address range: the "
+        "functions that reach the warehouse run there (docs/deployment.md, Network).",
     )
 
 
