@@ -20,6 +20,7 @@ import pytest
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Annotations, Match, Template
 
+from customer_etl.config import ConfigError
 from customer_etl.config.encryption import KMS_KEY_VARIABLE
 from infra import app as app_module
 from infra.app import DeploymentEnvironmentError, build, skip_bundling_if_asked
@@ -919,3 +920,12 @@ def _name(spec: str) -> str:
 
 def test_app_deploys_exactly_the_environments_tested_here() -> None:
     assert tuple(EXPECTED_RETENTION) == app_module.DEPLOYABLE_ENVIRONMENTS
+
+
+def test_the_app_refuses_a_region_outside_the_data_residency_rule() -> None:
+    app = cdk.App(
+        context={**_cdk_json_context(), "env": "prod", "aws:cdk:bundling-stacks": []},
+        builtin_cloud_formation_validation=False,
+    )
+    with pytest.raises(ConfigError, match="residency"):
+        build(app, environ={"CUSTOMER_ETL__AWS__REGION": "us-east-1"})

@@ -29,6 +29,7 @@ from customer_etl.config.health import HealthSettings
 from customer_etl.config.network import WarehouseNetworkSettings
 from customer_etl.config.observability import ObservabilitySettings
 from customer_etl.config.privacy import PrivacySettings, encrypted_columns
+from customer_etl.config.residency import ResidencySettings
 from customer_etl.config.warehouse_tls import WarehouseTlsSettings
 from customer_etl.core.schema import CANONICAL_COLUMNS
 
@@ -482,11 +483,23 @@ class AwsSettings(_Section):
         "accepts the licence terms of Microsoft's driver "
         "(https://aka.ms/odbc18eula) on your organisation's behalf: read them first.",
     )
+    residency: ResidencySettings = Field(
+        default_factory=ResidencySettings,
+        description="Data residency: the country this environment's data belongs to and "
+        "the regions it may be held in; a region outside them is a configuration error.",
+    )
     warehouse_network: WarehouseNetworkSettings = Field(
         default_factory=WarehouseNetworkSettings,
         description="The warehouse's VPC, subnets and security group or address range: the "
         "functions that reach the warehouse run there (docs/deployment.md, Network).",
     )
+
+    @model_validator(mode="after")
+    def _region_keeps_the_data_in_its_country(self) -> AwsSettings:
+        refusal = self.residency.refusal(self.region)
+        if refusal:
+            raise ValueError(f"aws.region: {refusal}")
+        return self
 
 
 class Config(_Section):
