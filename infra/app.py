@@ -18,6 +18,7 @@ import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
 from customer_etl.config import ConfigError, load_config
+from infra.replica_stack import CustomerEtlReplicaStack
 from infra.stack import CustomerEtlStack
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,6 +77,20 @@ def build(app: cdk.App, environ: Mapping[str, str] | None = None) -> CustomerEtl
         # An environment whose data is kept is also protected from an accidental delete.
         termination_protection=config.aws.retain_data,
     )
+    secondary = config.aws.secondary_region
+    if secondary is not None:
+        replica = CustomerEtlReplicaStack(
+            app,
+            f"{stack_name(env_name)}-replica",
+            config=config,
+            env=cdk.Environment(account=config.aws.account, region=secondary),
+            description=f"customer-etl {env_name}: replica buckets in the secondary region",
+            termination_protection=config.aws.retain_data,
+        )
+        cdk.Tags.of(replica).add("project", PROJECT)
+        cdk.Tags.of(replica).add("environment", env_name)
+        # The replica buckets must exist before the primary's replication rules name them.
+        stack.add_dependency(replica)
     if _skip_bundling_asked(app):
         cdk.Annotations.of(stack).add_warning_v2(
             "customer-etl:unbundled",

@@ -18,6 +18,7 @@ from infra.constructs.network import WarehouseNetwork, warehouse_port
 from infra.constructs.odbc_layer import OdbcDriverLayer
 from infra.constructs.orchestration import Orchestration
 from infra.constructs.quarantine import Quarantine
+from infra.constructs.replication import Replication
 from infra.constructs.schedules import Schedules
 from infra.constructs.secrets import Secrets
 from infra.constructs.storage import Storage
@@ -36,6 +37,18 @@ class CustomerEtlStack(Stack):
         encryption = Encryption(self, "Encryption", env_name=env_name, retain=retain)
         key = encryption.key
         storage = Storage(self, "Storage", key=key, retain=retain)
+        self.replication = (
+            Replication(
+                self,
+                "Replication",
+                env_name=env_name,
+                region=config.aws.secondary_region,
+                key=key,
+                sources={"landing": storage.landing, "checkpoints": storage.checkpoints},
+            )
+            if config.aws.secondary_region
+            else None
+        )
         quarantine = Quarantine(self, "Quarantine", env_name=env_name, key=key, retain=retain)
         alerting = Alerting(
             self, "Alerting", env_name=env_name, key=key, email_to=config.alerts.email.to

@@ -483,6 +483,12 @@ class AwsSettings(_Section):
         "accepts the licence terms of Microsoft's driver "
         "(https://aka.ms/odbc18eula) on your organisation's behalf: read them first.",
     )
+    secondary_region: str | None = Field(
+        None,
+        description="Region of the optional secondary (replica) stack: the landing and "
+        "checkpoint buckets replicate to it (docs/disaster-recovery.md). Must differ from "
+        "`region` and pass `residency`.",
+    )
     residency: ResidencySettings = Field(
         default_factory=ResidencySettings,
         description="Data residency: the country this environment's data belongs to and "
@@ -499,6 +505,12 @@ class AwsSettings(_Section):
         refusal = self.residency.refusal(self.region)
         if refusal:
             raise ValueError(f"aws.region: {refusal}")
+        if self.secondary_region is not None:
+            if self.secondary_region == self.region:
+                raise ValueError("aws.secondary_region must differ from aws.region")
+            refusal = self.residency.refusal(self.secondary_region)
+            if refusal:
+                raise ValueError(f"aws.secondary_region: {refusal}")
         return self
 
 

@@ -6,7 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 """ISO 3166-1 alpha-2, upper case: `GB`, `DE`."""
@@ -31,6 +38,19 @@ class ResidencySettings(BaseModel):
         description="Country -> the AWS regions its data may be stored and processed in. "
         "The stack of an environment is built only in a region its `country` allows.",
     )
+
+    @field_validator("country", mode="before")
+    @classmethod
+    def _upper_country(cls, value: object) -> object:
+        # Environment overrides arrive in lower case (CUSTOMER_ETL__AWS__RESIDENCY__...).
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("regions", mode="before")
+    @classmethod
+    def _upper_countries(cls, value: object) -> object:
+        if isinstance(value, dict):
+            return {str(key).upper(): regions for key, regions in value.items()}
+        return value
 
     @property
     def allowed_regions(self) -> list[str]:
