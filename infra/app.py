@@ -108,7 +108,7 @@ def add_environment(
         cdk.Tags.of(replica).add("project", PROJECT)
         cdk.Tags.of(replica).add("environment", env_name)
         # The replica buckets must exist before the primary's replication rules name them.
-        stack.add_dependency(replica)
+        stack.node.add_dependency(replica)
     cdk.Tags.of(stack).add("project", PROJECT)
     cdk.Tags.of(stack).add("environment", env_name)
     return stack
