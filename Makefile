@@ -9,7 +9,7 @@ CDK := CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true \
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 PATH="$(CURDIR)/$(BIN):$$PATH" \
 	npx --yes aws-cdk@2
 
-.PHONY: install dev run test chromium test-postgres unit integration infra e2e lint typecheck check docs synth deploy bench bench-pipeline bench-duplicates backtest bench-enrich bench-encrypt bench-load db-upgrade health clean
+.PHONY: install dev run test chromium test-postgres unit integration infra e2e lint typecheck check docs synth synth-pipeline package deploy bench bench-pipeline bench-duplicates backtest bench-enrich bench-encrypt bench-load db-upgrade health clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -63,6 +63,13 @@ docs: $(DEV) ## regenerate docs/configuration.md from the configuration model
 synth: $(DEV) ## synthesise the CloudFormation template of ENV (dev, staging or prod)
 	@test -n "$(ENV)" || { echo "name the environment: make synth ENV=staging"; exit 2; }
 	$(CDK) synth --context env=$(ENV) --no-notices
+
+synth-pipeline: $(DEV) ## synthesise the deployment pipeline (config/pipeline.yaml) with every environment
+	$(CDK) synth --context pipeline=true --no-notices
+
+package: $(DEV) ## build ENV's function and layer assets; print sizes and hashes against Lambda's limits
+	@test -n "$(ENV)" || { echo "name the environment: make package ENV=staging"; exit 2; }
+	$(BIN)/python -m infra.package --env $(ENV)
 
 deploy: $(DEV) ## deploy ENV (dev, staging or prod) to the current AWS account
 	@test -n "$(ENV)" || { echo "name the environment: make deploy ENV=staging"; exit 2; }

@@ -16,8 +16,10 @@ from pathlib import Path
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
+from constructs import Construct
 
 from customer_etl.config import ConfigError, load_config
+from infra.replica_stack import CustomerEtlReplicaStack
 from infra.stack import CustomerEtlStack
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,10 +59,27 @@ def build(app: cdk.App, environ: Mapping[str, str] | None = None) -> CustomerEtl
             f"unknown environment {env_name!r}: --context env= must be one of {valid}"
         )
 
+    stack = add_environment(app, env_name, os.environ if environ is None else environ)
+    if _skip_bundling_asked(app):
+        cdk.Annotations.of(stack).add_warning_v2(
+            "customer-etl:unbundled",
+            "asset bundling was skipped: the dependency layer holds its sources, not a build. "
+            "Use this synth to read the template; never deploy it.",
+        )
+
+    # Every finding fails the synth unless acknowledged, with its reason, next to the
+    # resource that causes it.
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stack
+
+
+def add_environment(
+    scope: Construct, env_name: str, environ: Mapping[str, str]
+) -> CustomerEtlStack:
+    """The stacks of one environment (its replica stack too, with a secondary region) in
+    `scope`: the app, or a stage of the deployment pipeline."""
     config_file = REPO / "config" / f"{env_name}.yaml"
-    config = load_config(
-        env_name, config_file=config_file, environ=os.environ if environ is None else environ
-    )
+    config = load_config(env_name, config_file=config_file, environ=environ)
     if config.aws.account is None:
         raise DeploymentEnvironmentError(
             f"{config_file}: aws.account is not set; the stack deploys to an explicit account "
@@ -68,7 +87,7 @@ def build(app: cdk.App, environ: Mapping[str, str] | None = None) -> CustomerEtl
         )
 
     stack = CustomerEtlStack(
-        app,
+        scope,
         stack_name(env_name),
         config=config,
         env=cdk.Environment(account=config.aws.account, region=config.aws.region),
@@ -76,18 +95,22 @@ def build(app: cdk.App, environ: Mapping[str, str] | None = None) -> CustomerEtl
         # An environment whose data is kept is also protected from an accidental delete.
         termination_protection=config.aws.retain_data,
     )
-    if _skip_bundling_asked(app):
-        cdk.Annotations.of(stack).add_warning_v2(
-            "customer-etl:unbundled",
-            "asset bundling was skipped: the dependency layer holds its sources, not a build. "
-            "Use this synth to read the template; never deploy it.",
+    secondary = config.aws.secondary_region
+    if secondary is not None:
+        replica = CustomerEtlReplicaStack(
+            scope,
+            f"{stack_name(env_name)}-replica",
+            config=config,
+            env=cdk.Environment(account=config.aws.account, region=secondary),
+            description=f"customer-etl {env_name}: replica buckets in the secondary region",
+            termination_protection=config.aws.retain_data,
         )
+        cdk.Tags.of(replica).add("project", PROJECT)
+        cdk.Tags.of(replica).add("environment", env_name)
+        # The replica buckets must exist before the primary's replication rules name them.
+        stack.node.add_dependency(replica)
     cdk.Tags.of(stack).add("project", PROJECT)
     cdk.Tags.of(stack).add("environment", env_name)
-
-    # Every finding fails the synth unless acknowledged, with its reason, next to the
-    # resource that causes it.
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return stack
 
 
@@ -109,11 +132,36 @@ def _skip_bundling_asked(app: cdk.App) -> bool:
     return str(app.node.try_get_context(SKIP_BUNDLING_CONTEXT)).lower() == "true"
 
 
+PIPELINE_CONTEXT = "pipeline"
+
+
+def build_pipeline(app: cdk.App, environ: Mapping[str, str] | None = None) -> cdk.Stack:
+    """`--context pipeline=true`: the deployment pipeline stack, holding every environment."""
+    from infra.pipeline_stack import DeploymentPipelineStack, load_pipeline_settings
+
+    settings = load_pipeline_settings()
+    stack = DeploymentPipelineStack(
+        app,
+        f"{PROJECT}-pipeline",
+        settings=settings,
+        environ=os.environ if environ is None else environ,
+        env=cdk.Environment(account=settings.account, region=settings.region),
+        description="customer-etl: deploys dev, then staging after the integration tests, "
+        "then prod after a manual approval",
+    )
+    cdk.Tags.of(stack).add("project", PROJECT)
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    return stack
+
+
 def main() -> None:
     app = cdk.App()
     skip_bundling_if_asked(app)
     try:
-        build(app)
+        if str(app.node.try_get_context(PIPELINE_CONTEXT)).lower() == "true":
+            build_pipeline(app)
+        else:
+            build(app)
     except (DeploymentEnvironmentError, ConfigError) as error:
         # A one-line message reads better in the CLI's output than a traceback.
         sys.exit(f"error: {error}")

@@ -41,7 +41,9 @@ from customer_etl.health.keys import PROBE_CONTEXT
 from customer_etl.observability import metric_names
 from customer_etl.privacy.envelope import data_key_context
 from customer_etl.run.failure import MANIFEST_DOCUMENT
-from infra.constructs import access
+from infra.constructs import access, odbc_layer
+from infra.constructs.network import WarehouseNetwork
+from infra.constructs.odbc_layer import OdbcDriverLayer
 from infra.constructs.secrets import Secrets
 from infra.nag import acknowledge, acknowledge_wildcard_resource
 
@@ -62,6 +64,10 @@ notice."""
 START = "start"
 """The function that starts one execution per landed object (its name is the run id)."""
 FUNCTION_NAMES = (*PIPELINE_FUNCTIONS, RUN_STATUS, START, "health", "report")
+WAREHOUSE_FUNCTIONS = ("load", "retention", RUN_STATUS, "health", "report")
+"""The functions that connect to the warehouse: inside the warehouse network when there is
+one (network.py). The others (extract, transform, enrich, start) stay outside any VPC:
+enrich must reach the public enrichment APIs, and none of them needs the warehouse."""
 
 SMALL_FUNCTIONS: Mapping[str, tuple[int, int]] = {
     # Memory (MB) and timeout (s) of the functions that handle no rows: enough to import the
@@ -78,6 +84,16 @@ FIELD_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
 """Making a run's data key and unwrapping a stored one. No function re-wraps data keys
 (kms:ReEncrypt*): `customer-etl keys rotate` is an operator's command, run with the
 operator's own credentials, and KMS rotates the key material itself."""
+
+ENI_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+"""What Lambda does with the function's role to place it in the warehouse network."""
 
 CHECKPOINT_PREFIXES = ("runs/*", "quarantine/*")
 """Where the pipeline functions read and write in the checkpoint bucket: the checkpoints and
@@ -124,6 +140,9 @@ layer well under Lambda's 250 MB unzipped limit beside the pandas layer."""
 EPHEMERAL_STORAGE = Size.mebibytes(2048)
 """Extract downloads the CSV to /tmp before reading it in chunks; 512 MB is Lambda's default."""
 
+LIVE_ALIAS = "live"
+"""The alias every caller invokes; moving it to an earlier version rolls a function back."""
+
 RETENTION_SCHEDULE = events.Schedule.cron(minute="0", hour="3")
 """Daily at 03:00 UTC, outside UK office hours and before the morning's files arrive."""
 
@@ -148,6 +167,8 @@ class Functions(Construct):
         enrichment_cache: dynamodb.ITable,
         circuit_breakers: dynamodb.ITable,
         secrets: Secrets,
+        network: WarehouseNetwork | None = None,
+        odbc: OdbcDriverLayer | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         env_name = config.environment
@@ -185,6 +206,10 @@ class Functions(Construct):
         }
 
         self.by_name: dict[str, lambda_.Function] = {}
+        self.live: dict[str, lambda_.Alias] = {}
+        """Each function's `live` alias: what every caller (state machine, rules,
+        schedules) invokes, so that a release is rolled back by pointing the alias at the
+        previous version (docs/deployment.md, Rolling back)."""
         for name in FUNCTION_NAMES:
             self.by_name[name] = self._function(
                 name,
@@ -193,6 +218,8 @@ class Functions(Construct):
                 key=key,
                 environment=environment,
                 retain=retain,
+                network=network if name in WAREHOUSE_FUNCTIONS else None,
+                odbc=odbc if name in WAREHOUSE_FUNCTIONS else None,
             )
 
         # Grants, least privilege per function: the actions its adapters call, on the
@@ -212,7 +239,6 @@ class Functions(Construct):
         for name in ("transform", "load"):
             access.grant_send(self.by_name[name], quarantine)
             key_services[name].add("sqs")
-        warehouse_users = [self.by_name["load"], self.by_name["retention"]]
         # Masking for non-production environments: transform masks, and is the only stage
         # function that reads the masking key (runtime/lambda_handlers.py).
         masking = config.privacy.masking
@@ -238,7 +264,6 @@ class Functions(Construct):
         # objects or the quarantine queue.
         health = self.by_name["health"]
         report = self.by_name["report"]
-        warehouse_users += [health, report]
         access.grant_objects(
             health, checkpoints, [f"{HEALTH_PROBE_PREFIX}*"], write=True, delete=True
         )
@@ -260,8 +285,7 @@ class Functions(Construct):
         access.grant_objects(run_status, checkpoints, [f"runs/*/{MANIFEST_DOCUMENT}"], read=True)
         access.grant_list(run_status, checkpoints)
         key_services[RUN_STATUS] |= {"s3", "sns", "sqs"}
-        warehouse_users.append(run_status)
-        secrets.grant_read("Warehouse", warehouse_users)
+        secrets.grant_read("Warehouse", [self.by_name[name] for name in WAREHOUSE_FUNCTIONS])
         # Only enrich talks to the enrichment APIs: it alone writes their state; health
         # reads the breaker states and asks each API once with its key.
         enrich = self.by_name["enrich"]
@@ -274,12 +298,23 @@ class Functions(Construct):
             if services:
                 access.grant_storage_key(self.by_name[name], key, services)
 
+        for name, function in self.by_name.items():
+            # A version per deployment whose code or configuration changed (kept on stack
+            # updates, so an earlier one is there to roll back to), and the alias on it.
+            self.live[name] = lambda_.Alias(
+                self,
+                f"{function.node.id}Live",
+                alias_name=LIVE_ALIAS,
+                version=function.current_version,
+                description=f"customer-etl {env_name} {name}: the version callers invoke",
+            )
+
         self.retention_schedule = events.Rule(
             self,
             "RetentionSchedule",
             description=f"customer-etl {env_name}: daily retention run",
             schedule=RETENTION_SCHEDULE,
-            targets=[targets.LambdaFunction(self.by_name["retention"], retry_attempts=2)],
+            targets=[targets.LambdaFunction(self.live["retention"], retry_attempts=2)],
         )
 
         self._acknowledge_findings(
@@ -287,14 +322,14 @@ class Functions(Construct):
         )
 
     @property
-    def stages(self) -> dict[str, lambda_.Function]:
-        """The four stage functions the state machine calls."""
-        return {name: self.by_name[name] for name in STAGES}
+    def stages(self) -> dict[str, lambda_.IFunction]:
+        """The `live` aliases of the four stage functions, which the state machine calls."""
+        return {name: self.live[name] for name in STAGES}
 
     @property
-    def run_status(self) -> lambda_.Function:
-        """The function of the state machine's execution status events."""
-        return self.by_name[RUN_STATUS]
+    def run_status(self) -> lambda_.IFunction:
+        """The `live` alias of the function of the state machine's execution status events."""
+        return self.live[RUN_STATUS]
 
     @property
     def start(self) -> lambda_.Function:
@@ -310,6 +345,8 @@ class Functions(Construct):
         key: kms.IKey,
         environment: Mapping[str, str],
         retain: bool,
+        network: WarehouseNetwork | None,
+        odbc: OdbcDriverLayer | None,
     ) -> lambda_.Function:
         construct_id = "".join(part.capitalize() for part in name.split("_"))
         memory_mb, timeout_seconds = SMALL_FUNCTIONS.get(
@@ -331,7 +368,12 @@ class Functions(Construct):
             description=f"customer-etl {env_name} {name} function",
         )
         log_group.grant_write(role)
-        return lambda_.Function(
+        if network:
+            # What Lambda needs to attach the function to the subnets (the managed policy
+            # AWSLambdaVPCAccessExecutionRole, inline): EC2 has no resource-level
+            # permissions for the Describe calls, and the interfaces' ids are made by Lambda.
+            role.add_to_policy(iam.PolicyStatement(actions=list(ENI_ACTIONS), resources=["*"]))
+        function = lambda_.Function(
             self,
             construct_id,
             function_name=f"customer-etl-{env_name}-{name}",
@@ -345,16 +387,26 @@ class Functions(Construct):
             # Layers unpack into /opt in this order, a later one overwriting an earlier one:
             # ours goes last so its versions of shared packages (typing_extensions for
             # pydantic, say) win over the pandas layer's.
-            layers=[self.pandas, self.dependencies],
+            layers=[self.pandas, self.dependencies, *([odbc.layer] if odbc else [])],
             memory_size=memory_mb,
             timeout=Duration.seconds(timeout_seconds),
             ephemeral_storage_size=EPHEMERAL_STORAGE,
+            # Versions are kept when a deployment replaces them: rollback moves the alias
+            # back to one (docs/deployment.md, Rolling back).
+            current_version_options=lambda_.VersionOptions(removal_policy=RemovalPolicy.RETAIN),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             role=role,
-            environment=dict(environment),
+            environment={**environment, **(odbc_layer.ENVIRONMENT if odbc else {})},
+            vpc=network.vpc if network else None,
+            vpc_subnets=network.subnets if network else None,
+            security_groups=[network.clients] if network else None,
         )
+        if network:
+            # The interfaces are made when the function is: its role's grants must exist.
+            function.node.add_dependency(access.default_policy(role))
+        return function
 
     def _acknowledge_findings(
         self, *, landing: s3.IBucket, checkpoints: s3.IBucket, reports: s3.IBucket, config: Config
@@ -402,11 +454,18 @@ class Functions(Construct):
             policy = access.default_policy(function.role)
             for resource, reason in wildcards.get(name, []):
                 acknowledge_wildcard_resource(policy, resource, reason)
+            in_vpc = function.is_bound_to_vpc
             acknowledge_wildcard_resource(
                 policy,
                 "*",
                 "X-Ray's PutTraceSegments and PutTelemetryRecords (active tracing) have no "
-                "resource-level permissions.",
+                "resource-level permissions"
+                + (
+                    "; nor have EC2's network-interface actions, which Lambda takes with this "
+                    "role to place the function in the warehouse subnets."
+                    if in_vpc
+                    else "."
+                ),
             )
             acknowledge(
                 function,

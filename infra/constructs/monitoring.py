@@ -8,7 +8,7 @@ a set the code does not emit would wait for data forever.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -48,6 +48,11 @@ WAREHOUSE_STAGE = "load"
 
 WAREHOUSE_METRICS = ("DbStatements", "DbCommits", "DbRollbacks", "DbSavepointRollbacks")
 WAREHOUSE_TIMINGS = ("DbStatementTime", "DbPoolWait")
+
+FUNCTION_PERIOD = Duration.minutes(5)
+QUEUE_PERIOD = Duration.minutes(5)
+REPORT_FUNCTION = "report"
+"""Whose errors alarm over a day (report-failed), not five minutes."""
 
 FULL_WIDTH = 24
 HALF_WIDTH = 12
@@ -106,6 +111,9 @@ class Monitoring(Construct):
         report: lambda_.IFunction,
         dead_letters: sqs.IQueue,
         event_rules: Sequence[events.IRule],
+        functions: Mapping[str, lambda_.IFunction] | None = None,
+        quarantine: sqs.IQueue | None = None,
+        quarantine_dead_letters: sqs.IQueue | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._env_name = env_name
@@ -261,6 +269,24 @@ class Monitoring(Construct):
             missing=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
 
+        self.function_errors, self.function_throttles = self._function_alarms(functions or {})
+        self.queue_alarms = self._queue_alarms(
+            settings,
+            quarantine=quarantine,
+            quarantine_dead_letters=quarantine_dead_letters,
+            events_dead_letters=dead_letters,
+        )
+        self._functions = dict(functions or {})
+        self._queues = {
+            name: queue
+            for name, queue in (
+                ("quarantine", quarantine),
+                ("quarantine-dlq", quarantine_dead_letters),
+                ("events-dlq", dead_letters),
+            )
+            if queue is not None
+        }
+
         quality_alarms = [self.quality_score, self.quarantine_percent]
         self.alarms: list[cloudwatch.IAlarm] = [
             failed_executions,
@@ -272,6 +298,9 @@ class Monitoring(Construct):
             self.dead_letters,
             *self.failed_invocations,
             self.executions_stopped,
+            *self.function_errors.values(),
+            *self.function_throttles.values(),
+            *self.queue_alarms.values(),
         ]
         self.dashboard = self._dashboard(settings, state_machine)
 
@@ -300,6 +329,133 @@ class Monitoring(Construct):
         )
         alarm.add_alarm_action(self._action)
         return alarm
+
+    def _on_any(
+        self, construct_id: str, name: str, description: str, metric: cloudwatch.IMetric
+    ) -> cloudwatch.Alarm:
+        """An alarm on the first occurrence in a period; a period without data is quiet."""
+        return self._alarm(
+            construct_id,
+            name=name,
+            description=description,
+            metric=metric,
+            threshold=1,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+
+    def _function_alarms(
+        self, functions: Mapping[str, lambda_.IFunction]
+    ) -> tuple[dict[str, cloudwatch.Alarm], dict[str, cloudwatch.Alarm]]:
+        """Per function: any error, and any throttle, in five minutes. A stage's error is
+        retried by its task and may end well, but it says something broke; a throttle
+        says the account's concurrency is too small for `aws.max_concurrency`. The report
+        function's errors have their own day-long alarm (report-failed)."""
+        errors: dict[str, cloudwatch.Alarm] = {}
+        throttles: dict[str, cloudwatch.Alarm] = {}
+        for name, function in functions.items():
+            slug = api_slug(name)
+            title = slug.title().replace("-", "")
+            if name != REPORT_FUNCTION:
+                errors[name] = self._on_any(
+                    f"{title}Errors",
+                    f"{slug}-errors",
+                    f"The customer-etl {name} function raised an error. Read its log group "
+                    "for the error class and the run id (docs/runbook.md).",
+                    function.metric_errors(period=FUNCTION_PERIOD, statistic="Sum"),
+                )
+            throttles[name] = self._on_any(
+                f"{title}Throttles",
+                f"{slug}-throttles",
+                f"The customer-etl {name} function was throttled: the account's Lambda "
+                "concurrency is short of what the runs ask (lower aws.max_concurrency or "
+                "raise the quota; docs/scaling.md).",
+                function.metric_throttles(period=FUNCTION_PERIOD, statistic="Sum"),
+            )
+        return errors, throttles
+
+    def _queue_alarms(
+        self,
+        settings: AlarmSettings,
+        *,
+        quarantine: sqs.IQueue | None,
+        quarantine_dead_letters: sqs.IQueue | None,
+        events_dead_letters: sqs.IQueue,
+    ) -> dict[str, cloudwatch.Alarm]:
+        """The quarantine queue's depth and age (nobody reads it), and how long messages
+        wait in the dead-letter queues (the events one's depth alarm is above)."""
+        alarms: dict[str, cloudwatch.Alarm] = {}
+        hour = 3600
+        if quarantine is not None:
+            alarms["quarantine-depth"] = self._alarm(
+                "QuarantineDepth",
+                name="quarantine-depth",
+                description=(
+                    f"The quarantine queue holds {settings.quarantine_max_messages} notices "
+                    "or more: nobody is reading them. Read and act on them "
+                    "(docs/runbook.md, Quarantine)."
+                ),
+                metric=quarantine.metric_approximate_number_of_messages_visible(
+                    period=QUEUE_PERIOD, statistic="Maximum"
+                ),
+                threshold=settings.quarantine_max_messages,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        if quarantine_dead_letters is not None:
+            alarms["quarantine-dlq-depth"] = self._on_any(
+                "QuarantineDeadLettered",
+                "quarantine-dead-lettered",
+                "A quarantine notice failed to be processed five times and waits in the "
+                "quarantine dead-letter queue. Read it and redrive it to the quarantine queue "
+                "once its reader is fixed (docs/runbook.md).",
+                quarantine_dead_letters.metric_approximate_number_of_messages_visible(
+                    period=QUEUE_PERIOD, statistic="Maximum"
+                ),
+            )
+        dead_letter_age = (
+            f"A message has waited over {settings.dead_letter_max_age_hours:g} hours in a "
+            "customer-etl dead-letter queue: it is still not dealt with (docs/runbook.md)."
+        )
+        ages = (
+            (
+                "quarantine-age",
+                quarantine,
+                "QuarantineAge",
+                settings.quarantine_max_age_hours,
+                f"The oldest quarantine notice is over {settings.quarantine_max_age_hours:g} "
+                "hours old; SQS deletes it after 14 days unread (docs/runbook.md, Quarantine).",
+            ),
+            (
+                "quarantine-dlq-age",
+                quarantine_dead_letters,
+                "QuarantineDeadLetterAge",
+                settings.dead_letter_max_age_hours,
+                dead_letter_age,
+            ),
+            (
+                "events-dlq-age",
+                events_dead_letters,
+                "EventsDeadLetterAge",
+                settings.dead_letter_max_age_hours,
+                dead_letter_age,
+            ),
+        )
+        for key, queue, construct_id, hours, description in ages:
+            if queue is None:
+                continue
+            alarms[key] = self._alarm(
+                construct_id,
+                name=key,
+                description=description,
+                metric=queue.metric_approximate_age_of_oldest_message(
+                    period=QUEUE_PERIOD, statistic="Maximum"
+                ),
+                threshold=hours * hour,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                missing=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+        return alarms
 
     def _duration_anomaly(
         self, settings: AlarmSettings
@@ -366,6 +522,7 @@ class Monitoring(Construct):
             ("Data quality", self._data_quality()),
             ("API health", self._api_health()),
             ("Warehouse", self._warehouse()),
+            ("Functions and queues", self._functions_and_queues()),
         ):
             dashboard.add_widgets(section(title))
             for row in rows:
@@ -399,6 +556,7 @@ class Monitoring(Construct):
                         state_machine.metric_succeeded(label="Succeeded"),
                         state_machine.metric_failed(label="Failed"),
                         state_machine.metric_timed_out(label="Timed out"),
+                        state_machine.metric_aborted(label="Aborted"),
                     ],
                     width=THIRD_WIDTH,
                 ),
@@ -511,6 +669,44 @@ class Monitoring(Construct):
                     [
                         stage_metric(name, WAREHOUSE_STAGE, "Sum", label=name)
                         for name in WAREHOUSE_TIMINGS
+                    ],
+                    width=HALF_WIDTH,
+                ),
+            ],
+        ]
+
+    def _functions_and_queues(self) -> list[list[cloudwatch.IWidget]]:
+        functions = self._functions.items()
+        queues = self._queues.items()
+        return [
+            [
+                graph(
+                    "Function errors",
+                    [f.metric_errors(label=n, statistic="Sum") for n, f in functions],
+                    width=HALF_WIDTH,
+                ),
+                graph(
+                    "Function throttles",
+                    [f.metric_throttles(label=n, statistic="Sum") for n, f in functions],
+                    width=HALF_WIDTH,
+                ),
+            ],
+            [
+                graph(
+                    "Queue depth (messages)",
+                    [
+                        q.metric_approximate_number_of_messages_visible(
+                            label=n, statistic="Maximum"
+                        )
+                        for n, q in queues
+                    ],
+                    width=HALF_WIDTH,
+                ),
+                graph(
+                    "Oldest message (s)",
+                    [
+                        q.metric_approximate_age_of_oldest_message(label=n, statistic="Maximum")
+                        for n, q in queues
                     ],
                     width=HALF_WIDTH,
                 ),

@@ -85,6 +85,7 @@ class Orchestration(Construct):
         key: kms.IKey,
         stages: Mapping[str, lambda_.IFunction],
         start: lambda_.Function,
+        start_target: lambda_.IFunction,
         run_status: lambda_.IFunction,
         landing: s3.IBucket,
         checkpoints: s3.IBucket,
@@ -205,7 +206,7 @@ class Orchestration(Construct):
             ),
             targets=[
                 targets.LambdaFunction(
-                    start,
+                    start_target,
                     retry_attempts=TARGET_RETRIES,
                     max_event_age=TARGET_MAX_EVENT_AGE,
                     dead_letter_queue=self.dead_letters,
@@ -234,13 +235,6 @@ class Orchestration(Construct):
         )
 
         policy = access.default_policy(self.state_machine.role)
-        for function in stages.values():
-            acknowledge_wildcard_resource(
-                policy,
-                f"{function.function_arn}:*",
-                "CDK's invoke grant also covers the function's versions and aliases "
-                "(`ARN:*`); the state machine calls only the four stage functions.",
-            )
         for execution in executions:
             acknowledge_wildcard_resource(
                 policy,

@@ -12,9 +12,6 @@ from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as scheduler_targets
 from constructs import Construct
 
-from infra.constructs.access import default_policy
-from infra.nag import acknowledge_wildcard_resource
-
 HEALTH_CHECK_MINUTES = 5
 """How often the health function runs; the health alarm counts in these periods."""
 
@@ -97,13 +94,4 @@ class Schedules(Construct):
                     max_event_age=Duration.hours(1),
                     retry_attempts=RETRY_ATTEMPTS,
                 ),
-            )
-
-        policy = default_policy(role)
-        for function in (health, report):
-            acknowledge_wildcard_resource(
-                policy,
-                f"{function.function_arn}:*",
-                "CDK's invoke grant also covers the function's versions and aliases (`ARN:*`); "
-                "the schedules invoke only these two functions.",
             )

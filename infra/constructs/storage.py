@@ -31,32 +31,14 @@ class Storage(Construct):
         super().__init__(scope, construct_id)
         removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
 
-        # S3 server access logs can only be delivered to a bucket encrypted with S3-managed
-        # keys (the logging service cannot use a customer key), hence a separate bucket.
-        self.access_logs = s3.Bucket(
-            self,
-            "AccessLogs",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            versioned=True,
-            # Object ownership left to CDK: it grants the logging service by bucket policy
-            # (with cdk.json's feature flag) or by ACL, and each needs its own setting.
-            removal_policy=removal,
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-access-logs",
-                    expiration=Duration.days(ACCESS_LOG_EXPIRY_DAYS),
-                    noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_EXPIRY_DAYS),
-                )
-            ],
-        )
+        self.access_logs = access_log_bucket(self, "AccessLogs", removal)
 
-        self.landing = self._data_bucket(
+        self.landing = data_bucket(
+            self,
             "Landing",
             key=key,
             removal=removal,
+            access_logs=self.access_logs,
             log_prefix="landing/",
             lifecycle_rules=[
                 s3.LifecycleRule(
@@ -74,10 +56,12 @@ class Storage(Construct):
             "NotificationConfiguration.EventBridgeConfiguration.EventBridgeEnabled", True
         )
 
-        self.checkpoints = self._data_bucket(
+        self.checkpoints = data_bucket(
+            self,
             "Checkpoints",
             key=key,
             removal=removal,
+            access_logs=self.access_logs,
             log_prefix="checkpoints/",
             lifecycle_rules=[
                 s3.LifecycleRule(
@@ -93,10 +77,12 @@ class Storage(Construct):
         # bucket: they hold counts and scores, never personal data, so an operator who reads
         # them needs no access to the checkpoints (which hold personal data), and they are
         # kept for a year where checkpoints go after a month.
-        self.reports = self._data_bucket(
+        self.reports = data_bucket(
+            self,
             "Reports",
             key=key,
             removal=removal,
+            access_logs=self.access_logs,
             log_prefix="reports/",
             lifecycle_rules=[
                 s3.LifecycleRule(
@@ -108,32 +94,64 @@ class Storage(Construct):
             ],
         )
 
-    def _data_bucket(
-        self,
-        construct_id: str,
-        *,
-        key: kms.IKey,
-        removal: RemovalPolicy,
-        log_prefix: str,
-        lifecycle_rules: list[s3.LifecycleRule],
-    ) -> s3.Bucket:
-        return s3.Bucket(
-            self,
-            construct_id,
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=key,
-            # An S3 bucket key cuts the KMS requests (and their cost and throttling) from one
-            # per object to one per bucket and time window.
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            minimum_tls_version=1.2,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=self.access_logs,
-            server_access_logs_prefix=log_prefix,
-            lifecycle_rules=lifecycle_rules,
-            # No auto_delete_objects: it adds a custom-resource Lambda, and emptying a bucket
-            # of customer data should be a deliberate act (docs/deployment.md).
-            removal_policy=removal,
-        )
+
+def access_log_bucket(scope: Construct, construct_id: str, removal: RemovalPolicy) -> s3.Bucket:
+    """The bucket S3 server access logs go to.
+
+    S3 server access logs can only be delivered to a bucket encrypted with S3-managed keys
+    (the logging service cannot use a customer key), hence a separate bucket.
+    """
+    return s3.Bucket(
+        scope,
+        construct_id,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        minimum_tls_version=1.2,
+        versioned=True,
+        # Object ownership left to CDK: it grants the logging service by bucket policy
+        # (with cdk.json's feature flag) or by ACL, and each needs its own setting.
+        removal_policy=removal,
+        lifecycle_rules=[
+            s3.LifecycleRule(
+                id="expire-access-logs",
+                expiration=Duration.days(ACCESS_LOG_EXPIRY_DAYS),
+                noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_EXPIRY_DAYS),
+            )
+        ],
+    )
+
+
+def data_bucket(
+    scope: Construct,
+    construct_id: str,
+    *,
+    key: kms.IKey,
+    removal: RemovalPolicy,
+    access_logs: s3.IBucket,
+    log_prefix: str,
+    lifecycle_rules: list[s3.LifecycleRule],
+    bucket_name: str | None = None,
+) -> s3.Bucket:
+    """A bucket of customer data: KMS-encrypted, versioned, private, TLS-only, logged."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        bucket_name=bucket_name,
+        encryption=s3.BucketEncryption.KMS,
+        encryption_key=key,
+        # An S3 bucket key cuts the KMS requests (and their cost and throttling) from one
+        # per object to one per bucket and time window.
+        bucket_key_enabled=True,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        enforce_ssl=True,
+        minimum_tls_version=1.2,
+        versioned=True,
+        object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        server_access_logs_bucket=access_logs,
+        server_access_logs_prefix=log_prefix,
+        lifecycle_rules=lifecycle_rules,
+        # No auto_delete_objects: it adds a custom-resource Lambda, and emptying a bucket
+        # of customer data should be a deliberate act (docs/deployment.md).
+        removal_policy=removal,
+    )

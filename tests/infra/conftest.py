@@ -58,6 +58,15 @@ class Synth:
             if resource["Type"] == resource_type
         }
 
+    def live_ref(self, function_logical_id: str) -> dict[str, str]:
+        """`{"Ref": id}` of the `live` alias of a function: what its callers invoke."""
+        [logical_id] = [
+            logical_id
+            for logical_id, alias in self.of_type("AWS::Lambda::Alias").items()
+            if alias["Properties"]["FunctionName"] == {"Ref": function_logical_id}
+        ]
+        return {"Ref": logical_id}
+
     def secret_ref(self, reference: str | None) -> dict[str, str]:
         """`{"Ref": id}` of the secret the stack created for `secretsmanager:NAME`."""
         assert reference is not None and reference.startswith("secretsmanager:")

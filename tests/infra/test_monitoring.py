@@ -39,12 +39,14 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[2]
 
-SECTIONS = ("Pipeline health", "Data quality", "API health", "Warehouse")
+SECTIONS = ("Pipeline health", "Data quality", "API health", "Warehouse", "Functions and queues")
 
 # Metrics each dashboard section must show (name, or name with its namespace for AWS's own).
 SECTION_METRICS = {
     "Pipeline health": {
         "AWS/States:ExecutionsFailed",
+        "AWS/States:ExecutionsTimedOut",
+        "AWS/States:ExecutionsAborted",
         metric_names.RUN_DURATION,
         metric_names.RUNS_FAILED,
         "StageFailures",
@@ -62,6 +64,12 @@ SECTION_METRICS = {
         metric_names.HEALTH_UNHEALTHY,
     },
     "Warehouse": {"DbStatements", "DbRollbacks", "DbStatementTime", "DbPoolWait"},
+    "Functions and queues": {
+        "AWS/Lambda:Errors",
+        "AWS/Lambda:Throttles",
+        "AWS/SQS:ApproximateNumberOfMessagesVisible",
+        "AWS/SQS:ApproximateAgeOfOldestMessage",
+    },
 }
 
 
@@ -360,7 +368,7 @@ def test_alarm_thresholds_come_from_the_configuration(
 # Dashboard
 
 
-def test_dashboard_has_the_four_sections_in_order(synth: Synth) -> None:
+def test_dashboard_has_its_sections_in_order(synth: Synth) -> None:
     sections = _sections(_dashboard(synth))
     assert tuple(sections) == SECTIONS
 
@@ -447,7 +455,7 @@ def _schedules(synth: Synth) -> dict[str, dict[str, Any]]:
 def test_health_runs_every_five_minutes(synth: Synth) -> None:
     health = _schedules(synth)["health"]
     assert health["ScheduleExpression"] == f"rate({HEALTH_CHECK_MINUTES} minutes)"
-    assert health["Target"]["Arn"] == _arn(_function_ids(synth)["health"])
+    assert health["Target"]["Arn"] == synth.live_ref(_function_ids(synth)["health"])
     assert "Input" not in health["Target"]
 
 
@@ -459,7 +467,7 @@ def test_report_runs_with_its_period(synth: Synth, period: str, expression: str)
     schedule = _schedules(synth)[f"{period}-report"]
     assert schedule["ScheduleExpression"] == expression
     assert schedule["ScheduleExpressionTimezone"] == "Europe/London"
-    assert schedule["Target"]["Arn"] == _arn(_function_ids(synth)["report"])
+    assert schedule["Target"]["Arn"] == synth.live_ref(_function_ids(synth)["report"])
     assert json.loads(schedule["Target"]["Input"]) == {"period": period}
 
 
@@ -475,11 +483,9 @@ def test_schedules_may_invoke_health_and_report_only(synth: Synth) -> None:
         for resource in _listed(statement["Resource"])
     }
     ids = _function_ids(synth)
-    allowed = {json.dumps(_arn(ids[name])) for name in ("health", "report")}
-    allowed |= {
-        json.dumps({"Fn::Join": ["", [_arn(ids[name]), ":*"]]}) for name in ("health", "report")
-    }
-    assert invoked and invoked <= allowed
+    # Their `live` aliases, nothing else (docs/deployment.md, Rolling back).
+    allowed = {json.dumps(synth.live_ref(ids[name])) for name in ("health", "report")}
+    assert invoked == allowed
     assert synth.resources[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0][
         "Principal"
     ] == {"Service": "scheduler.amazonaws.com"}
@@ -642,3 +648,76 @@ def test_alert_topic_refuses_plain_http(synth: Synth) -> None:
         and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
         for statement in statements
     )
+
+
+# Alarms on what can go wrong outside a run
+
+
+def test_every_function_alarms_on_throttles_and_all_but_report_on_errors(synth: Synth) -> None:
+    functions = _function_ids(synth)
+    for name, function_id in functions.items():
+        slug = name.replace("_", "-")
+        throttles = _alarm(synth, f"{slug}-throttles")
+        assert (throttles["Namespace"], throttles["MetricName"]) == ("AWS/Lambda", "Throttles")
+        assert throttles["Dimensions"] == [{"Name": "FunctionName", "Value": _ref(function_id)}]
+        assert throttles["AlarmActions"] == [_ref(_topic_id(synth))]
+        if name == "report":
+            # Its errors alarm over a day (report-failed), the period of its schedule.
+            names = [
+                alarm["Properties"]["AlarmName"]
+                for alarm in synth.of_type("AWS::CloudWatch::Alarm").values()
+            ]
+            assert f"customer-etl-{synth.env}-report-errors" not in names
+            continue
+        errors = _alarm(synth, f"{slug}-errors")
+        assert (errors["MetricName"], errors["Threshold"], errors["Period"]) == ("Errors", 1, 300)
+        assert errors["Dimensions"] == [{"Name": "FunctionName", "Value": _ref(function_id)}]
+
+
+def test_queues_alarm_on_depth_and_age(synth: Synth) -> None:
+    settings = synth.config.aws.alarms
+    expected = {
+        "quarantine-depth": (
+            "ApproximateNumberOfMessagesVisible",
+            settings.quarantine_max_messages,
+        ),
+        "quarantine-age": (
+            "ApproximateAgeOfOldestMessage",
+            settings.quarantine_max_age_hours * 3600,
+        ),
+        "quarantine-dead-lettered": ("ApproximateNumberOfMessagesVisible", 1),
+        "quarantine-dlq-age": (
+            "ApproximateAgeOfOldestMessage",
+            settings.dead_letter_max_age_hours * 3600,
+        ),
+        "events-dlq-age": (
+            "ApproximateAgeOfOldestMessage",
+            settings.dead_letter_max_age_hours * 3600,
+        ),
+    }
+    queues = {
+        queue["Properties"]["QueueName"]: logical_id
+        for logical_id, queue in synth.of_type("AWS::SQS::Queue").items()
+    }
+    watched = {
+        "quarantine-depth": "quarantine",
+        "quarantine-age": "quarantine",
+        "quarantine-dead-lettered": "quarantine-dlq",
+        "quarantine-dlq-age": "quarantine-dlq",
+        "events-dlq-age": "events-dlq",
+    }
+    for name, (metric, threshold) in expected.items():
+        properties = _alarm(synth, name)
+        assert (properties["Namespace"], properties["MetricName"]) == ("AWS/SQS", metric), name
+        assert properties["Threshold"] == threshold, name
+        queue = queues[f"customer-etl-{synth.env}-{watched[name]}"]
+        assert properties["Dimensions"] == [
+            {"Name": "QueueName", "Value": {"Fn::GetAtt": [queue, "QueueName"]}}
+        ], name
+        assert properties["AlarmActions"] == [_ref(_topic_id(synth))], name
+
+
+def test_every_alarm_is_on_the_dashboard(synth: Synth) -> None:
+    body = json.dumps(_dashboard(synth))
+    for logical_id in synth.of_type("AWS::CloudWatch::Alarm"):
+        assert logical_id in body, logical_id

@@ -20,6 +20,7 @@ import pytest
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.assertions import Annotations, Match, Template
 
+from customer_etl.config import ConfigError
 from customer_etl.config.encryption import KMS_KEY_VARIABLE
 from infra import app as app_module
 from infra.app import DeploymentEnvironmentError, build, skip_bundling_if_asked
@@ -321,7 +322,7 @@ def test_a_csv_landing_starts_one_run_through_the_start_function_never_losing_it
             "Targets": [
                 Match.object_like(
                     {
-                        "Arn": _arn(functions[START]),
+                        "Arn": synth.live_ref(functions[START]),
                         "RetryPolicy": {
                             "MaximumRetryAttempts": 8,
                             "MaximumEventAgeInSeconds": 86400,
@@ -357,7 +358,7 @@ def test_every_bad_end_and_every_success_of_an_execution_reaches_the_run_status_
             "Targets": [
                 Match.object_like(
                     {
-                        "Arn": _arn(functions[RUN_STATUS]),
+                        "Arn": synth.live_ref(functions[RUN_STATUS]),
                         "DeadLetterConfig": {"Arn": _arn(_events_dead_letters(synth))},
                     }
                 )
@@ -384,7 +385,9 @@ def test_each_stage_runs_its_chunks_in_a_distributed_map_then_completes(synth: S
     _, checkpoints = _data_bucket_ids(synth)
     states = definition["States"]
     assert definition["StartAt"] == "Extract"
-    assert states["Extract"]["Parameters"]["FunctionName"] == f"<{functions['extract']}.Arn>"
+    # Each task invokes its function's `live` alias (docs/deployment.md, Rolling back).
+    live = {stage: f"<{synth.live_ref(functions[stage])['Ref']}>" for stage in STAGES}
+    assert states["Extract"]["Parameters"]["FunctionName"] == live["extract"]
     done = {"transform": "Transformed", "enrich": "Enriched", "load": "Loaded"}
     for stage, completion in done.items():
         chunks = states[f"{stage.capitalize()}Chunks"]
@@ -395,7 +398,7 @@ def test_each_stage_runs_its_chunks_in_a_distributed_map_then_completes(synth: S
         assert "ToleratedFailurePercentage" not in chunks
         assert chunks["Next"] == completion
         [chunk_task] = chunks["ItemProcessor"]["States"].values()
-        arn = f"<{functions[stage]}.Arn>"
+        arn = live[stage]
         assert chunk_task["Parameters"]["FunctionName"] == arn
         assert states[completion]["Parameters"]["FunctionName"] == arn
 
@@ -410,7 +413,10 @@ def test_no_stage_can_end_the_execution_in_a_fail_state_so_a_redrive_finds_it(
 
 def test_every_task_times_out_before_its_function_and_retries_timeouts(synth: Synth) -> None:
     functions = synth.of_type("AWS::Lambda::Function")
-    timeouts = {f"<{fid}.Arn>": f["Properties"]["Timeout"] for fid, f in functions.items()}
+    timeouts = {
+        f"<{synth.live_ref(fid)['Ref']}>": f["Properties"]["Timeout"]
+        for fid, f in functions.items()
+    }
     tasks = [s for s in _all_states(_definition(synth)["States"]).values() if s["Type"] == "Task"]
     assert len(tasks) == 7
     for task in tasks:
@@ -448,9 +454,11 @@ def test_state_machine_may_do_what_its_states_do_and_redrive(synth: Synth) -> No
     role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
     statements = _statements(synth, role)
     for name in STAGES:
-        assert _allows(statements, "lambda:InvokeFunction", _arn(_function_ids(synth)[name]))
+        live = synth.live_ref(_function_ids(synth)[name])
+        assert _allows(statements, "lambda:InvokeFunction", live)
     for name in ("retention", RUN_STATUS, START):
-        assert not _allows(statements, "lambda:InvokeFunction", _arn(_function_ids(synth)[name]))
+        live = synth.live_ref(_function_ids(synth)[name])
+        assert not _allows(statements, "lambda:InvokeFunction", live)
     text = json.dumps(statements)
     assert "states:StartExecution" in text  # its Distributed Maps' child executions
     assert "states:RedriveExecution" in text
@@ -664,12 +672,12 @@ def test_retention_runs_daily(synth: Synth) -> None:
         "AWS::Events::Rule",
         {
             "ScheduleExpression": Match.string_like_regexp(r"^cron\("),
-            "Targets": [Match.object_like({"Arn": _arn(retention)})],
+            "Targets": [Match.object_like({"Arn": synth.live_ref(retention)})],
         },
     )
     synth.template.has_resource_properties(
         "AWS::Lambda::Permission",
-        {"FunctionName": _arn(retention), "Principal": "events.amazonaws.com"},
+        {"FunctionName": synth.live_ref(retention), "Principal": "events.amazonaws.com"},
     )
 
 
@@ -757,8 +765,15 @@ def test_stack_is_named_placed_and_tagged_from_config(synth: Synth) -> None:
 def test_full_synth_passes_cloudformation_validation_and_cdk_nag(
     app_factory: AppFactory, tmp_path: Path
 ) -> None:
-    # The one synth with CDK's built-in CloudFormation validation on (it costs seconds).
-    app, _ = app_factory("staging", validation=True, outdir=tmp_path)
+    # The one synth with CDK's built-in CloudFormation validation on (it costs seconds), of
+    # staging as deployed: with the ODBC licence accepted (without it the stack warns that
+    # the warehouse functions cannot connect: tests/infra/test_odbc_layer.py).
+    app, _ = app_factory(
+        "staging",
+        validation=True,
+        outdir=tmp_path,
+        environ={"CUSTOMER_ETL__AWS__ACCEPT_MICROSOFT_ODBC_LICENCE": "true"},
+    )
     assembly = app.synth()
     report = json.loads((Path(assembly.directory) / "validation-report.json").read_text())
     # The report lists only plugins that found something: cdk-nag and CloudFormation alike.
@@ -905,3 +920,12 @@ def _name(spec: str) -> str:
 
 def test_app_deploys_exactly_the_environments_tested_here() -> None:
     assert tuple(EXPECTED_RETENTION) == app_module.DEPLOYABLE_ENVIRONMENTS
+
+
+def test_the_app_refuses_a_region_outside_the_data_residency_rule() -> None:
+    app = cdk.App(
+        context={**_cdk_json_context(), "env": "prod", "aws:cdk:bundling-stacks": []},
+        builtin_cloud_formation_validation=False,
+    )
+    with pytest.raises(ConfigError, match="residency"):
+        build(app, environ={"CUSTOMER_ETL__AWS__REGION": "us-east-1"})

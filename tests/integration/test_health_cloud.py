@@ -94,6 +94,7 @@ def test_a_sound_deployment_is_healthy_and_leaves_no_probe_in_the_bucket(cloud: 
     assert set(statuses(report)) == {
         "config",
         "database",
+        "warehouse_transport",
         "object_store",
         "key_provider",
         "api:postcodes.io",

@@ -55,3 +55,23 @@ class AlarmSettings(BaseModel):
         description="Consecutive five-minute health checks that must find a component "
         "unhealthy (or not report at all) before the health alarm goes off.",
     )
+    quarantine_max_messages: int = Field(
+        1000,
+        ge=1,
+        description="Alarm when the quarantine queue holds this many notices: nobody is "
+        "reading them (each is one batch of quarantined rows or one failed run).",
+    )
+    quarantine_max_age_hours: float = Field(
+        72,
+        gt=0,
+        le=336,
+        description="Alarm when the oldest quarantine notice is this old: SQS deletes "
+        "notices after 14 days unread.",
+    )
+    dead_letter_max_age_hours: float = Field(
+        24,
+        gt=0,
+        le=336,
+        description="Alarm when a message has waited this long in a dead-letter queue "
+        "(besides the alarm on the first message): it is still not dealt with.",
+    )

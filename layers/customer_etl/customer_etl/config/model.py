@@ -27,8 +27,11 @@ from customer_etl.config.alarms import AlarmSettings
 from customer_etl.config.encryption import EncryptionSettings
 from customer_etl.config.error_classes import ErrorClassRule
 from customer_etl.config.health import HealthSettings
+from customer_etl.config.network import WarehouseNetworkSettings
 from customer_etl.config.observability import ObservabilitySettings
 from customer_etl.config.privacy import PrivacySettings, encrypted_columns
+from customer_etl.config.residency import ResidencySettings
+from customer_etl.config.warehouse_tls import WarehouseTlsSettings
 from customer_etl.core.schema import CANONICAL_COLUMNS
 
 Environment = Literal["local", "dev", "staging", "prod"]
@@ -116,6 +119,11 @@ class WarehouseSettings(_Section):
         le=1000,
         description="Refused sub-batches a load tolerates; one more rolls the whole load "
         "back and fails the run.",
+    )
+    tls: WarehouseTlsSettings = Field(
+        default_factory=WarehouseTlsSettings,
+        description="Certificate validation of the connection: on by default (SQL Server: "
+        "`Encrypt=yes`; PostgreSQL outside `local`: `sslmode=verify-full`).",
     )
     auto_upgrade: bool = Field(
         False,
@@ -571,6 +579,42 @@ class AwsSettings(_Section):
     alarms: AlarmSettings = Field(
         default_factory=AlarmSettings, description="Thresholds of the CloudWatch alarms."
     )
+    accept_microsoft_odbc_licence: bool = Field(
+        False,
+        description="Build the SQL Server ODBC layer (unixODBC, Microsoft ODBC Driver 18 "
+        "and pyodbc) when the stack is deployed, for a `mssql+pyodbc` warehouse. True "
+        "accepts the licence terms of Microsoft's driver "
+        "(https://aka.ms/odbc18eula) on your organisation's behalf: read them first.",
+    )
+    secondary_region: str | None = Field(
+        None,
+        description="Region of the optional secondary (replica) stack: the landing and "
+        "checkpoint buckets replicate to it (docs/disaster-recovery.md). Must differ from "
+        "`region` and pass `residency`.",
+    )
+    residency: ResidencySettings = Field(
+        default_factory=ResidencySettings,
+        description="Data residency: the country this environment's data belongs to and "
+        "the regions it may be held in; a region outside them is a configuration error.",
+    )
+    warehouse_network: WarehouseNetworkSettings = Field(
+        default_factory=WarehouseNetworkSettings,
+        description="The warehouse's VPC, subnets and security group or address range: the "
+        "functions that reach the warehouse run there (docs/deployment.md, Network).",
+    )
+
+    @model_validator(mode="after")
+    def _region_keeps_the_data_in_its_country(self) -> AwsSettings:
+        refusal = self.residency.refusal(self.region)
+        if refusal:
+            raise ValueError(f"aws.region: {refusal}")
+        if self.secondary_region is not None:
+            if self.secondary_region == self.region:
+                raise ValueError("aws.secondary_region must differ from aws.region")
+            refusal = self.residency.refusal(self.secondary_region)
+            if refusal:
+                raise ValueError(f"aws.secondary_region: {refusal}")
+        return self
 
 
 class Config(_Section):

@@ -16,7 +16,7 @@ from typing import Any
 from customer_etl.adapters.aws_client import aws_client
 from customer_etl.config.model import Config
 from customer_etl.core.ports import KeyProvider
-from customer_etl.health import apis, database, disk, keys, object_store
+from customer_etl.health import apis, database, disk, keys, object_store, warehouse_tls
 from customer_etl.health.configuration import check_config
 from customer_etl.health.report import Finding, HealthReport, Status
 from customer_etl.health.runner import Check, run_checks
@@ -62,6 +62,8 @@ def cloud_health(
     dynamodb = dynamodb or aws_client("dynamodb")
     checks = [
         Check(database.COMPONENT, partial(database.check_warehouse, config)),
+        # The ODBC driver's presence and the connection's certificate validation.
+        Check(warehouse_tls.COMPONENT, partial(warehouse_tls.check_transport, config)),
         Check(
             object_store.COMPONENT, partial(object_store.check_bucket, s3, aws.checkpoint_bucket)
         ),
