@@ -108,3 +108,22 @@ def test_a_file_that_cannot_be_read_is_a_clear_error(
 ) -> None:
     assert main(["mapping", "suggest", str(tmp_path / "nope.csv")]) != 0
     assert "nope.csv not found" in capsys.readouterr().err
+
+
+EXPORTS = Path(__file__).resolve().parents[1] / "data" / "exports"
+
+
+@pytest.mark.parametrize("name", ["uk_crm.csv", "marketing_us.tsv", "agency_pipe.csv"])
+def test_the_suggestion_for_an_english_export_reads_it_as_its_kept_mapping_does(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = EXPORTS / name
+    assert main(["mapping", "suggest", str(source)]) == 0
+    suggested = load_mapping(kept(tmp_path, capsys.readouterr().out))
+    written = load_mapping(source.with_suffix(".yaml"))
+    required = required_fields(load_rules())
+    assert (
+        inspect_file(source, suggested, required=required).header.positions
+        == inspect_file(source, written, required=required).header.positions
+    )
+    assert suggested.date_formats == written.date_formats

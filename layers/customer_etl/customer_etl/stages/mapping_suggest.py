@@ -78,7 +78,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "marketing",
     ),
     "address_line_1": ("address", "address_1", "address1", "street", "street_address"),
-    "address_line_2": ("address_2", "address2", "address_line2"),
+    "address_line_2": ("address_2", "address2", "address_line2", "unit", "suite", "apartment"),
     "city": ("town", "post_town", "locality"),
     "county": ("state", "province", "region", "state_province"),
 }
@@ -87,6 +87,9 @@ NEAR_MISS_CUTOFF = 0.8
 
 _RULE_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y")  # what the shipped date rules read
 _DATE_CANDIDATES = (
+    "%Y-%m-%dT%H:%M:%SZ",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y-%m-%d %H:%M:%S",
     "%m/%d/%Y",
     "%d.%m.%Y",
     "%Y/%m/%d",
