@@ -197,3 +197,15 @@ def test_a_canadian_and_a_belgian_record_as_written_get_no_uk_place_end_to_end()
     assert source.asked == []
     assert passed["post_town"].isna().all() and passed["postcode_country"].isna().all()
     assert passed["enrichment_source"].tolist() == ["not_applicable", "not_applicable"]
+
+
+def test_the_per_value_caches_are_bounded_so_a_large_file_cannot_grow_them() -> None:
+    from customer_etl.reference.countries import alpha_2
+    from customer_etl.reference.postcodes import normalise
+
+    for cached in (normalise, alpha_2):
+        cached.cache_clear()
+    for n in range(70_000):
+        normalise(f"X{n}", "GB")
+    assert normalise.cache_info().currsize == normalise.cache_info().maxsize == 65_536
+    assert alpha_2.cache_info().maxsize == 4_096

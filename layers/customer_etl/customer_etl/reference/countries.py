@@ -7,7 +7,7 @@ ISO does not list but customer exports use are added below, each with why.
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
 import pandas as pd
 import pycountry
@@ -49,7 +49,9 @@ UK_POSTAL_COUNTRIES: frozenset[str] = frozenset({"GB", "JE", "GG", "IM"})
 ones postcodes.io and the postcode-area table know."""
 
 
-@cache
+# Bounded: a file's country column holds a few hundred distinct values, a hostile one any
+# number.
+@lru_cache(maxsize=4_096)
 def alpha_2(value: str) -> str | None:
     """The ISO alpha-2 code of a country name or code; None when it names no country."""
     text = " ".join(value.split())
