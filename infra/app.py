@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 from constructs import Construct
 
 from customer_etl.config import ConfigError, load_config
@@ -68,8 +68,8 @@ def build(app: cdk.App, environ: Mapping[str, str] | None = None) -> CustomerEtl
         )
 
     # Every finding fails the synth unless acknowledged, with its reason, next to the
-    # resource that causes it.
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    # resource that causes it: the AWS Solutions and the Serverless packs.
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     return stack
 
 
@@ -150,7 +150,7 @@ def build_pipeline(app: cdk.App, environ: Mapping[str, str] | None = None) -> cd
         "then prod after a manual approval",
     )
     cdk.Tags.of(stack).add("project", PROJECT)
-    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+    cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app), ServerlessChecks(app))
     return stack
 
 

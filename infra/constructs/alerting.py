@@ -13,6 +13,8 @@ from aws_cdk import aws_sns_subscriptions as subscriptions
 from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
+from infra.nag import acknowledge
+
 
 class Alerting(Construct):
     """The alert topic; `watch` adds the alarm on a state machine's failed executions."""
@@ -39,7 +41,13 @@ class Alerting(Construct):
         )
         # Each address must confirm its subscription from the e-mail SNS sends on deploy.
         for address in email_to:
-            self.topic.add_subscription(subscriptions.EmailSubscription(address))
+            subscription = self.topic.add_subscription(subscriptions.EmailSubscription(address))
+            acknowledge(
+                subscription,
+                "Serverless-SNSRedrivePolicy",
+                "An e-mail subscription: SNS retries delivery to the mail server itself, and "
+                "the alert's record stays in the run history and the alarm state.",
+            )
 
     def watch(self, state_machine: sfn.IStateMachine) -> cloudwatch.Alarm:
         """Alarm as soon as one execution fails in a five-minute window.

@@ -140,6 +140,20 @@ layer well under Lambda's 250 MB unzipped limit beside the pandas layer."""
 EPHEMERAL_STORAGE = Size.mebibytes(2048)
 """Extract downloads the CSV to /tmp before reading it in chunks; 512 MB is Lambda's default."""
 
+ASYNC_FAILURES: Mapping[str, str] = {
+    # Why each function invoked asynchronously needs no dead-letter queue of its own.
+    START: "Its EventBridge target retries and keeps undelivered events in the events "
+    "dead-letter queue (orchestration.py).",
+    RUN_STATUS: "Its EventBridge target retries and keeps undelivered events in the events "
+    "dead-letter queue (orchestration.py).",
+    "retention": "Run daily by a rule that retries twice; the next day's run does the same "
+    "work, and the errors alarm tells operators.",
+    "health": "Run every five minutes by EventBridge Scheduler; a missed check is what the "
+    "health alarm (missing data breaching) reports.",
+    "report": "Run by EventBridge Scheduler with retries; a failed report raises the "
+    "report-failed alarm and is invoked again by hand (docs/reports.md).",
+}
+
 LIVE_ALIAS = "live"
 """The alias every caller invokes; moving it to an earlier version rolls a function back."""
 
@@ -317,6 +331,13 @@ class Functions(Construct):
             targets=[targets.LambdaFunction(self.live["retention"], retry_attempts=2)],
         )
 
+        acknowledge(
+            self.retention_schedule,
+            "Serverless-EventBusDLQ",
+            "The daily retention run: a failed delivery is retried twice and the next day's "
+            "run does the same work; the retention function's error alarm tells operators.",
+        )
+
         self._acknowledge_findings(
             landing=landing, checkpoints=checkpoints, reports=reports, config=config
         )
@@ -467,11 +488,20 @@ class Functions(Construct):
                     else "."
                 ),
             )
+            pinned = (
+                "Pinned to Python 3.12: the AWS SDK for pandas layer and the dependency "
+                "layer's wheels are built for it. Move all three together."
+            )
+            acknowledge(function, "AwsSolutions-L1", pinned)
+            acknowledge(function, "Serverless-LambdaLatestVersion", pinned)
             acknowledge(
                 function,
-                "AwsSolutions-L1",
-                "Pinned to Python 3.12: the AWS SDK for pandas layer and the dependency "
-                "layer's wheels are built for it. Move all three together.",
+                "Serverless-LambdaDLQ",
+                ASYNC_FAILURES.get(
+                    name,
+                    "Invoked synchronously by the state machine, which retries and records a "
+                    "failed invocation itself: no asynchronous event to keep.",
+                ),
             )
 
 

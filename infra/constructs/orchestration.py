@@ -258,3 +258,9 @@ class Orchestration(Construct):
             "AwsSolutions-SQS3",
             "This queue is the dead-letter queue of the two EventBridge targets.",
         )
+        acknowledge(
+            self.dead_letters,
+            "Serverless-SQSRedrivePolicy",
+            "This queue is the dead-letter queue of the two EventBridge targets: where "
+            "events end, with its own depth and age alarms.",
+        )

@@ -7,6 +7,8 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from infra.nag import acknowledge
+
 MAX_RECEIVE_COUNT = 5
 """A notice that fails to be processed five times is poison; park it rather than loop."""
 
@@ -32,6 +34,13 @@ class Quarantine(Construct):
             enforce_ssl=True,
             retention_period=RETENTION,
             removal_policy=removal,
+        )
+
+        acknowledge(
+            self.dead_letters,
+            "Serverless-SQSRedrivePolicy",
+            "This is the quarantine queue's dead-letter queue: where messages end, with its "
+            "own depth and age alarms.",
         )
 
         self.queue = sqs.Queue(
