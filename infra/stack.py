@@ -13,6 +13,7 @@ from infra.constructs.alerting import Alerting
 from infra.constructs.encryption import Encryption
 from infra.constructs.enrichment_state import EnrichmentState
 from infra.constructs.functions import RUNTIME, Functions
+from infra.constructs.log_queries import LogQueries
 from infra.constructs.monitoring import Monitoring
 from infra.constructs.network import WarehouseNetwork, warehouse_port
 from infra.constructs.odbc_layer import OdbcDriverLayer
@@ -115,6 +116,12 @@ class CustomerEtlStack(Stack):
             quarantine=quarantine.queue,
             quarantine_dead_letters=quarantine.dead_letters,
         )
+        log_queries = LogQueries(
+            self,
+            "LogQueries",
+            env_name=env_name,
+            log_groups=[function.log_group for function in functions.by_name.values()],
+        )
 
         self.encryption = encryption
         self.storage = storage
@@ -128,6 +135,7 @@ class CustomerEtlStack(Stack):
         self.orchestration = orchestration
         self.schedules = schedules
         self.monitoring = monitoring
+        self.log_queries = log_queries
 
     def _odbc_layer(self, config: Config) -> OdbcDriverLayer | None:
         """The ODBC layer for a SQL Server warehouse whose driver's licence is accepted; a
