@@ -31,11 +31,11 @@ import statistics
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import PurePosixPath
 
 from customer_etl.core.ports import RunRecord
+from customer_etl.reporting.run_times import RETENTION_KIND, duration_seconds, utc
 
 WINDOW = 8
 """Runs of a source the trend is fitted to: the most recent ones. Eight give 28 pair slopes
@@ -47,7 +47,6 @@ HORIZON = 3
 """How many runs ahead a breach is looked for."""
 MIN_CONFIDENCE = 0.7
 """Predictions whose run pairs agree less than this on the trend are not made."""
-RETENTION_KIND = "retention"
 
 
 @dataclass(frozen=True)
@@ -102,11 +101,11 @@ def breach_predictions(records: Sequence[RunRecord], limits: Limits) -> list[Pre
     """Every source and measure whose trend is likely to breach its limit, most urgent
     first. Only finished pipeline runs count."""
     by_source: dict[str, list[RunRecord]] = defaultdict(list)
-    for record in sorted(records, key=lambda r: _utc(r.started_at)):
+    for record in sorted(records, key=lambda r: utc(r.started_at)):
         if record.kind != RETENTION_KIND and record.finished_at is not None:
             by_source[source_of(record.source_file)].append(record)
     measures: tuple[tuple[str, Callable[[RunRecord], float | None], float], ...] = (
-        ("duration", _duration, limits.max_duration_seconds),
+        ("duration", duration_seconds, limits.max_duration_seconds),
         ("quarantine rate", _quarantine_rate, limits.max_bad_ratio),
     )
     found: list[Prediction] = []
@@ -121,15 +120,5 @@ def breach_predictions(records: Sequence[RunRecord], limits: Limits) -> list[Pre
     return sorted(found, key=lambda p: (p.runs_ahead, -p.confidence, p.source))
 
 
-def _duration(record: RunRecord) -> float | None:
-    if record.finished_at is None:
-        return None
-    return (_utc(record.finished_at) - _utc(record.started_at)).total_seconds()
-
-
 def _quarantine_rate(record: RunRecord) -> float | None:
     return record.rows_quarantined / record.rows_in if record.rows_in else None
-
-
-def _utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

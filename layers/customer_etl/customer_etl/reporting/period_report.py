@@ -27,6 +27,7 @@ from customer_etl.reporting.anomalies import modified_z_scores, outliers
 from customer_etl.reporting.charts import Chart, bar_chart, line_chart, number
 from customer_etl.reporting.forecast import Limits, Prediction, breach_predictions
 from customer_etl.reporting.render import render
+from customer_etl.reporting.run_times import RETENTION_KIND, duration_seconds, utc
 
 Period = Literal["daily", "weekly"]
 PERIODS: tuple[Period, ...] = get_args(Period)
@@ -35,7 +36,6 @@ BUCKET_LENGTH: dict[Period, timedelta] = {"daily": timedelta(hours=1), "weekly":
 """The trends' resolution: hours of a day, days of a week."""
 BASELINE = timedelta(days=28)
 ERROR_TEXT_LENGTH = 160
-RETENTION_KIND = "retention"
 """The `etl_runs` kind of the retention job (run/retention.py): not a pipeline run."""
 
 
@@ -155,11 +155,11 @@ def build_period_report(
     """The report of `window` from `records`, which should reach back to the window's
     baseline start (the runs before the window only set what is usual); with `limits`,
     the sources likely to breach them."""
-    records = sorted(records, key=lambda record: _utc(record.started_at))
+    records = sorted(records, key=lambda record: utc(record.started_at))
     flags = _unusual_runs(records)
-    in_window = [record for record in records if _utc(record.started_at) in window]
+    in_window = [record for record in records if utc(record.started_at) in window]
     runs = [
-        RunLine(record, _duration(record), flags.get(record.run_id, ()))
+        RunLine(record, duration_seconds(record), flags.get(record.run_id, ()))
         for record in in_window
         if record.kind != RETENTION_KIND
     ]
@@ -192,7 +192,7 @@ def _unusual_runs(records: Sequence[RunRecord]) -> dict[str, tuple[str, ...]]:
     candidates = _usual_candidates(records)
     flags: dict[str, list[str]] = {}
     measures = (
-        ("duration", [_duration(record) or 0.0 for record in candidates], "s"),
+        ("duration", [duration_seconds(record) or 0.0 for record in candidates], "s"),
         ("rows in", [float(record.rows_in) for record in candidates], ""),
     )
     for name, values, unit in measures:
@@ -218,7 +218,7 @@ def _charts(report: PeriodReport) -> list[Chart]:
     succeeded, failed = [0.0] * buckets, [0.0] * buckets
     loaded, quarantined = [0.0] * buckets, [0.0] * buckets
     for line in report.runs:
-        bucket = min(int((_utc(line.record.started_at) - window.start) / step), buckets - 1)
+        bucket = min(int((utc(line.record.started_at) - window.start) / step), buckets - 1)
         if line.record.status == "failed":
             failed[bucket] += 1
         elif line.record.status == "succeeded":
@@ -235,23 +235,12 @@ def _charts(report: PeriodReport) -> list[Chart]:
         ),
         line_chart(
             "Duration of each run (unusual runs marked)",
-            [_utc(line.record.started_at).strftime("%d %b %H:%M") for line in timed],
+            [utc(line.record.started_at).strftime("%d %b %H:%M") for line in timed],
             [line.duration_seconds or 0.0 for line in timed],
             flagged={index for index, line in enumerate(timed) if line.flags},
             unit="s",
         ),
     ]
-
-
-def _duration(record: RunRecord) -> float | None:
-    if record.finished_at is None:
-        return None
-    return round((_utc(record.finished_at) - _utc(record.started_at)).total_seconds(), 3)
-
-
-def _utc(moment: datetime) -> datetime:
-    # Naive times are the warehouse's, which writes UTC.
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _error_text(error: str | None) -> str:
