@@ -15,7 +15,12 @@ from typing import Any
 import requests
 
 from customer_etl.adapters.api_client import ApiClient
-from customer_etl.config.model import JiraSettings, ServiceNowSettings, WebhookSettings
+from customer_etl.config.model import (
+    ApiClientSettings,
+    JiraSettings,
+    ServiceNowSettings,
+    WebhookSettings,
+)
 from customer_etl.core.api_stats import ApiStats
 from customer_etl.core.errors import IncidentToolError
 from customer_etl.core.ports import Incident, IncidentRef
@@ -29,7 +34,9 @@ _SERVICENOW_RESOLVED = "6"
 _PAGERDUTY_SEVERITY = {"P1": "critical", "P2": "error", "P3": "warning"}
 
 
-def _client(tool: str, base_url: str, settings: Any, auth: tuple[str, str] | None) -> ApiClient:
+def _client(
+    tool: str, base_url: str, settings: ApiClientSettings, auth: tuple[str, str] | None
+) -> ApiClient:
     session = requests.Session()
     session.headers["Accept"] = "application/json"
     return ApiClient(

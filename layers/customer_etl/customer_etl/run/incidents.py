@@ -76,11 +76,6 @@ def resolve_incident(
     return incident
 
 
-def stored_incident(documents: CheckpointStore, run_id: str) -> tuple[IncidentRef, str] | None:
-    """The run's incident and its status (`open`, `resolved`), if it has one."""
-    return _stored(documents, run_id)
-
-
 def _keep(documents: CheckpointStore, run_id: str, incident: IncidentRef, status: str) -> None:
     try:
         documents.put_document(
