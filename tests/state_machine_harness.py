@@ -24,6 +24,7 @@ from moto import mock_aws
 from sqlalchemy import create_engine, text
 
 from customer_etl.adapters.warehouse import SqlWarehouse
+from customer_etl.reference.sample import Sample
 from tests.fakes.lambda_invoke import (
     ACCOUNT,
     REGION,
@@ -227,6 +228,17 @@ def warehouse(aws: dict[str, Any], sql: str) -> list[tuple[Any, ...]]:
         rows = [tuple(row) for row in connection.execute(text(sql))]
     engine.dispose()
     return rows
+
+
+def assert_clean_warehouse(aws: dict[str, Any], sample: Sample) -> None:
+    """Row for row what a clean run of `sample` loads: every valid record once, one audit
+    row each."""
+    valid = sorted(sample.frame.drop(index=sample.defects.index)["customer_id"])
+    loaded = warehouse(aws, "select customer_id from customers order by 1")
+    assert [row[0] for row in loaded] == valid
+    assert warehouse(aws, "select count(*), count(distinct customer_id) from customer_changes") == [
+        (len(valid), len(valid))
+    ]
 
 
 def history(aws: dict[str, Any], result: dict[str, Any]) -> list[dict[str, Any]]:

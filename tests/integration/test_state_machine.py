@@ -19,6 +19,7 @@ from tests.state_machine_harness import (
     LANDING,
     STAGES,
     alerts,
+    assert_clean_warehouse,
     chunk_reports,
     entered_states,
     execute_input,
@@ -319,14 +320,7 @@ def test_a_redrive_after_a_chunk_failed_to_load_runs_only_that_chunk_and_complet
     loaded = manifest["stages"]["load"]["rows_out"]
     quarantined = sum(s["rows_quarantined"] for s in manifest["stages"].values())
     assert loaded + quarantined == 100 and quarantined == len(sample.defects)
-    # Row for row what a clean run loads: every valid record once, one audit row each.
-    valid = sorted(sample.frame.drop(index=sample.defects.index)["customer_id"])
-    assert [
-        row[0] for row in warehouse(aws, "select customer_id from customers order by 1")
-    ] == valid
-    assert warehouse(aws, "select count(*), count(distinct customer_id) from customer_changes") == [
-        (len(valid), len(valid))
-    ]
+    assert_clean_warehouse(aws, sample)
     # The redriven execution's success: the run's row says so, with its attempts, and one
     # "recovered" notice goes out.
     assert run_status(status_event(redriven | {"name": "run-load"}, redrive_count=1)) == {

@@ -29,6 +29,7 @@ from customer_etl.adapters.warehouse.unit import LoadUnit
 from customer_etl.reference.sample import generate_customers
 from tests.state_machine_harness import (
     alerts,
+    assert_clean_warehouse,
     chunk_reports,
     execute_input,
     history,
@@ -94,19 +95,6 @@ def inject(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[Fault], Fault]
     yield arm
 
 
-def _valid_ids(frame: Any, defects: Any) -> list[str]:
-    return sorted(frame.drop(index=defects.index)["customer_id"])
-
-
-def _assert_clean_warehouse(aws: dict[str, Any], valid: list[str]) -> None:
-    """Row for row what a clean run loads: every valid record once, one audit row each."""
-    loaded = warehouse(aws, "select customer_id from customers order by 1")
-    assert [row[0] for row in loaded] == valid
-    assert warehouse(aws, "select count(*), count(distinct customer_id) from customer_changes") == [
-        (len(valid), len(valid))
-    ]
-
-
 def _task_failures(aws: dict[str, Any], result: dict[str, Any]) -> list[str]:
     """The error of every failed task attempt the execution's history records."""
     return [
@@ -132,7 +120,7 @@ def test_a_throttled_read_of_the_landed_file_is_retried_by_the_task_and_the_run_
     assert result["status"] == "SUCCEEDED", result
     assert fault.injected == 1
     assert _task_failures(aws, result) == ["AwsServiceUnavailableError"]
-    _assert_clean_warehouse(aws, _valid_ids(sample.frame, sample.defects))
+    assert_clean_warehouse(aws, sample)
     assert run_rows(aws) == [("run-throttled", "succeeded", None, 1)]
 
 
@@ -148,7 +136,7 @@ def test_throttled_kms_is_retried_by_the_task_and_the_run_succeeds(
 
     assert result["status"] == "SUCCEEDED", result
     assert generate.injected == 1 and decrypt.injected == 1, "both calls were made and throttled"
-    _assert_clean_warehouse(aws, _valid_ids(sample.frame, sample.defects))
+    assert_clean_warehouse(aws, sample)
     assert run_rows(aws) == [("run-kms", "succeeded", None, 1)]
 
 
@@ -183,7 +171,7 @@ def test_a_refused_checkpoint_write_fails_the_run_and_a_redrive_completes_it(
     # Finished chunks are not run again: their reports are the same objects.
     assert {k: v for k, v in after.items() if k in reports_before} == reports_before
     assert "runs/run-refused/chunks/enrich-00001.json" in after
-    _assert_clean_warehouse(aws, _valid_ids(sample.frame, sample.defects))
+    assert_clean_warehouse(aws, sample)
     assert run_status(status_event(redriven | {"name": "run-refused"}, redrive_count=1)) == {
         "run_id": "run-refused",
         "action": "recovered",
@@ -219,7 +207,7 @@ def test_an_enrichment_api_down_for_the_whole_run_fails_it_and_a_redrive_complet
     redriven = redrive(aws, failed, "EnrichChunks", name="run-outage-redrive")
 
     assert redriven["status"] == "SUCCEEDED", redriven
-    _assert_clean_warehouse(aws, _valid_ids(sample.frame, sample.defects))
+    assert_clean_warehouse(aws, sample)
     # Every postcode was asked of the API once it was back: none is a fallback's.
     sources = warehouse(aws, "select distinct enrichment_source from customers")
     assert "fallback" not in {row[0] for row in sources}
@@ -253,7 +241,7 @@ def test_the_warehouse_lost_in_the_middle_of_a_chunk_is_rolled_back_and_retried_
 
     assert result["status"] == "SUCCEEDED", result
     assert lost, "the connection was lost once, mid-chunk"
-    _assert_clean_warehouse(aws, _valid_ids(sample.frame, sample.defects))
+    assert_clean_warehouse(aws, sample)
     assert run_rows(aws) == [("run-lost", "succeeded", None, 1)]
 
 
@@ -287,7 +275,7 @@ def test_the_warehouse_down_through_the_load_fails_the_run_and_a_redrive_complet
     redriven = redrive(aws, failed, "LoadChunks", name="run-down-redrive")
 
     assert redriven["status"] == "SUCCEEDED", redriven
-    _assert_clean_warehouse(aws, _valid_ids(sample.frame, sample.defects))
+    assert_clean_warehouse(aws, sample)
     assert run_status(status_event(redriven | {"name": "run-down"}, redrive_count=1)) == {
         "run_id": "run-down",
         "action": "recovered",
