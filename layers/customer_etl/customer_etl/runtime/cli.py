@@ -203,8 +203,8 @@ def _resume(runner: LocalRunner, run_id: str, out: TextIO) -> int:
 
 
 def _retention(args: argparse.Namespace, config: Config, warehouse: Warehouse, out: TextIO) -> int:
-    days = config.retention.customer_retention_days
-    record = apply_retention(warehouse, days)
+    record = apply_retention(warehouse, config.retention)
+    days = config.retention.customer_period_days() or 0
     cutoff = retention_cutoff(record.started_at, days)
     if args.json:
         document = {
