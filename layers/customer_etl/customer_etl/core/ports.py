@@ -6,7 +6,7 @@ the local machine and for AWS. Tests use the real local adapters or in-memory fa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -17,6 +17,7 @@ import pandas as pd
 
 from customer_etl.core.api_stats import ApiStats
 from customer_etl.core.legal_holds import HeldTargets, LegalHold, NewLegalHold
+from customer_etl.core.retention import Expired, RetentionOutcome
 
 
 class InputStore(Protocol):
@@ -308,6 +309,30 @@ class Warehouse(Protocol):
         run_ids: Iterable[str] = (),
     ) -> HeldTargets:
         """Of these customer ids, data classes and run ids, those a hold covers at `at`."""
+        ...
+
+    def expired_customers(self, event: str, cutoff: datetime) -> list[Expired]:
+        """The customers whose `event` (`last_seen`, `signup`) is before `cutoff`."""
+        ...
+
+    def delete_expired_customers(self, ids: Sequence[str], event: str, cutoff: datetime) -> int:
+        """Delete these customers, each only if still past `cutoff`; how many went."""
+        ...
+
+    def customer_counts(self, event: str, cutoff: datetime) -> tuple[int, int]:
+        """(customers, customers whose `event` is before `cutoff`)."""
+        ...
+
+    def record_retention_actions(
+        self, job_run_id: str, at: datetime, outcomes: Sequence[RetentionOutcome]
+    ) -> None:
+        """Record what a retention job did, one row per class and store (counts only)."""
+        ...
+
+    def retention_actions(
+        self, since: datetime | None = None
+    ) -> list[tuple[str, datetime, RetentionOutcome]]:
+        """The retention audit rows (job run id, time, outcome), oldest first."""
         ...
 
 

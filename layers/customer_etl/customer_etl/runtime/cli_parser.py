@@ -18,6 +18,7 @@ from typing import Any
 from customer_etl.runtime.hold_command import add_hold_arguments
 from customer_etl.runtime.mapping_command import add_mapping_arguments
 from customer_etl.runtime.report_command import add_report_arguments
+from customer_etl.runtime.retention_command import add_retention_arguments
 
 DISTRIBUTION = "customer-etl"
 DEFAULT_SAMPLE = Path(".etl/samples/customers.csv")
@@ -105,9 +106,11 @@ def parser() -> argparse.ArgumentParser:
     _with_runs(resume, deprecated_output=True)
 
     retention = _with_config(
-        commands.add_parser("retention", help="delete customers past their retention")
+        commands.add_parser("retention", help="apply the retention classes (or --dry-run)")
     )
     _with_json(retention)
+    _with_runs(retention)
+    add_retention_arguments(retention)
 
     add_hold_arguments(
         commands.add_parser("hold", help="place, list and release legal holds"), _with_config

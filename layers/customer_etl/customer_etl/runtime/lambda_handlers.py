@@ -42,7 +42,7 @@ from customer_etl.run.failure import (
 from customer_etl.run.metrics import emit_breaker_openings, emit_run_finished, emit_stage_outcome
 from customer_etl.run.pipeline import complete_stage, run_chunk, run_extract
 from customer_etl.run.quality_gate import VALIDATING_STAGES, enforce
-from customer_etl.run.retention import apply_retention
+from customer_etl.run.retention import apply_retention, covered_classes
 from customer_etl.run.settings import stage_settings
 from customer_etl.run.source import run_id_for_object
 from customer_etl.run.summary import finished, run_record
@@ -185,7 +185,9 @@ def stage_handler(stage: str) -> Handler:
 def retention_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Scheduled daily: apply the retention period to the warehouse."""
     config = _config()
-    record = apply_retention(build_warehouse(config), config.retention)
+    record = apply_retention(
+        build_warehouse(config), config.retention, covered=covered_classes(config)
+    )
     metrics.add_metric(name="RowsDeleted", unit=MetricUnit.Count, value=record.rows_deleted)
     return {"run_id": record.run_id, "rows_deleted": record.rows_deleted}
 
