@@ -1,7 +1,7 @@
 """The stage functions, the start function that turns a landed object into one run, the
 run-status function that hears the state machine's execution status events, the retention,
-health and report functions, the layers they share, and the daily retention schedule (the
-health and report schedules are in schedules.py)."""
+health and report functions and the layers they share (their schedules are in
+schedules.py)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,6 @@ from aws_cdk import (
     Stack,
 )
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -156,9 +154,6 @@ ASYNC_FAILURES: Mapping[str, str] = {
 
 LIVE_ALIAS = "live"
 """The alias every caller invokes; moving it to an earlier version rolls a function back."""
-
-RETENTION_SCHEDULE = events.Schedule.cron(minute="0", hour="3")
-"""Daily at 03:00 UTC, outside UK office hours and before the morning's files arrive."""
 
 
 class Functions(Construct):
@@ -322,21 +317,6 @@ class Functions(Construct):
                 version=function.current_version,
                 description=f"customer-etl {env_name} {name}: the version callers invoke",
             )
-
-        self.retention_schedule = events.Rule(
-            self,
-            "RetentionSchedule",
-            description=f"customer-etl {env_name}: daily retention run",
-            schedule=RETENTION_SCHEDULE,
-            targets=[targets.LambdaFunction(self.live["retention"], retry_attempts=2)],
-        )
-
-        acknowledge(
-            self.retention_schedule,
-            "Serverless-EventBusDLQ",
-            "The daily retention run: a failed delivery is retried twice and the next day's "
-            "run does the same work; the retention function's error alarm tells operators.",
-        )
 
         self._acknowledge_findings(
             landing=landing, checkpoints=checkpoints, reports=reports, config=config

@@ -124,3 +124,46 @@ def test_a_deprecated_single_period_still_works_and_warns(
     shown = capsys.readouterr()
     assert json.loads(shown.out)["retention_days"] == 400
     assert "deprecated setting" in shown.err and "retention.customer_retention_days" in shown.err
+
+
+def test_the_retention_report_shows_each_class_and_alerts_until_the_job_has_run(
+    workspace: Workspace,
+    tmp_path: Path,
+    log_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sample = write_sample(tmp_path / "customers.csv", rows=40, seed=3, defect_rate=0.1)
+    assert workspace.pipeline(tmp_path / "customers.csv", "--run-id", "only") == 0
+    with create_engine(workspace.warehouse_url).begin() as connection:
+        connection.execute(text("update customers set last_seen_at = '2010-01-01 00:00:00'"))
+    [(held,)] = workspace.query("select min(customer_id) from customers")
+    [(total,)] = workspace.query("select count(*) from customers")
+    assert workspace.run("hold", "add", "--customer", held, "--reason", "m", "--owner", "dpo") == 0
+    capsys.readouterr()
+
+    assert workspace.run("retention", "report", "--json") == 0
+    before = json.loads(capsys.readouterr().out)
+    [customers] = [c for c in before["classes"] if c["store"] == "warehouse_customers"]
+    assert (customers["total"], customers["past"], customers["held"]) == (total, total, 1)
+    assert (customers["within"], customers["overdue"], customers["acted"]) == (0, total - 1, {})
+    assert before["alert"] is True and before["last_job"] is None
+    logged = "".join(p.read_text() for p in log_dir.glob("retention-*.jsonl"))
+    assert f"{total - 1} record(s) past their retention period" in logged
+
+    assert workspace.run("retention") == 0
+    capsys.readouterr()
+    assert workspace.run("retention", "report") == 0
+    lines = capsys.readouterr().out.splitlines()
+    [row] = [line for line in lines if line.startswith("customer ")]
+    assert row.split()[2:7] == ["2190d", "0", "1", "1", "0"]
+    assert row.endswith(f"delete {total - 1}")
+    assert lines[-2].startswith("last job: ") and "succeeded" in lines[-2]
+    assert lines[-1].startswith("last successful job: ")
+    assert not any(line.startswith("alert:") for line in lines)
+
+    everything = "\n".join(lines) + json.dumps(before)
+    everything += "".join(p.read_text() for p in log_dir.glob("retention-*.jsonl"))
+    for column in ("customer_id", "email", "last_name"):
+        for value in sample.frame[column]:
+            if value:
+                assert value not in everything, value

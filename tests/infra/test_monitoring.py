@@ -471,9 +471,9 @@ def test_report_runs_with_its_period(synth: Synth, period: str, expression: str)
     assert json.loads(schedule["Target"]["Input"]) == {"period": period}
 
 
-def test_schedules_may_invoke_health_and_report_only(synth: Synth) -> None:
+def test_schedules_may_invoke_health_retention_and_report_only(synth: Synth) -> None:
     schedules = _schedules(synth)
-    assert set(schedules) == {"health", "daily-report", "weekly-report"}
+    assert set(schedules) == {"health", "retention", "daily-report", "weekly-report"}
     roles = {schedule["Target"]["RoleArn"]["Fn::GetAtt"][0] for schedule in schedules.values()}
     [role] = roles
     invoked = {
@@ -484,7 +484,7 @@ def test_schedules_may_invoke_health_and_report_only(synth: Synth) -> None:
     }
     ids = _function_ids(synth)
     # Their `live` aliases, nothing else (docs/deployment.md, Rolling back).
-    allowed = {json.dumps(synth.live_ref(ids[name])) for name in ("health", "report")}
+    allowed = {json.dumps(synth.live_ref(ids[name])) for name in ("health", "retention", "report")}
     assert invoked == allowed
     assert synth.resources[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0][
         "Principal"
@@ -512,16 +512,6 @@ def test_report_writes_under_the_reports_prefix_only(synth: Synth) -> None:
     assert not any(
         action.startswith("s3:Get") for action in _actions_on(report_statements, under_prefix)
     )
-
-
-def test_reports_are_kept_thirteen_months(synth: Synth) -> None:
-    [reports] = [
-        bucket["Properties"]
-        for bucket in synth.of_type("AWS::S3::Bucket").values()
-        if bucket["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix") == "reports/"
-    ]
-    rules = reports["LifecycleConfiguration"]["Rules"]
-    assert [rule.get("ExpirationInDays") for rule in rules] == [400]
 
 
 # Field-level encryption key

@@ -294,12 +294,6 @@ def test_landing_bucket_sends_events_to_eventbridge_without_a_custom_resource(
     assert custom == []
 
 
-def test_checkpoints_expire(synth: Synth) -> None:
-    _, checkpoints = _data_bucket_ids(synth)
-    rules = synth.resources[checkpoints]["Properties"]["LifecycleConfiguration"]["Rules"]
-    assert any(rule.get("ExpirationInDays") == 30 for rule in rules)
-
-
 # Orchestration
 
 
@@ -666,19 +660,21 @@ def test_a_warehouse_password_in_ssm_is_granted_instead(tmp_path: Path) -> None:
     assert ":parameter/etl/dev/db" in policies
 
 
-def test_retention_runs_daily(synth: Synth) -> None:
+def test_retention_runs_daily_from_eventbridge_scheduler(synth: Synth) -> None:
     retention = _function_ids(synth)["retention"]
-    synth.template.has_resource_properties(
-        "AWS::Events::Rule",
-        {
-            "ScheduleExpression": Match.string_like_regexp(r"^cron\("),
-            "Targets": [Match.object_like({"Arn": synth.live_ref(retention)})],
-        },
-    )
-    synth.template.has_resource_properties(
-        "AWS::Lambda::Permission",
-        {"FunctionName": synth.live_ref(retention), "Principal": "events.amazonaws.com"},
-    )
+    [schedule] = [
+        resource["Properties"]
+        for resource in synth.of_type("AWS::Scheduler::Schedule").values()
+        if resource["Properties"]["Name"] == f"customer-etl-{synth.env}-retention"
+    ]
+    assert schedule["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert schedule["ScheduleExpressionTimezone"] == "Europe/London"
+    assert schedule["Target"]["Arn"] == synth.live_ref(retention)
+    assert schedule["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 2
+    # No EventBridge rule targets it any more: one schedule, one run a day.
+    for rule in synth.of_type("AWS::Events::Rule").values():
+        for target in rule["Properties"].get("Targets", []):
+            assert target.get("Arn") != synth.live_ref(retention)
 
 
 # Quarantine and alerting

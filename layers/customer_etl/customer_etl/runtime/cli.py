@@ -24,6 +24,7 @@ import yaml
 
 from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.config import Config, ConfigError, load_config
+from customer_etl.config.governance_docs import write_governance_docs
 from customer_etl.config.observability import ObservabilitySettings
 from customer_etl.config.reference import render_reference
 from customer_etl.core.errors import (
@@ -143,6 +144,10 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
             f"wrote {len(sample.frame)} rows ({len(sample.defects)} defective) to {args.output}",
             file=out,
         )
+        return EXIT_OK
+    if args.command == "config" and args.config_command == "governance-docs":
+        for written in write_governance_docs(args.output):
+            print(f"wrote {written}", file=out)
         return EXIT_OK
     if args.command == "config" and args.config_command == "docs":
         args.output.write_text(render_reference(), encoding="utf-8")

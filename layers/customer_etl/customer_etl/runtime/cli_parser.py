@@ -171,4 +171,8 @@ def parser() -> argparse.ArgumentParser:
     _with_config(config_commands.add_parser("show", help="print the effective settings"))
     docs = config_commands.add_parser("docs", help="write the configuration reference")
     docs.add_argument("--output", type=Path, default=Path("docs/configuration.md"))
+    governance = config_commands.add_parser(
+        "governance-docs", help="write the retention schedule and the records of processing"
+    )
+    governance.add_argument("--output", type=Path, default=Path("docs/governance"))
     return main

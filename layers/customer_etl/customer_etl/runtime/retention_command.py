@@ -6,21 +6,31 @@ from __future__ import annotations
 
 import argparse
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TextIO
 
 from customer_etl.config import Config
 from customer_etl.core.ports import Warehouse
+from customer_etl.observability.telemetry import logger
+from customer_etl.reporting.retention_report import build_retention_report, render_text
 from customer_etl.run.retention import (
     LocalStores,
     RetentionResult,
     apply_retention,
     covered_classes,
 )
+from customer_etl.runtime.factory import local_notifier
 from customer_etl.stages.retention import retention_cutoff
 
 
 def add_retention_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "report",
+        nargs="?",
+        choices=("report",),
+        help="`report`: by class, records within and past their period, held, acted on, the "
+        "last jobs; alerts when records are overdue or the last job failed",
+    )
     command.add_argument(
         "--dry-run", action="store_true", help="say what would go, by class, and change nothing"
     )
@@ -29,6 +39,8 @@ def add_retention_arguments(command: argparse.ArgumentParser) -> None:
 def retention_command(
     args: argparse.Namespace, config: Config, warehouse: Warehouse, out: TextIO
 ) -> int:
+    if args.report:
+        return report_command(args, config, warehouse, out)
     result = apply_retention(
         warehouse,
         config.retention,
@@ -51,6 +63,28 @@ def retention_command(
             f"  {o.retention_class:<16} {o.store:<19} {o.action:<9} {o.records}{held}: {o.rule}",
             file=out,
         )
+    return 0
+
+
+def report_command(
+    args: argparse.Namespace, config: Config, warehouse: Warehouse, out: TextIO
+) -> int:
+    """Print the retention report; send its alert when records are overdue or the last job
+    failed (counts by class only)."""
+    report = build_retention_report(
+        warehouse,
+        config.retention,
+        datetime.now(UTC),
+        local=LocalStores.of(config),
+        covered=covered_classes(config),
+    )
+    if report.needs_alert:
+        local_notifier(config).send(report.alert(config.alerts))
+        logger.warning("retention overdue", extra={"records": sum(report.overdue.values())})
+    if args.json:
+        print(json.dumps(report.as_json(), indent=2), file=out)
+    else:
+        print("\n".join(render_text(report)), file=out)
     return 0
 
 
