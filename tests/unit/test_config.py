@@ -100,6 +100,7 @@ def test_the_reference_lists_every_key_with_its_override() -> None:
         "alerts.email.from",
         "aws.checkpoint_bucket",
         "retention.customer_retention_days",
+        "retention.classes",
     ):
         assert f"`{key}`" in reference
     assert "`CUSTOMER_ETL__ENRICHMENT__POSTCODES__TIMEOUT_SECONDS`" in reference
