@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import text
 
 from customer_etl.adapters.warehouse import SqlWarehouse
-from customer_etl.core.errors import CustomerEtlError
+from customer_etl.config.retention import RetentionSettings
+from customer_etl.core.errors import MaskingKeyError
 from customer_etl.core.legal_holds import HoldScope, NewLegalHold
 from customer_etl.run.retention import apply_retention
 from tests.retention_settings import customer_days, with_event
@@ -106,11 +107,53 @@ def test_a_class_running_from_signup_reads_the_signup_date(warehouse: SqlWarehou
     ]
 
 
-def test_an_action_the_warehouse_cannot_take_fails_the_job_on_record(loaded: SqlWarehouse) -> None:
+def _anonymising(key_ref: str) -> RetentionSettings:
     settings = customer_days(365)
     anonymise = settings.classes["customer"].model_copy(update={"action": "anonymise"})
-    settings = settings.model_copy(update={"classes": {**settings.classes, "customer": anonymise}})
-    with pytest.raises(CustomerEtlError, match="anonymise on warehouse customers"):
-        apply_retention(loaded, settings)
+    return RetentionSettings(
+        classes={**settings.classes, "customer": anonymise}, anonymise_key_ref=key_ref
+    )
+
+
+def test_anonymise_replaces_personal_columns_by_keyed_pseudonyms_and_keeps_the_rows(
+    loaded: SqlWarehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("RETENTION_TEST_KEY", "k" * 32)
+    loaded.add_legal_hold(NewLegalHold(HoldScope.CUSTOMER, "OLD-3", "matter", "dpo"))
+    before = {row[0]: row[1] for row in rows(loaded, "select customer_id, email from customers")}
+    result = apply_retention(loaded, _anonymising("env:RETENTION_TEST_KEY"))
+
+    assert result.rows_deleted == 2
+    after = {
+        row[0]: row[1:]
+        for row in rows(
+            loaded, "select customer_id, email, last_name, date_of_birth, email_bidx from customers"
+        )
+    }
+    assert set(after) == {"OLD-1", "OLD-2", "OLD-3", "NEW-1"}, "anonymised rows stay"
+    for customer_id in ("OLD-1", "OLD-2"):
+        email, last_name, birth, index = after[customer_id]
+        assert str(email).startswith("p_") and str(last_name).startswith("p_")
+        assert email != last_name, "one pseudonym per column"
+        assert (birth, index) == (None, None)
+    assert after["OLD-3"][0] == before["OLD-3"], "a held customer is left as it was"
+    assert after["NEW-1"][0] == before["NEW-1"]
+    [outcome] = [o for o in result.outcomes if o.store == "warehouse_customers"]
+    assert (outcome.action, outcome.records, outcome.held) == ("anonymise", 2, 1)
+    # An anonymised customer is done: the next job finds only the held one still due.
+    [again] = [
+        o
+        for o in apply_retention(loaded, _anonymising("env:RETENTION_TEST_KEY")).outcomes
+        if o.store == "warehouse_customers"
+    ]
+    assert (again.action, again.records, again.held) == ("skip", 0, 1)
+
+
+def test_anonymise_without_its_key_fails_the_job_on_record_and_changes_nothing(
+    loaded: SqlWarehouse, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("RETENTION_TEST_KEY", raising=False)
+    with pytest.raises(MaskingKeyError, match="cannot anonymise"):
+        apply_retention(loaded, _anonymising("env:RETENTION_TEST_KEY"))
     assert rows(loaded, "select kind, status from etl_runs") == [("retention", "failed")]
-    assert len(rows(loaded, "select customer_id from customers")) == 4
+    assert rows(loaded, "select count(*) from customers where email like 'p_%'") == [(0,)]

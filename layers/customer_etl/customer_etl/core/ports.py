@@ -311,12 +311,22 @@ class Warehouse(Protocol):
         """Of these customer ids, data classes and run ids, those a hold covers at `at`."""
         ...
 
-    def expired_customers(self, event: str, cutoff: datetime) -> list[Expired]:
-        """The customers whose `event` (`last_seen`, `signup`) is before `cutoff`."""
+    def expired_customers(
+        self, event: str, cutoff: datetime, *, skip_anonymised: bool = False
+    ) -> list[Expired]:
+        """The customers whose `event` (`last_seen`, `signup`) is before `cutoff`; with
+        `skip_anonymised`, not those an earlier job anonymised."""
         ...
 
     def delete_expired_customers(self, ids: Sequence[str], event: str, cutoff: datetime) -> int:
         """Delete these customers, each only if still past `cutoff`; how many went."""
+        ...
+
+    def anonymise_expired_customers(
+        self, values: Mapping[str, Mapping[str, str | None]], event: str, cutoff: datetime
+    ) -> int:
+        """Overwrite these customers' personal columns with `values` (by customer id), each
+        only if still past `cutoff`, and clear their blind indexes; how many changed."""
         ...
 
     def customer_counts(self, event: str, cutoff: datetime) -> tuple[int, int]:

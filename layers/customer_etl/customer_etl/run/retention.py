@@ -17,22 +17,30 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pandas as pd
+
 from customer_etl.adapters import run_artefacts
 from customer_etl.adapters.answer_cache import SqliteAnswerCache
+from customer_etl.adapters.secrets import SecretError, resolve_secret
 from customer_etl.config import Config
 from customer_etl.config.retention import (
     DEPRECATED_CUSTOMER_DAYS,
     RetentionClass,
     RetentionSettings,
 )
-from customer_etl.core.errors import CustomerEtlError
+from customer_etl.core.errors import CustomerEtlError, MaskingKeyError
 from customer_etl.core.legal_holds import HeldTargets
 from customer_etl.core.ports import RunRecord, Warehouse
 from customer_etl.core.retention import Expired, RetentionOutcome
+from customer_etl.core.schema import PERSONAL_COLUMNS
 from customer_etl.observability.telemetry import logger
+from customer_etl.privacy.masking import pseudonymise
 from customer_etl.stages.retention import decide, retention_cutoff, rule_text
 
 CUSTOMERS = "warehouse_customers"
+CLEARED_COLUMNS = ("date_of_birth",)
+"""Personal columns anonymisation empties instead of pseudonymising."""
+MIN_KEY_CHARS = 32
 CACHE = "enrichment_cache"
 
 
@@ -111,6 +119,7 @@ def apply_retention(
     started = now or datetime.now(UTC)
     run_id = new_run_id(started)
     job = _Job(warehouse, started, local, covered or {}, dry_run)
+    job.anonymise_key_ref = settings.anonymise_key_ref
     try:
         for name, retention_class in settings.effective_classes().items():
             for store in retention_class.stores:
@@ -149,6 +158,20 @@ class _Job:
         self.covered = covered
         self.dry_run = dry_run
         self.outcomes: list[RetentionOutcome] = []
+        self.anonymise_key_ref: str | None = None
+
+    def anonymise_key(self) -> bytes:
+        """The pseudonyms' key, read when first needed; never a default key."""
+        try:
+            secret = resolve_secret(self.anonymise_key_ref)
+        except SecretError as error:
+            raise MaskingKeyError(f"retention cannot anonymise: {error}") from None
+        if secret is None or len(secret) < MIN_KEY_CHARS:
+            raise MaskingKeyError(
+                "retention cannot anonymise: retention.anonymise_key_ref names no key of at "
+                f"least {MIN_KEY_CHARS} characters"
+            )
+        return secret.encode()
 
     def apply(self, name: str, retention_class: RetentionClass, store: str) -> None:
         if store != CUSTOMERS and self.local is None:
@@ -191,16 +214,15 @@ class _Job:
         self, name: str, retention_class: RetentionClass, cutoff: datetime
     ) -> tuple[int, int]:
         event = retention_class.runs_from
-        expired = self.warehouse.expired_customers(event, cutoff)
+        anonymise = retention_class.action == "anonymise"
+        expired = self.warehouse.expired_customers(event, cutoff, skip_anonymised=anonymise)
         decision = decide(expired, *self._held(name, expired))
         if self.dry_run or not decision.act_on:
             return len(decision.act_on), decision.held
-        if retention_class.action != "delete":
-            raise CustomerEtlError(
-                f"retention class {name}: action {retention_class.action} on warehouse "
-                "customers is not available in this version; use delete"
-            )
         ids = [item.key for item in decision.act_on]
+        if anonymise:
+            values = pseudonyms(ids, self.anonymise_key())
+            return self.warehouse.anonymise_expired_customers(values, event, cutoff), decision.held
         return self.warehouse.delete_expired_customers(ids, event, cutoff), decision.held
 
     def _cache(
@@ -235,6 +257,25 @@ class _Job:
             return len(decision.act_on), decision.held
 
         return apply
+
+
+def pseudonyms(ids: list[str], key: bytes) -> dict[str, dict[str, str | None]]:
+    """Per customer id, its personal columns' keyed pseudonyms (`p_` and 24 hex digits of
+    HMAC-SHA-256 under the key, as masking makes them), from the id rather than the value,
+    which stays encrypted; the birth date, whose column must read as a date, is cleared."""
+    frame = pd.Series(ids, dtype=object)
+    by_column = {
+        column: list(pseudonymise(frame, key, column))
+        for column in PERSONAL_COLUMNS
+        if column not in CLEARED_COLUMNS
+    }
+    return {
+        customer_id: {
+            **{column: values[n] for column, values in by_column.items()},
+            **dict.fromkeys(CLEARED_COLUMNS),
+        }
+        for n, customer_id in enumerate(ids)
+    }
 
 
 def _record_failure(

@@ -11,7 +11,7 @@ them) and `customer_records` (the decrypt path for authorised tooling).
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -292,17 +292,33 @@ class SqlWarehouse:
         with self._transaction() as connection:
             return legal_holds.events(connection)
 
-    def expired_customers(self, event: str, cutoff: datetime) -> list[Expired]:
-        """The customers whose `event` (last_seen, signup) is before `cutoff`."""
+    def expired_customers(
+        self, event: str, cutoff: datetime, *, skip_anonymised: bool = False
+    ) -> list[Expired]:
+        """The customers whose `event` (last_seen, signup) is before `cutoff`; with
+        `skip_anonymised`, not those already anonymised."""
         self.check_schema()
         with self._transaction() as connection:
-            return retention.expired_customers(connection, event, cutoff.astimezone(UTC))
+            return retention.expired_customers(
+                connection, event, cutoff.astimezone(UTC), skip_anonymised=skip_anonymised
+            )
 
     def delete_expired_customers(self, ids: Sequence[str], event: str, cutoff: datetime) -> int:
         """Delete these customers (each only if still past `cutoff`), in one transaction."""
         self.check_schema()
         with self._transaction() as connection:
             return retention.delete_customers(connection, ids, event, cutoff.astimezone(UTC))
+
+    def anonymise_expired_customers(
+        self, values: Mapping[str, Mapping[str, str | None]], event: str, cutoff: datetime
+    ) -> int:
+        """Overwrite these customers' personal columns (each only if still past `cutoff`)
+        and clear their blind indexes, in one transaction."""
+        self.check_schema()
+        with self._transaction() as connection:
+            return retention.anonymise_customers(
+                connection, values, event, cutoff.astimezone(UTC), datetime.now(UTC)
+            )
 
     def customer_counts(self, event: str, cutoff: datetime) -> tuple[int, int]:
         """(customers, customers whose `event` is before `cutoff`)."""

@@ -3,13 +3,13 @@ job's audit rows in `retention_actions` (counts, never values)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, select
+from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from customer_etl.adapters.warehouse.tables import customers, retention_actions
+from customer_etl.adapters.warehouse.tables import INDEX_COLUMNS, customers, retention_actions
 from customer_etl.adapters.warehouse.times import utc
 from customer_etl.core.retention import Expired, RetentionOutcome
 
@@ -27,8 +27,26 @@ def _past(event: str, cutoff: datetime) -> ColumnElement[bool]:
     raise ValueError(f"the warehouse records no {event} time")
 
 
-def expired_customers(connection: Connection, event: str, cutoff: datetime) -> list[Expired]:
-    query = select(customers.c.customer_id, customers.c.last_run_id).where(_past(event, cutoff))
+PSEUDONYM_CHARS = 26
+"""`p_` and 24 hex digits (privacy/masking.py `pseudonymise`)."""
+
+
+def _not_anonymised() -> ColumnElement[bool]:
+    """Rows whose last name is not a pseudonym (an encryption token starts with its version,
+    never `p_`): an anonymised customer is not anonymised again every day."""
+    return ~and_(
+        customers.c.last_name.like("p\\_%", escape="\\"),
+        func.length(customers.c.last_name) == PSEUDONYM_CHARS,
+    )
+
+
+def expired_customers(
+    connection: Connection, event: str, cutoff: datetime, *, skip_anonymised: bool = False
+) -> list[Expired]:
+    condition = _past(event, cutoff)
+    if skip_anonymised:
+        condition = and_(condition, _not_anonymised())
+    query = select(customers.c.customer_id, customers.c.last_run_id).where(condition)
     return [
         Expired(key=row.customer_id, customer_id=row.customer_id, run_id=row.last_run_id)
         for row in connection.execute(query.order_by(customers.c.customer_id))
@@ -57,6 +75,27 @@ def delete_customers(
         )
         deleted += int(result.rowcount)
     return deleted
+
+
+def anonymise_customers(
+    connection: Connection,
+    values: Mapping[str, Mapping[str, str | None]],
+    event: str,
+    cutoff: datetime,
+    now: datetime,
+) -> int:
+    """Replace each customer's personal columns by the values given (keyed pseudonyms, or
+    NULL), clear the blind indexes (the person can no longer be found by email or phone),
+    each only if still past the period; how many rows changed."""
+    changed = 0
+    for customer_id, columns in values.items():
+        result = connection.execute(
+            update(customers)
+            .where(customers.c.customer_id == customer_id, _past(event, cutoff))
+            .values(**columns, **dict.fromkeys(INDEX_COLUMNS), last_updated_at=now)
+        )
+        changed += int(result.rowcount)
+    return changed
 
 
 def record_actions(
