@@ -67,7 +67,7 @@ def test_the_report_alerts_on_overdue_records_or_a_failed_last_job_only() -> Non
     alert = overdue.alert(AlertsSettings())
     assert alert.severity == "P2"
     assert alert.subject == (
-        "[P2] customer-etl retention (last job job-1): 4 record(s) past their retention period"
+        "[P2] customer-etl retention job-1: 4 record(s) past their retention period"
     )
     assert "customer: 4" in alert.body and "#retentionoverdue" in alert.body
     failed = _report(0, 0, _job("failed"))

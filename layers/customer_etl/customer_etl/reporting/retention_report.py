@@ -17,7 +17,8 @@ from customer_etl.adapters import run_artefacts
 from customer_etl.alerting.messages import retention_overdue
 from customer_etl.config.model import AlertsSettings
 from customer_etl.config.retention import RetentionSettings
-from customer_etl.core.ports import Alert, RunRecord, Warehouse
+from customer_etl.core.ports import Alert, Notifier, RunRecord, Warehouse
+from customer_etl.observability.telemetry import logger
 from customer_etl.run.retention import CACHE, CUSTOMERS, LocalStores, apply_retention
 from customer_etl.stages.retention import retention_cutoff
 
@@ -142,6 +143,16 @@ def build_retention_report(
         last_job=jobs[-1] if jobs else None,
         last_success=succeeded[-1] if succeeded else None,
     )
+
+
+def alert_if_overdue(report: RetentionReport, notifier: Notifier, settings: AlertsSettings) -> bool:
+    """Send the report's alert when records are overdue or the last job failed; whether it
+    was sent. The log line carries the count only."""
+    if not report.needs_alert:
+        return False
+    notifier.send(report.alert(settings))
+    logger.warning("retention overdue", extra={"records": sum(report.overdue.values())})
+    return True
 
 
 def _total(

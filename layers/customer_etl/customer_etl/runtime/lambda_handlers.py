@@ -31,6 +31,7 @@ from customer_etl.observability.metrics import emit_metric
 from customer_etl.observability.telemetry import logger, metrics, raised_at, tracer
 from customer_etl.reporting.period_report import PERIODS
 from customer_etl.reporting.publish import publish_period_report
+from customer_etl.reporting.retention_report import alert_if_overdue, build_retention_report
 from customer_etl.run.failure import (
     FAILED_STATUSES,
     MANIFEST_DOCUMENT,
@@ -183,13 +184,22 @@ def stage_handler(stage: str) -> Handler:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def retention_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Scheduled daily: apply the retention period to the warehouse."""
+    """Scheduled daily: apply the retention classes to the warehouse (S3 lifecycle rules
+    expire the objects), then alert when records are still past their period."""
     config = _config()
-    record = apply_retention(
-        build_warehouse(config), config.retention, covered=covered_classes(config)
-    )
+    warehouse = build_warehouse(config)
+    covered = covered_classes(config)
+    record = apply_retention(warehouse, config.retention, covered=covered)
     metrics.add_metric(name="RowsDeleted", unit=MetricUnit.Count, value=record.rows_deleted)
-    return {"run_id": record.run_id, "rows_deleted": record.rows_deleted}
+    report = build_retention_report(warehouse, config.retention, datetime.now(UTC), covered=covered)
+    alerted = alert_if_overdue(report, SnsNotifier(config.aws.alert_topic_arn), config.alerts)
+    overdue = sum(report.overdue.values())
+    return {
+        "run_id": record.run_id,
+        "rows_deleted": record.rows_deleted,
+        "overdue": overdue,
+        "alerted": alerted,
+    }
 
 
 @logger.inject_lambda_context(clear_state=True)

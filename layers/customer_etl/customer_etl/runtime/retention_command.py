@@ -11,8 +11,11 @@ from typing import TextIO
 
 from customer_etl.config import Config
 from customer_etl.core.ports import Warehouse
-from customer_etl.observability.telemetry import logger
-from customer_etl.reporting.retention_report import build_retention_report, render_text
+from customer_etl.reporting.retention_report import (
+    alert_if_overdue,
+    build_retention_report,
+    render_text,
+)
 from customer_etl.run.retention import (
     LocalStores,
     RetentionResult,
@@ -78,9 +81,7 @@ def report_command(
         local=LocalStores.of(config),
         covered=covered_classes(config),
     )
-    if report.needs_alert:
-        local_notifier(config).send(report.alert(config.alerts))
-        logger.warning("retention overdue", extra={"records": sum(report.overdue.values())})
+    alert_if_overdue(report, local_notifier(config), config.alerts)
     if args.json:
         print(json.dumps(report.as_json(), indent=2), file=out)
     else:
