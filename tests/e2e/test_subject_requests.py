@@ -50,10 +50,8 @@ def _artefact_rows(runs: Path, customer_id: str) -> int:
 
 def _load_quarantine(runs: Path, run_id: str) -> pd.DataFrame:
     """What the load stage of a run quarantined."""
-    [quarantined] = [
-        pq.read_table(path).to_pandas()
-        for path in (runs / run_id / "quarantine").glob("load/*.parquet")
-    ]
+    [path] = (runs / run_id / "quarantine").glob("load/*.parquet")
+    quarantined: pd.DataFrame = pq.read_table(path).to_pandas()
     return quarantined
 
 
