@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from sqlalchemy import create_engine, text
 
 from customer_etl.reference.sample import write_sample
 from tests.decrypted import plaintext_customers
@@ -241,3 +242,29 @@ def test_restriction_keeps_the_record_and_objection_forces_marketing_off(
         ("restriction", "closed", False),
         ("objection", "closed", False),
     ]
+
+
+def test_the_register_flags_an_open_request_past_its_month_on_the_console(
+    loaded: tuple[Workspace, Path, dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace, _, _ = loaded
+    _json(workspace, capsys, "restrict", "--id", CUSTOMER)
+    _json(workspace, capsys, "object", "--id", CUSTOMER)
+    # The restriction still open, received long ago (as an operator would leave it).
+    [(restriction,)] = workspace.query(
+        "select request_id from subject_requests where kind = 'restriction'"
+    )
+    with create_engine(workspace.warehouse_url).begin() as connection:
+        connection.execute(
+            text(
+                "update subject_requests set status = 'open', closed_at = null, "
+                "requested_at = '2026-01-05 09:00:00.000000' where request_id = :id"
+            ),
+            {"id": restriction},
+        )
+    capsys.readouterr()
+    assert workspace.run("subject", "requests", "--open") == 0
+    lines = capsys.readouterr().out.splitlines()
+    [row] = [line for line in lines if line.startswith(restriction)]
+    assert "restriction" in row and "due 2026-02-05" in row and row.endswith("OVERDUE")
+    assert lines[-1] == "1 request(s), 1 overdue (one month, article 12(3))"
