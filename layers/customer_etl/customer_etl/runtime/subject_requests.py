@@ -18,7 +18,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from customer_etl.adapters.run_artefacts import find_rows, remove_rows
+from customer_etl.adapters.subject_artefacts import find_rows, remove_rows
 from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.adapters.warehouse.customer_records import CustomerRecords
 from customer_etl.adapters.warehouse.subjects import SubjectStore
