@@ -2,7 +2,7 @@
 erased people, restriction, objection to marketing): `subject_requests`, `subject_flags`.
 
 Revision ID: 0009
-Revises: 0007
+Revises: 0008
 Create Date: 2026-12-04
 
 Downgrade drops both tables, and with them the suppression list: a person erased before it
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009"
-down_revision = "0007"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
