@@ -160,8 +160,9 @@ def test_a_held_customer_is_not_erased(
     workspace, _, _ = loaded
     asked: list[str] = []
 
-    def held(customer_id: str) -> bool:
+    def held(customer_id: str, run_ids: tuple[str, ...]) -> bool:
         asked.append(customer_id)
+        assert run_ids == ("run-1",), "the runs holding their data are asked about too"
         return True
 
     config = load_config("local", Path(__file__).resolve().parents[2] / "config" / "local.yaml")
@@ -268,3 +269,30 @@ def test_the_register_flags_an_open_request_past_its_month_on_the_console(
     [row] = [line for line in lines if line.startswith(restriction)]
     assert "restriction" in row and "due 2026-02-05" in row and row.endswith("OVERDUE")
     assert lines[-1] == "1 request(s), 1 overdue (one month, article 12(3))"
+
+
+@pytest.mark.parametrize(
+    ("scope", "target"),
+    [("--customer", CUSTOMER), ("--run", "run-1"), ("--data-class", "email")],
+)
+def test_a_legal_hold_stops_an_erasure_until_it_is_released(
+    loaded: tuple[Workspace, Path, dict[str, str]],
+    capsys: pytest.CaptureFixture[str],
+    scope: str,
+    target: str,
+) -> None:
+    workspace, _, _ = loaded
+    hold = ("hold", "add", scope, target, "--reason", "matter 42", "--owner", "dpo")
+    assert workspace.run(*hold) == 0
+
+    refused = _json(workspace, capsys, "erase", "--id", CUSTOMER)
+    assert refused["reason"] == "legal_hold" and not refused["erased"]
+    assert _stored(workspace, CUSTOMER) == 1 and _artefact_rows(workspace.runs, CUSTOMER) > 0
+
+    assert workspace.run("hold", "release", "1", "--reason", "matter closed", "--by", "dpo") == 0
+    assert _json(workspace, capsys, "erase", "--id", CUSTOMER)["erased"]
+    assert _stored(workspace, CUSTOMER) == 0
+    assert workspace.query("select kind, status from subject_requests") == [
+        ("erasure", "refused"),
+        ("erasure", "closed"),
+    ]

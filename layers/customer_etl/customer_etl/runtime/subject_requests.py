@@ -23,6 +23,7 @@ from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.adapters.warehouse.customer_records import CustomerRecords
 from customer_etl.adapters.warehouse.subjects import SubjectStore
 from customer_etl.config.model import Config
+from customer_etl.config.privacy import CLASS_OF_COLUMN
 from customer_etl.core.errors import CustomerEtlError
 from customer_etl.core.ports import KeyProvider
 from customer_etl.core.schema import BUSINESS_KEY
@@ -46,8 +47,9 @@ from customer_etl.privacy.subject_requests import (
 )
 from customer_etl.runtime.protection import index_key
 
-HeldCheck = Callable[[str], bool]
-"""Is this customer under a legal hold? The one question an erasure asks before acting."""
+HeldCheck = Callable[[str, tuple[str, ...]], bool]
+"""Is this customer (whose data sits in these runs) under a legal hold? The one question an
+erasure asks before acting."""
 
 ENRICHMENT_CACHE_DECISION = (
     "not searched and not erased: the enrichment cache is keyed by SHA-256 digests of "
@@ -72,10 +74,13 @@ class SubjectRequestError(CustomerEtlError):
     personal data."""
 
 
-def no_holds_recorded(customer_id: str) -> bool:
-    """The hold check until the legal holds register is wired in: there is none, so no
-    customer is held. Replace it, never bypass it: `erase` asks it first."""
-    return False
+def held_data_classes(config: Config) -> tuple[str, ...]:
+    """The data classes a hold on which covers a customer's record: the personal-data
+    classes of its columns and their retention classes (docs/governance/legal-holds.md)."""
+    policies = config.privacy.classification.policies
+    classes = {str(data_class) for data_class in CLASS_OF_COLUMN.values()}
+    classes |= {policies[data_class].retention_class for data_class in CLASS_OF_COLUMN.values()}
+    return tuple(sorted(classes))
 
 
 def local_user() -> str:
@@ -93,8 +98,22 @@ class SubjectService:
     runs_root: Path | None = None
     """The local runs folder whose artefacts are searched and edited; None in the cloud,
     where checkpoint and quarantine objects expire with their bucket's lifecycle."""
-    held: HeldCheck = no_holds_recorded
+    held: HeldCheck | None = None
+    """The legal-hold check; None asks the warehouse's `legal_holds` (`held_at`)."""
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def is_held(self, customer_id: str, run_ids: tuple[str, ...]) -> bool:
+        """Whether a hold in force covers the customer, a class of their record, or a run
+        that holds their data: any of them stops an erasure."""
+        if self.held is not None:
+            return self.held(customer_id, run_ids)
+        targets = self.warehouse.held_at(
+            self.now(),
+            customer_ids=[customer_id],
+            data_classes=held_data_classes(self.config),
+            run_ids=run_ids,
+        )
+        return bool(targets.customer_ids or targets.data_classes or targets.run_ids)
 
     @cached_property
     def store(self) -> SubjectStore:
@@ -309,17 +328,18 @@ class SubjectService:
         running meanwhile already refuses them."""
         ref = SubjectRef(BUSINESS_KEY, customer_id)
         mode = self.config.subject_requests.erasure
-        if self.held(customer_id):
+        places = self._places(ref, {})
+        indexes = self.store.indexes(customer_id)
+        match = self._match([customer_id], {})
+        hits = find_rows(self.runs_root, match) if self.runs_root is not None else []
+        runs = {hit.run_id for hit in hits} | set(self.store.audit_trail(customer_id).run_ids)
+        if self.is_held(customer_id, tuple(sorted(runs))):
             document = {"customer_id": customer_id, "erased": False, "reason": "legal_hold"}
             if not dry_run:
                 request_id = self._open("erasure", ref)
                 self._close(request_id, document, REFUSED)
                 document["request_id"] = request_id
             return document
-        places = self._places(ref, {})
-        indexes = self.store.indexes(customer_id)
-        match = self._match([customer_id], {})
-        hits = find_rows(self.runs_root, match) if self.runs_root is not None else []
         plan: dict[str, Any] = {
             "customer_id": customer_id,
             "mode": mode,
