@@ -244,6 +244,10 @@ def test_restriction_keeps_the_record_and_objection_forces_marketing_off(
         ("objection", "closed", False),
     ]
 
+    # What the person asked to be kept is kept: a hold on them stops deletion.
+    assert workspace.query("select scope, target from legal_holds") == [("customer", CUSTOMER)]
+    assert _json(workspace, capsys, "erase", "--id", CUSTOMER)["reason"] == "legal_hold"
+
 
 def test_the_register_flags_an_open_request_past_its_month_on_the_console(
     loaded: tuple[Workspace, Path, dict[str, str]], capsys: pytest.CaptureFixture[str]

@@ -25,6 +25,7 @@ from customer_etl.adapters.warehouse.subjects import SubjectStore
 from customer_etl.config.model import Config
 from customer_etl.config.privacy import CLASS_OF_COLUMN
 from customer_etl.core.errors import CustomerEtlError
+from customer_etl.core.legal_holds import HoldScope, NewLegalHold
 from customer_etl.core.ports import KeyProvider
 from customer_etl.core.schema import BUSINESS_KEY
 from customer_etl.observability.telemetry import logger
@@ -376,8 +377,20 @@ class SubjectService:
 
     def restrict(self, customer_id: str) -> dict[str, Any]:
         """Article 18: later loads leave the stored record as it is and quarantine their
-        values for it (`restricted_subject`)."""
-        return self._flag(RESTRICTED, "restriction", customer_id)
+        values for it (`restricted_subject`); and a legal hold on the customer keeps the
+        retention job (and an erasure) from deleting what the person asked to be kept
+        (article 18(1)(b), (c)), until the DPO releases it."""
+        document = self._flag(RESTRICTED, "restriction", customer_id)
+        hold = self.warehouse.add_legal_hold(
+            NewLegalHold(
+                scope=HoldScope.CUSTOMER,
+                target=customer_id,
+                reason=f"GDPR article 18 restriction, subject request {document['request_id']}",
+                owner=self.requested_by,
+            )
+        )
+        document["hold_id"] = hold.hold_id
+        return document
 
     def object_to_marketing(self, customer_id: str) -> dict[str, Any]:
         """Article 21(2),(3): marketing consent off now and on every later load."""
