@@ -300,3 +300,20 @@ def test_a_legal_hold_stops_an_erasure_until_it_is_released(
         ("erasure", "refused"),
         ("erasure", "closed"),
     ]
+
+
+def test_a_rectification_is_recorded_open_and_closed_by_hand(
+    loaded: tuple[Workspace, Path, dict[str, str]], capsys: pytest.CaptureFixture[str]
+) -> None:
+    workspace, _, _ = loaded
+    opened = _json(workspace, capsys, "rectify", "--id", CUSTOMER)
+    assert (opened["status"], opened["last_run_id"]) == ("open", "run-1")
+    assert [
+        r["request_id"] for r in _json(workspace, capsys, "requests", "--open")["requests"]
+    ] == [opened["request_id"]]
+    closed = _json(workspace, capsys, "close", opened["request_id"])
+    assert closed["status"] == "closed" and closed["closed_by"].startswith("local:")
+    assert _json(workspace, capsys, "requests", "--open")["requests"] == []
+    capsys.readouterr()
+    assert workspace.run("subject", "close", opened["request_id"]) == 1
+    assert "no open subject request" in capsys.readouterr().err

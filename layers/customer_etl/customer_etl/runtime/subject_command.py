@@ -61,12 +61,18 @@ def add_subject_arguments(
     erase.add_argument("--json", action="store_true", help="print JSON (for scripts)")
 
     for name, help_text in (
+        ("rectify", "record a rectification request, made at the source (article 16)"),
         ("restrict", "restrict processing: later loads do not update the record (article 18)"),
         ("object", "objection to marketing: consent forced off, now and later (article 21)"),
     ):
         flagged = sub(name, help_text)
         flagged.add_argument("--id", dest="customer_id", required=True)
         flagged.add_argument("--json", action="store_true", help="print JSON (for scripts)")
+
+    close = sub("close", "close an open request by hand (a rectification loaded, a refusal)")
+    close.add_argument("request_id")
+    close.add_argument("--refused", action="store_true", help="close it as refused")
+    close.add_argument("--json", action="store_true", help="print JSON (for scripts)")
 
 
 def subject_command(
@@ -113,6 +119,12 @@ def _run(args: argparse.Namespace, service: SubjectService, out: TextIO) -> int:
     elif command == "erase":
         document = service.erase(args.customer_id, dry_run=args.dry_run)
         _show(document, args.json, out, _erase_lines)
+    elif command == "rectify":
+        document = service.rectify(args.customer_id)
+        _show(document, args.json, out, _request_lines)
+    elif command == "close":
+        document = service.close(args.request_id, refused=args.refused)
+        _show(document, args.json, out, _request_lines)
     else:
         operation = service.restrict if command == "restrict" else service.object_to_marketing
         document = operation(args.customer_id)
@@ -190,6 +202,13 @@ def _erase_lines(document: dict[str, Any]) -> list[str]:
         f"  suppression list: {', '.join(document['suppressed_by'])}",
         f"  data keys: {document['data_keys']}",
         f"  backups: {document['backups']}",
+    ]
+
+
+def _request_lines(document: dict[str, Any]) -> list[str]:
+    last = document.get("last_run_id") or "none"
+    return [
+        f"subject request {document['request_id']}: {document['status']} (last loaded by {last})"
     ]
 
 

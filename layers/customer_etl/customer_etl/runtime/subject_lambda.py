@@ -5,10 +5,11 @@ record: the operator's `out.json`). The event is never logged: it may hold an em
 phone number.
 
 Event:
-    {"operation": "find" | "requests" | "export" | "erase" | "restrict" | "object",
+    {"operation": "find" | "requests" | "export" | "erase" | "rectify" | "restrict" | "object"
+                  | "close",
      "requested_by": "dpo@example.com",
      "customer_id": "...", "email": "...", "phone": "...", "region": "GB",
-     "dry_run": false, "open_only": false}
+     "dry_run": false, "open_only": false, "request_id": "SR-...", "refused": false}
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from customer_etl.runtime.protection import key_provider
 from customer_etl.runtime.subject_requests import SubjectRequestError, SubjectService
 
 ENV_VARIABLE = "CUSTOMER_ETL_ENV"
-OPERATIONS = ("find", "requests", "export", "erase", "restrict", "object")
+OPERATIONS = ("find", "requests", "export", "erase", "rectify", "restrict", "object", "close")
 
 
 def _required(event: dict[str, Any], name: str) -> str:
@@ -67,11 +68,15 @@ def _dispatch(service: SubjectService, operation: str, event: dict[str, Any]) ->
         )
     if operation == "requests":
         return {"requests": service.register(open_only=bool(event.get("open_only")))}
+    if operation == "close":
+        return service.close(_required(event, "request_id"), refused=bool(event.get("refused")))
     customer_id = _required(event, "customer_id")
     if operation == "export":
         return service.export(customer_id)
     if operation == "erase":
         return service.erase(customer_id, dry_run=bool(event.get("dry_run")))
+    if operation == "rectify":
+        return service.rectify(customer_id)
     if operation == "restrict":
         return service.restrict(customer_id)
     return service.object_to_marketing(customer_id)

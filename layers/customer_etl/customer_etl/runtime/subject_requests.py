@@ -373,6 +373,35 @@ class SubjectService:
         self._close(request_id, outcome)
         return {**plan, **outcome, "request_id": request_id}
 
+    # -- article 16: rectification, made at the source --------------------------------------
+
+    def rectify(self, customer_id: str) -> dict[str, Any]:
+        """Record a rectification request, open until the corrected record is loaded from
+        the source system and the DPO closes it (`close`): the pipeline takes its records
+        from the source, so the correction is made there."""
+        ref = SubjectRef(BUSINESS_KEY, customer_id)
+        request_id = self._open("rectification", ref)
+        return {
+            "request_id": request_id,
+            "customer_id": customer_id,
+            "status": "open",
+            "last_run_id": self.store.last_run_id(customer_id),
+        }
+
+    def close(self, request_id: str, *, refused: bool = False) -> dict[str, Any]:
+        """Close an open request by hand (a rectification loaded, a request refused under
+        article 12(5)); the outcome records who closed it, never free text."""
+        rows = {row.request_id: row for row in self.store.requests(open_only=True)}
+        if request_id not in rows:
+            raise SubjectRequestError(f"no open subject request {request_id}")
+        status = REFUSED if refused else CLOSED
+        outcome = {"closed_by": self.requested_by, "last_run_id": None}
+        row = rows[request_id]
+        if row.subject_ref_kind == BUSINESS_KEY:
+            outcome["last_run_id"] = self.store.last_run_id(row.subject_ref)
+        self._close(request_id, outcome, status)
+        return {"request_id": request_id, "status": status, **outcome}
+
     # -- articles 18 and 21 ----------------------------------------------------------------
 
     def restrict(self, customer_id: str) -> dict[str, Any]:

@@ -116,6 +116,13 @@ class SubjectStore:
             row = connection.execute(query).mappings().first()
         return {name: str(value) for name, value in (row or {}).items() if value}
 
+    def last_run_id(self, customer_id: str) -> str | None:
+        """The run that last loaded the customer (None if not stored)."""
+        query = select(customers.c.last_run_id).where(customers.c[BUSINESS_KEY] == customer_id)
+        with self._transaction() as connection:
+            found = connection.execute(query).scalar_one_or_none()
+        return None if found is None else str(found)
+
     def audit_trail(self, customer_id: str) -> AuditTrail:
         query = (
             select(customer_changes.c.run_id)
