@@ -165,7 +165,8 @@ class SubjectService:
         if "email" in extra:
             emails.add(normalise(access.lookup_email(extra["email"]), "email"))
         if "phone" in extra:
-            phones.add(normalise(access.lookup_phone(extra["phone"]), "phone"))
+            region = extra.get("region", access.DEFAULT_PHONE_REGION)
+            phones.add(normalise(access.lookup_phone(extra["phone"], region), "phone"))
         for customer_id in customer_ids:
             record = self._own_record(customer_id)
             if record is None:
@@ -237,7 +238,10 @@ class SubjectService:
         """Every place the pipeline holds the person: recorded as an access request."""
         ref = self.reference(customer_id=customer_id, email=email, phone=phone, region=region)
         request_id = self._open("access", ref)
-        document = self._places(ref, _given(email=email, phone=phone))
+        given = _given(email=email, phone=phone)
+        if phone is not None:
+            given["region"] = region
+        document = self._places(ref, given)
         document["request_id"] = request_id
         self._close(request_id, _counts(document))
         return document
