@@ -123,6 +123,8 @@ def test_erase_removes_the_person_everywhere_and_a_rerun_quarantines_them(
     ) == [(0,)]
     assert _artefact_rows(workspace.runs, CUSTOMER) == 0
     assert len(plaintext_customers(workspace.warehouse_url)) == 39, "the others are untouched"
+    again = _json(workspace, capsys, "erase", "--id", CUSTOMER)
+    assert (again["warehouse_rows"], again["artefact_rows"]) == (0, 0), "idempotent"
 
     # The same old file again: the person is refused into quarantine, not re-created.
     assert workspace.pipeline(source, "--run-id", "run-2") == 0
