@@ -176,6 +176,10 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         from customer_etl.runtime.keys import rotate_command
 
         return rotate_command(config, out, as_json=args.json)
+    if args.command == "subject":
+        from customer_etl.runtime.subject_command import subject_command
+
+        return subject_command(args, config, out)
     ports = local_ports(config)
     if args.command == "quarantine":
         return _quarantine_command(args, LocalRunner(config, ports), config, out)

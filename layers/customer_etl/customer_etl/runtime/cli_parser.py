@@ -19,6 +19,7 @@ from customer_etl.runtime.hold_command import add_hold_arguments
 from customer_etl.runtime.mapping_command import add_mapping_arguments
 from customer_etl.runtime.report_command import add_report_arguments
 from customer_etl.runtime.retention_command import add_retention_arguments
+from customer_etl.runtime.subject_command import add_subject_arguments
 
 DISTRIBUTION = "customer-etl"
 DEFAULT_SAMPLE = Path(".etl/samples/customers.csv")
@@ -154,6 +155,10 @@ def parser() -> argparse.ArgumentParser:
     )
 
     add_mapping_arguments(commands.add_parser("mapping", help="propose a mapping for an export"))
+    add_subject_arguments(
+        commands.add_parser("subject", help="data subject requests (GDPR articles 15-21)"),
+        _with_config,
+    )
 
     sample = commands.add_parser("generate-sample", help="write a synthetic customer CSV")
     sample.add_argument("--rows", type=int, default=1000)

@@ -24,6 +24,7 @@ from customer_etl.adapters.warehouse import statements
 from customer_etl.adapters.warehouse.data_keys import StoredDataKey, insert_data_key, run_data_key
 from customer_etl.adapters.warehouse.fit import Lengths, unfit_reasons
 from customer_etl.adapters.warehouse.staging import Staging
+from customer_etl.adapters.warehouse.subjects import read_flags
 from customer_etl.adapters.warehouse.tables import (
     ACTIONS,
     INDEX_COLUMNS,
@@ -34,6 +35,7 @@ from customer_etl.core.errors import LoadAbortedError
 from customer_etl.core.ports import DataKey, LoadResult
 from customer_etl.observability.telemetry import logger, timed
 from customer_etl.privacy.envelope import PLAINTEXT_WIDTHS
+from customer_etl.privacy.subject_requests import SubjectFlags, screen
 
 ROW_ERRORS = (IntegrityError, DataError)
 """Errors that belong to the rows of a sub-batch rather than to the database."""
@@ -67,9 +69,12 @@ class LoadUnit:
         self.failed_batches = 0
         self.rejected = 0
         self.result: LoadResult | None = None
+        self._flags = SubjectFlags()
 
     def start(self) -> None:
         self._staging.start(self._connection)
+        # Read in the load's own transaction: an erasure committed before it is honoured.
+        self._flags = read_flags(self._connection)
         if self.chunk is not None:
             self.recorded_report = self._connection.execute(
                 select(etl_chunk_loads.c.report).where(
@@ -99,10 +104,14 @@ class LoadUnit:
         # A chunk loaded without encryption has no blind indexes: they stay NULL.
         missing = {name: None for name in INDEX_COLUMNS if name not in chunk}
         chunk = chunk.assign(**missing) if missing else chunk
+        # Erased and restricted people are refused, objections force marketing off
+        # (docs/governance/subject-requests.md).
+        screened = screen(chunk, self._flags)
+        chunk = screened.kept
         unfit = unfit_reasons(
             chunk, customers, statements.STAGED_COLUMNS, self._lengths, PLAINTEXT_WIDTHS
         )
-        rejected = [unfit]
+        rejected = [screened.refused, unfit] if len(screened.refused) else [unfit]
         fitting = chunk.drop(index=unfit.index)
         for start in range(0, len(fitting), self._batch_rows):
             batch = fitting.iloc[start : start + self._batch_rows]
@@ -110,6 +119,14 @@ class LoadUnit:
             if reason is not None:
                 rejected.append(pd.Series(reason, index=batch.index, dtype=object))
         reasons = pd.concat(rejected) if len(rejected) > 1 else unfit
+        if len(screened.refused):
+            logger.info(
+                "records refused by subject flags",
+                extra={
+                    "rows": len(screened.refused),
+                    "reasons": screened.refused.value_counts().to_dict(),
+                },
+            )
         self.rejected += len(reasons)
         return reasons
 
