@@ -42,7 +42,7 @@ from customer_etl.run.retention import apply_retention, new_run_id
 from customer_etl.runtime import quarantine
 from customer_etl.runtime.cli_parser import parser
 from customer_etl.runtime.console_warnings import warnings_on_console
-from customer_etl.runtime.factory import build_key_provider, local_ports
+from customer_etl.runtime.factory import build_key_provider, local_artefacts, local_ports
 from customer_etl.runtime.local_runner import LocalRunner, RunFailedError
 from customer_etl.runtime.log_file import command_log_file
 from customer_etl.runtime.mapping_command import mapping_command
@@ -224,14 +224,14 @@ def _retention(args: argparse.Namespace, config: Config, warehouse: Warehouse, o
 def _quarantine_command(
     args: argparse.Namespace, runner: LocalRunner, config: Config, out: TextIO
 ) -> int:
-    root = config.pipeline.output_dir
+    artefacts = local_artefacts(config)
     if args.quarantine_command == "list":
         print("\n".join(quarantine.describe(runner.manifest(args.run_id))), file=out)
     elif args.quarantine_command == "export":
-        count = quarantine.export(root, runner.manifest(args.run_id), args.export_file)
+        count = quarantine.export(artefacts, runner.manifest(args.run_id), args.export_file)
         print(f"wrote {count} quarantined record(s) to {args.export_file}", file=out)
     else:
-        manifest = quarantine.replay(runner, root, args.run_id, args.file)
+        manifest = quarantine.replay(runner, artefacts, args.run_id, args.file)
         _report(manifest, runner.summary_path(manifest.run_id), out)
         print(f"recovered: see customer-etl quarantine list {args.run_id}", file=out)
     return EXIT_OK

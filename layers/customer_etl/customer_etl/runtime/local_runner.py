@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from customer_etl.adapters.files import write_text_atomically
+from customer_etl.adapters.private_files import private_folder
 from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.config.model import Config
 from customer_etl.core.errors import (
@@ -286,8 +287,7 @@ class LocalRunner:
             )
 
     def _save(self, manifest: RunManifest) -> None:
-        folder = self._root / manifest.run_id
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_folder(self._root / manifest.run_id, base=self._root)
         _write_json(folder / MANIFEST_FILE, manifest.model_dump(mode="json"))
         _write_json(folder / SUMMARY_FILE, summary(manifest, self._warehouse_url()))
         if manifest.status != "running":  # an ended run, succeeded or failed; never raises
