@@ -40,6 +40,7 @@ from customer_etl.health.report import HealthReport, Status
 from customer_etl.observability.telemetry import logger
 from customer_etl.run.retention import apply_retention, new_run_id
 from customer_etl.runtime import quarantine
+from customer_etl.runtime.audit_command import write_audit_report
 from customer_etl.runtime.cli_parser import parser
 from customer_etl.runtime.console_warnings import warnings_on_console
 from customer_etl.runtime.factory import build_key_provider, local_artefacts, local_ports
@@ -164,6 +165,9 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         return _warehouse_command(args, config, out)
     if args.command == "report":
         print(write_period_report(args, config), file=out)
+        return EXIT_OK
+    if args.command == "audit":
+        print(write_audit_report(args, config), file=out)
         return EXIT_OK
     if args.command == "keys":
         from customer_etl.runtime.keys import rotate_command

@@ -33,6 +33,7 @@ from customer_etl.run.retention import new_run_id
 from customer_etl.run.settings import stage_settings
 from customer_etl.run.summary import failure_alert, finished, run_record, summary
 from customer_etl.runtime.console import Console
+from customer_etl.runtime.identity import local_identity
 from customer_etl.runtime.incidents import incident_desk
 from customer_etl.runtime.log_file import run_log_file
 from customer_etl.runtime.preflight import check_before_stages, check_runs_folder
@@ -95,7 +96,7 @@ class LocalRunner:
         check_runs_folder(self._root)
         self._refuse_unusable_schema()
         manifest = RunManifest.start(run_id, str(source)).model_copy(
-            update={"mapping": mapping, "replay_of": replay_of}
+            update={"mapping": mapping, "replay_of": replay_of, "triggered_by": local_identity()}
         )
         return self._continue(manifest)
 
