@@ -44,6 +44,7 @@ from customer_etl.runtime.audit_command import write_audit_report
 from customer_etl.runtime.cli_parser import parser
 from customer_etl.runtime.console_warnings import warnings_on_console
 from customer_etl.runtime.factory import build_key_provider, local_artefacts, local_ports
+from customer_etl.runtime.hold_command import hold_command
 from customer_etl.runtime.local_runner import LocalRunner, RunFailedError
 from customer_etl.runtime.log_file import command_log_file
 from customer_etl.runtime.mapping_command import mapping_command
@@ -169,6 +170,8 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "audit":
         print(write_audit_report(args, config), file=out)
         return EXIT_OK
+    if args.command == "hold":
+        return hold_command(args, config, out)
     if args.command == "keys":
         from customer_etl.runtime.keys import rotate_command
 
@@ -204,8 +207,8 @@ def _resume(runner: LocalRunner, run_id: str, out: TextIO) -> int:
 
 
 def _retention(args: argparse.Namespace, config: Config, warehouse: Warehouse, out: TextIO) -> int:
-    days = config.retention.customer_retention_days
-    record = apply_retention(warehouse, days)
+    record = apply_retention(warehouse, config.retention)
+    days = config.retention.customer_period_days() or 0
     cutoff = retention_cutoff(record.started_at, days)
     if args.json:
         document = {
