@@ -58,7 +58,7 @@ def test_the_audit_report_shows_runs_changes_rules_and_who_triggered_them(
     assert page.text["changes-updated"].strip() == "0"
     for kind in ("deleted", "anonymised", "erased"):
         assert page.text[f"changes-{kind}"].strip() == "0"
-    assert "none are written yet" in page.text["changes"]
+    assert "none are written yet" in page.text["changes"]  # erased: no writer yet
     assert me in page.text["triggers"] and "pipeline 2" in page.text["triggers"]
     assert "not recorded" in page.text["triggers"]  # the retention job names nobody yet
     reasons = json.loads((workspace.runs / "first" / "summary.json").read_text())[

@@ -6,11 +6,10 @@ Where each figure comes from (docs/reports.md, "Audit report"):
 - runs and who started them: `etl_runs` (`triggered_by`: `local:<account>` locally, the S3
   requester or an operator's identity in the cloud; "not recorded" for rows before 0012);
 - inserted, updated, unchanged: `customer_changes`, the load's audit trail;
-- deleted: a retention job's `etl_runs.rows_deleted`, or the `customer_changes` rows of
-  action `deleted` where a job records them;
-- anonymised, erased: `customer_changes` rows of those actions. No writer records them in
-  this version (anonymising retention classes and subject erasure do, once they exist), so
-  they show 0, and the report says where they would come from;
+- deleted, anonymised: a retention job's `retention_actions` rows on the warehouse's
+  customers (by action), else its `etl_runs.rows_deleted`;
+- erased: `customer_changes` rows of action `erased`. No writer records them in this version
+  (subject erasure will), so they show 0, and the report says where they would come from;
 - rules applied: the reason codes each run's stages raised (one per failed rule), from the
   run's manifest where it is still kept (the runs folder, or the checkpoint bucket).
 
@@ -42,8 +41,8 @@ KIND_SOURCES: dict[str, str] = {
     "inserted": "customer_changes, written by each load",
     "updated": "customer_changes, written by each load",
     "unchanged": "customer_changes, written by each load",
-    "deleted": "etl_runs.rows_deleted of retention jobs (or their customer_changes rows)",
-    "anonymised": "customer_changes rows of action anonymised: none are written yet",
+    "deleted": "retention jobs: retention_actions (delete), else etl_runs.rows_deleted",
+    "anonymised": "retention jobs: retention_actions (anonymise) on the customers",
     "erased": "customer_changes rows of action erased (subject erasure): none are written yet",
 }
 NOT_RECORDED = "not recorded"
