@@ -204,6 +204,8 @@ class RunRecord:
     rows_deleted: int = 0
     attempts: int = 1
     """Executions the run took: 1, plus one per resume or redrive."""
+    triggered_by: str | None = None
+    """Who started the run (`RunManifest.triggered_by`); None when not recorded."""
 
 
 @dataclass(frozen=True)

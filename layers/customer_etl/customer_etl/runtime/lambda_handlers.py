@@ -48,6 +48,7 @@ from customer_etl.run.settings import stage_settings
 from customer_etl.run.source import run_id_for_object
 from customer_etl.run.summary import finished, run_record
 from customer_etl.runtime.factory import cloud_ports
+from customer_etl.runtime.identity import cloud_identity
 from customer_etl.runtime.incidents import incident_desk
 from customer_etl.runtime.protection import key_provider
 from customer_etl.runtime.report_command import forecast_limits
@@ -76,12 +77,15 @@ def manifest_from_event(stage: str, event: dict[str, Any]) -> RunManifest:
                 "bucket": detail["bucket"]["name"],
                 "key": detail["object"]["key"],
                 "version_id": detail["object"].get("version-id"),
+                "requester": detail.get("requester"),
             }
         # S3 event keys arrive URL-encoded (a space is '+').
         key = unquote_plus(source["key"])
         manifest = RunManifest.start(event["run_id"], f"s3://{source['bucket']}/{key}")
         version = source.get("version_id") or source.get("etag")
-        return manifest.model_copy(update={"source_version": version})
+        return manifest.model_copy(
+            update={"source_version": version, "triggered_by": cloud_identity(source)}
+        )
     return RunManifest.model_validate(event)
 
 
@@ -222,6 +226,8 @@ def start_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, An
         # The version the run reads: its version id where the bucket keeps versions, else
         # its ETag (the run refuses an object whose ETag no longer matches).
         "version_id": obj.get("version-id") or (f'"{obj["etag"]}"' if obj.get("etag") else None),
+        # Who uploaded it (an account id or service principal), for the audit trail.
+        "requester": detail.get("requester"),
     }
     started = StepFunctionsStarter(_config().aws.state_machine_arn).start(run_id, source)
     logger.info("run started" if started else "object already has its run; nothing started")

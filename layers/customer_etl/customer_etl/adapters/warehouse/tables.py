@@ -46,6 +46,7 @@ metadata = MetaData(
 )
 
 RUN_ID_LENGTH = 80
+TRIGGER_LENGTH = 200
 HASH_LENGTH = 64
 ACTIONS = ("inserted", "updated", "unchanged")
 """What a load did to a record, as `customer_changes.action` says it."""
@@ -112,6 +113,8 @@ etl_runs = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("error", Text),
     Column("attempts", Integer, nullable=False, server_default="1"),
+    # Who started the run (an account or principal, never a customer's data); NULL before 0012.
+    Column("triggered_by", Unicode(TRIGGER_LENGTH)),
 )
 
 customer_changes = Table(
