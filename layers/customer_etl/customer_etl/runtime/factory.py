@@ -27,6 +27,7 @@ from customer_etl.config.model import Config
 from customer_etl.core.ports import Notifier, Warehouse
 from customer_etl.run.pipeline import Ports
 from customer_etl.runtime.enrichment import cloud_enrichment, local_enrichment
+from customer_etl.runtime.lineage import lineage_emitter
 from customer_etl.runtime.protection import field_protection, key_provider
 
 
@@ -78,6 +79,7 @@ def local_ports(config: Config) -> Ports:
         protection=cache(
             lambda: field_protection(config, known_kek_ids=lambda: warehouse().kek_ids())
         ),
+        lineage=lineage_emitter(config),
     )
 
 
@@ -93,6 +95,7 @@ def cloud_ports(config: Config) -> Ports:
         enrichment=cache(lambda: cloud_enrichment(config)),
         notifier=SnsNotifier(aws.alert_topic_arn),
         protection=cache(lambda: field_protection(config, cloud=True)),
+        lineage=lineage_emitter(config, cloud=True),
     )
 
 
