@@ -43,6 +43,7 @@ from customer_etl.runtime import quarantine
 from customer_etl.runtime.cli_parser import parser
 from customer_etl.runtime.console_warnings import warnings_on_console
 from customer_etl.runtime.factory import build_key_provider, local_ports
+from customer_etl.runtime.lineage_command import lineage_command
 from customer_etl.runtime.local_runner import LocalRunner, RunFailedError
 from customer_etl.runtime.log_file import command_log_file
 from customer_etl.runtime.mapping_command import mapping_command
@@ -165,6 +166,8 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "report":
         print(write_period_report(args, config), file=out)
         return EXIT_OK
+    if args.command == "lineage":
+        return lineage_command(args, config, out)
     if args.command == "keys":
         from customer_etl.runtime.keys import rotate_command
 

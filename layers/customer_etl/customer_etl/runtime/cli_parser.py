@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from customer_etl.runtime.lineage_command import add_lineage_arguments
 from customer_etl.runtime.mapping_command import add_mapping_arguments
 from customer_etl.runtime.report_command import add_report_arguments
 
@@ -146,6 +147,11 @@ def parser() -> argparse.ArgumentParser:
     )
 
     add_mapping_arguments(commands.add_parser("mapping", help="propose a mapping for an export"))
+    _with_runs(
+        _with_config(
+            add_lineage_arguments(commands.add_parser("lineage", help="show a run's lineage"))
+        )
+    )
 
     sample = commands.add_parser("generate-sample", help="write a synthetic customer CSV")
     sample.add_argument("--rows", type=int, default=1000)
