@@ -20,6 +20,7 @@ from customer_etl.core.errors import LoadAbortedError, StageError, WarehouseUnav
 from customer_etl.core.ports import RunRecord
 from customer_etl.run.retention import apply_retention
 from tests.databases import open_warehouse
+from tests.retention_settings import customer_days
 from tests.warehouse_rows import customers
 
 
@@ -304,7 +305,7 @@ def test_retention_deletes_only_customers_last_seen_before_the_period(
             text("update customers set last_seen_at = :t where customer_id = 'OLD'"),
             {"t": long_ago},
         )
-    record = apply_retention(warehouse, retention_days=365)
+    record = apply_retention(warehouse, customer_days(365))
     assert record.rows_deleted == 1
     assert rows(warehouse, "select customer_id from customers") == [("NEW",)]
     assert rows(warehouse, "select kind, rows_deleted, status from etl_runs") == [
@@ -320,7 +321,7 @@ def test_a_failed_retention_job_is_recorded_as_failed_and_raises(
 
     monkeypatch.setattr(warehouse, "delete_customers_last_seen_before", refuse)
     with pytest.raises(LoadAbortedError):
-        apply_retention(warehouse, retention_days=365)
+        apply_retention(warehouse, customer_days(365))
     assert rows(warehouse, "select kind, status, error from etl_runs") == [
         ("retention", "failed", "delete refused")
     ]

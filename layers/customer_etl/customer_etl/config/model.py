@@ -32,6 +32,7 @@ from customer_etl.config.network import WarehouseNetworkSettings
 from customer_etl.config.observability import ObservabilitySettings
 from customer_etl.config.privacy import PrivacySettings, encrypted_columns
 from customer_etl.config.residency import ResidencySettings
+from customer_etl.config.retention import RetentionSettings, missing_classes
 from customer_etl.config.warehouse_tls import WarehouseTlsSettings
 from customer_etl.core.schema import CANONICAL_COLUMNS
 
@@ -362,15 +363,6 @@ class QualitySettings(_Section):
     )
 
 
-class RetentionSettings(_Section):
-    customer_retention_days: int = Field(
-        2190,
-        ge=1,
-        description="Days after a customer was last seen in a source file before their "
-        "record is deleted by `customer-etl retention`.",
-    )
-
-
 class EmailSettings(_Section):
     to: list[str] = Field(
         default_factory=list,
@@ -637,7 +629,9 @@ class Config(_Section):
         default_factory=EnrichmentSettings, description="Public APIs that enrich records."
     )
     retention: RetentionSettings = Field(
-        default_factory=RetentionSettings, description="How long records are kept."
+        default_factory=RetentionSettings,
+        description="Retention classes: how long each kind of data is kept and what "
+        "happens when it expires (docs/governance/retention-schedule.md).",
     )
     alerts: AlertsSettings = Field(default_factory=AlertsSettings, description="Alerting.")
     aws: AwsSettings = Field(default_factory=AwsSettings, description="Cloud deployment.")
@@ -669,6 +663,17 @@ class Config(_Section):
         default_factory=LineageSettings,
         description="OpenLineage run events of the run and its stages (docs/lineage.md).",
     )
+
+    @model_validator(mode="after")
+    def _every_policy_names_a_retention_class(self) -> Config:
+        named = {p.retention_class for p in self.privacy.classification.policies.values()}
+        missing = missing_classes(named, self.retention)
+        if missing:
+            raise ValueError(
+                f"privacy.classification.policies name retention class(es) {', '.join(missing)} "
+                "that retention.classes does not define: add them there"
+            )
+        return self
 
     @model_validator(mode="after")
     def _encryption_follows_the_policies(self) -> Config:

@@ -69,9 +69,9 @@ class ClassPolicy(_Section):
     )
     retention_class: str = Field(
         pattern=r"^[a-z][a-z0-9_]*$",
-        description="Name of the retention class records of this kind fall under. "
-        "Informational: written into `classification.json`; retention itself follows "
-        "`retention.customer_retention_days` (docs/data-protection.md).",
+        description="Name of the retention class records of this kind fall under: one of "
+        "`retention.classes` (a configuration error otherwise); written into "
+        "`classification.json` and the records of processing.",
     )
 
 

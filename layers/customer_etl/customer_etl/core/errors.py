@@ -115,3 +115,7 @@ class RunInterruptedError(CustomerEtlError):
 class IncidentToolError(CustomerEtlError):
     """The incident tool (ServiceNow, Jira Service Management, a webhook) could not open or
     resolve an incident after its retries; the alert went out regardless."""
+
+
+class LegalHoldError(CustomerEtlError):
+    """A legal hold that cannot be placed or released as asked (never quotes a customer id)."""

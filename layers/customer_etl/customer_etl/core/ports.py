@@ -6,7 +6,7 @@ the local machine and for AWS. Tests use the real local adapters or in-memory fa
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -16,6 +16,7 @@ from typing import Literal, Protocol
 import pandas as pd
 
 from customer_etl.core.api_stats import ApiStats
+from customer_etl.core.legal_holds import HeldTargets, LegalHold, NewLegalHold
 from customer_etl.core.manifest import RunManifest
 
 
@@ -283,6 +284,31 @@ class Warehouse(Protocol):
 
     def runs_between(self, start: datetime, end: datetime) -> list[RunRecord]:
         """The `etl_runs` rows of the runs started in [start, end), oldest first."""
+        ...
+
+    def add_legal_hold(self, hold: NewLegalHold, now: datetime | None = None) -> LegalHold:
+        """Place a legal hold, with its audit row, in one transaction."""
+        ...
+
+    def legal_holds(self, at: datetime | None = None) -> list[LegalHold]:
+        """Every hold, oldest first; with `at`, only those in force at that instant."""
+        ...
+
+    def release_legal_hold(
+        self, hold_id: int, by: str, reason: str | None = None, now: datetime | None = None
+    ) -> LegalHold:
+        """Release a hold (LegalHoldError if there is none or it is already released)."""
+        ...
+
+    def held_at(
+        self,
+        at: datetime,
+        *,
+        customer_ids: Iterable[str] = (),
+        data_classes: Iterable[str] = (),
+        run_ids: Iterable[str] = (),
+    ) -> HeldTargets:
+        """Of these customer ids, data classes and run ids, those a hold covers at `at`."""
         ...
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import UTC, datetime
 
+from customer_etl.config.retention import DEPRECATED_CUSTOMER_DAYS, RetentionSettings
 from customer_etl.core.errors import CustomerEtlError
 from customer_etl.core.ports import RunRecord, Warehouse
 from customer_etl.observability.telemetry import logger
@@ -18,14 +19,20 @@ def new_run_id(now: datetime | None = None) -> str:
 
 
 def apply_retention(
-    warehouse: Warehouse, retention_days: int, now: datetime | None = None
+    warehouse: Warehouse, settings: RetentionSettings, now: datetime | None = None
 ) -> RunRecord:
-    """Delete customers not seen in a source file for longer than `retention_days`."""
+    """Delete customers not seen in a source file for longer than the period of the class
+    applied to the warehouse's customers (none: nothing is deleted)."""
+    if settings.customer_retention_days is not None:
+        logger.warning("deprecated setting", extra={"setting": DEPRECATED_CUSTOMER_DAYS})
     started = now or datetime.now(UTC)
     run_id = new_run_id(started)
-    cutoff = retention_cutoff(started, retention_days)
+    retention_days = settings.customer_period_days()
     try:
-        deleted = warehouse.delete_customers_last_seen_before(cutoff)
+        deleted = 0
+        if retention_days is not None:
+            cutoff = retention_cutoff(started, retention_days)
+            deleted = warehouse.delete_customers_last_seen_before(cutoff)
     except Exception as error:
         # The period report counts failed retention jobs: record this one if the warehouse
         # still answers. Only our own errors' messages are kept (others may quote values).
@@ -40,7 +47,7 @@ def apply_retention(
         raise
     record = _record(run_id, started, "succeeded", deleted, None)
     warehouse.record_run(record)
-    logger.info("retention applied", extra={"rows_deleted": deleted, "cutoff": cutoff.isoformat()})
+    logger.info("retention applied", extra={"rows_deleted": deleted})
     return record
 
 

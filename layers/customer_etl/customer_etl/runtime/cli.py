@@ -43,6 +43,7 @@ from customer_etl.runtime import quarantine
 from customer_etl.runtime.cli_parser import parser
 from customer_etl.runtime.console_warnings import warnings_on_console
 from customer_etl.runtime.factory import build_key_provider, local_ports
+from customer_etl.runtime.hold_command import hold_command
 from customer_etl.runtime.lineage_command import lineage_command
 from customer_etl.runtime.local_runner import LocalRunner, RunFailedError
 from customer_etl.runtime.log_file import command_log_file
@@ -166,6 +167,8 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "report":
         print(write_period_report(args, config), file=out)
         return EXIT_OK
+    if args.command == "hold":
+        return hold_command(args, config, out)
     if args.command == "lineage":
         return lineage_command(args, config, out)
     if args.command == "keys":
@@ -203,8 +206,8 @@ def _resume(runner: LocalRunner, run_id: str, out: TextIO) -> int:
 
 
 def _retention(args: argparse.Namespace, config: Config, warehouse: Warehouse, out: TextIO) -> int:
-    days = config.retention.customer_retention_days
-    record = apply_retention(warehouse, days)
+    record = apply_retention(warehouse, config.retention)
+    days = config.retention.customer_period_days() or 0
     cutoff = retention_cutoff(record.started_at, days)
     if args.json:
         document = {

@@ -15,6 +15,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from customer_etl.runtime.hold_command import add_hold_arguments
 from customer_etl.runtime.lineage_command import add_lineage_arguments
 from customer_etl.runtime.mapping_command import add_mapping_arguments
 from customer_etl.runtime.report_command import add_report_arguments
@@ -108,6 +109,10 @@ def parser() -> argparse.ArgumentParser:
         commands.add_parser("retention", help="delete customers past their retention")
     )
     _with_json(retention)
+
+    add_hold_arguments(
+        commands.add_parser("hold", help="place, list and release legal holds"), _with_config
+    )
 
     quarantine = commands.add_parser("quarantine", help="list, export and replay quarantine")
     quarantine_commands = quarantine.add_subparsers(dest="quarantine_command", required=True)

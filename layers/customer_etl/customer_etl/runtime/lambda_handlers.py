@@ -199,7 +199,7 @@ def stage_handler(stage: str) -> Handler:
 def retention_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """Scheduled daily: apply the retention period to the warehouse."""
     config = _config()
-    record = apply_retention(build_warehouse(config), config.retention.customer_retention_days)
+    record = apply_retention(build_warehouse(config), config.retention)
     metrics.add_metric(name="RowsDeleted", unit=MetricUnit.Count, value=record.rows_deleted)
     return {"run_id": record.run_id, "rows_deleted": record.rows_deleted}
 

@@ -22,7 +22,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError
 
-from customer_etl.adapters.warehouse import schema
+from customer_etl.adapters.warehouse import legal_holds, schema
 from customer_etl.adapters.warehouse.data_keys import kek_ids
 from customer_etl.adapters.warehouse.diagnosis import Kind, kind_of
 from customer_etl.adapters.warehouse.engine import (
@@ -38,8 +38,10 @@ from customer_etl.adapters.warehouse.fit import characters, utf16_units
 from customer_etl.adapters.warehouse.metrics import DatabaseMetrics
 from customer_etl.adapters.warehouse.staging import staging_for
 from customer_etl.adapters.warehouse.tables import customers, etl_runs
+from customer_etl.adapters.warehouse.times import utc
 from customer_etl.adapters.warehouse.unit import LoadUnit
 from customer_etl.core.errors import LoadAbortedError
+from customer_etl.core.legal_holds import HeldTargets, LegalHold, NewLegalHold
 from customer_etl.core.ports import LoadResult, RunRecord
 from customer_etl.observability.telemetry import logger
 
@@ -231,8 +233,8 @@ class SqlWarehouse:
             RunRecord(
                 **{
                     **row,
-                    "started_at": _utc(row["started_at"]),
-                    "finished_at": _utc(row["finished_at"]) if row["finished_at"] else None,
+                    "started_at": utc(row["started_at"]),
+                    "finished_at": utc(row["finished_at"]) if row["finished_at"] else None,
                 }
             )
             for row in rows
@@ -249,6 +251,46 @@ class SqlWarehouse:
         with self._transaction() as connection:
             return int(connection.execute(select(func.count()).select_from(customers)).scalar_one())
 
+    def add_legal_hold(self, hold: NewLegalHold, now: datetime | None = None) -> LegalHold:
+        """Place a hold (and write its `added` event) in one transaction."""
+        self.check_schema()
+        with self._transaction() as connection:
+            return legal_holds.add(connection, hold, (now or datetime.now(UTC)).astimezone(UTC))
+
+    def legal_holds(self, at: datetime | None = None) -> list[LegalHold]:
+        """Every hold ever placed, oldest first; with `at`, those in force at that instant."""
+        self.check_schema()
+        with self._transaction() as connection:
+            return legal_holds.listed(connection, at)
+
+    def release_legal_hold(
+        self, hold_id: int, by: str, reason: str | None = None, now: datetime | None = None
+    ) -> LegalHold:
+        """Release a hold (its row stays, with who released it, when and why)."""
+        self.check_schema()
+        moment = (now or datetime.now(UTC)).astimezone(UTC)
+        with self._transaction() as connection:
+            return legal_holds.release(connection, hold_id, by, reason, moment)
+
+    def held_at(
+        self,
+        at: datetime,
+        *,
+        customer_ids: Iterable[str] = (),
+        data_classes: Iterable[str] = (),
+        run_ids: Iterable[str] = (),
+    ) -> HeldTargets:
+        """Of these customer ids, data classes and run ids, those held at `at`."""
+        self.check_schema()
+        with self._transaction() as connection:
+            return legal_holds.held_at(connection, at, customer_ids, data_classes, run_ids)
+
+    def legal_hold_events(self) -> list[dict[str, object]]:
+        """The holds' audit rows (hold id, event, actor, reason, time), oldest first."""
+        self.check_schema()
+        with self._transaction() as connection:
+            return legal_holds.events(connection)
+
     def kek_ids(self) -> frozenset[str]:
         """The key-encryption keys of the stored data keys (empty before the first
         encrypted load): what tells a lost or foreign local key file from a first run."""
@@ -257,11 +299,6 @@ class SqlWarehouse:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def _utc(moment: datetime) -> datetime:
-    """In UTC: SQLite gives naive times (written in UTC), PostgreSQL the session's zone."""
-    return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 __all__ = ["ConnectionOptions", "SqlWarehouse"]

@@ -157,3 +157,57 @@ data_keys = Table(
 )
 """One row per run's data key, wrapped by the key-encryption key (never in plaintext); the
 tokens of the values it sealed carry its `data_key_id`."""
+
+HOLD_TARGET_LENGTH = RUN_ID_LENGTH
+"""Wide enough for a customer id (64), a data or retention class, or a run id (80)."""
+HOLD_TEXT_LENGTH = 500
+HOLD_PERSON_LENGTH = 120
+
+legal_holds = Table(
+    "legal_holds",
+    metadata,
+    Column("hold_id", Integer, primary_key=True, autoincrement=True),
+    Column("scope", String(20), nullable=False),
+    Column("target", Unicode(HOLD_TARGET_LENGTH), nullable=False),
+    Column("reason", Unicode(HOLD_TEXT_LENGTH), nullable=False),
+    Column("owner", Unicode(HOLD_PERSON_LENGTH), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("until", DateTime(timezone=True)),
+    Column("released_at", DateTime(timezone=True)),
+    Column("released_by", Unicode(HOLD_PERSON_LENGTH)),
+    Column("release_reason", Unicode(HOLD_TEXT_LENGTH)),
+    # "Which of these customers are held": by scope and target.
+    Index(None, "scope", "target"),
+)
+"""Legal holds by customer id, data class or run: a held record is never deleted,
+anonymised or erased (`stages/legal_holds.py` decides)."""
+
+legal_hold_events = Table(
+    "legal_hold_events",
+    metadata,
+    Column("event_id", Integer, primary_key=True, autoincrement=True),
+    Column("hold_id", Integer, nullable=False, index=True),
+    Column("event", String(20), nullable=False),
+    Column("actor", Unicode(HOLD_PERSON_LENGTH), nullable=False),
+    Column("reason", Unicode(HOLD_TEXT_LENGTH)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+)
+"""The holds' audit trail: one row per hold placed or released, by hold id, never its
+target. Its own table, not `customer_changes`: that one is keyed on (run, customer) and says
+what a load did to a record, while a hold may name no customer at all."""
+
+retention_actions = Table(
+    "retention_actions",
+    metadata,
+    Column("action_id", Integer, primary_key=True, autoincrement=True),
+    Column("job_run_id", String(RUN_ID_LENGTH), nullable=False, index=True),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("retention_class", String(40), nullable=False),
+    Column("store", String(40), nullable=False),
+    Column("rule", Unicode(200), nullable=False),
+    Column("action", String(20), nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("held", Integer, nullable=False),
+)
+"""What each retention job did, by class and store: the rule, the action and how many
+records it took (and how many a legal hold kept), never a value or an id."""
