@@ -6,6 +6,7 @@ costs a warning, never the run."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +16,7 @@ from customer_etl.adapters.warehouse.tables import customers
 from customer_etl.config.lineage import LINEAGE_FILE
 from tests.e2e.local_workspace import REPO, Workspace
 from tests.e2e.run_logs import run_log_records
-from tests.lineage_events import by_job, output, read_events, validate
+from tests.lineage_events import by_job, facets, output, read_events, validate
 
 SAMPLE = REPO / "data" / "sample" / "customers.csv"
 STAGE_EVENTS = [
@@ -39,6 +40,10 @@ def test_every_event_of_a_run_is_valid_openlineage_and_tells_its_lineage(
     ]
     for event in events:
         validate(event)
+    # docs/lineage.md's table of facets is what the events carry (errorMessage: on FAIL).
+    documented = _documented_facets()
+    seen = {where.rsplit(".", 1)[-1] for event in events for where, _ in facets(event)}
+    assert documented == seen | {"errorMessage"}
     run_ids = {event["job"]["name"]: event["run"]["runId"] for event in events}
     parents = {
         event["run"]["facets"]["parent"]["run"]["runId"]
@@ -90,6 +95,12 @@ def test_every_event_of_a_run_is_valid_openlineage_and_tells_its_lineage(
         "main.customers",
         "main.etl_runs",
     }
+
+
+def _documented_facets() -> set[str]:
+    text = (REPO / "docs" / "lineage.md").read_text(encoding="utf-8")
+    table = text.split("### Facets", 1)[1].split("\n\n", 2)[1]
+    return set(re.findall(r"^\| `([A-Za-z_]+)`", table, flags=re.MULTILINE))
 
 
 def test_no_event_holds_a_value_of_the_input(workspace: Workspace) -> None:
