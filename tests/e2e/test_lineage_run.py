@@ -16,6 +16,7 @@ from customer_etl.adapters.warehouse.tables import customers
 from customer_etl.config.lineage import LINEAGE_FILE
 from tests.e2e.local_workspace import REPO, Workspace
 from tests.e2e.run_logs import run_log_records
+from tests.fakes.lineage_api import FakeLineageApi, serve_lineage_api
 from tests.lineage_events import by_job, facets, output, read_events, validate
 
 SAMPLE = REPO / "data" / "sample" / "customers.csv"
@@ -163,3 +164,37 @@ def test_lineage_can_be_switched_off(workspace: Workspace, monkeypatch: pytest.M
     assert workspace.pipeline(SAMPLE, "--run-id", "quiet") == 0
 
     assert not (workspace.runs / "quiet" / LINEAGE_FILE).exists()
+
+
+def test_the_http_transport_posts_every_event_with_its_bearer_token(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with serve_lineage_api(FakeLineageApi(token="catalog-token")) as api:
+        monkeypatch.setenv("CUSTOMER_ETL__LINEAGE__TRANSPORT", "http")
+        monkeypatch.setenv("CUSTOMER_ETL__LINEAGE__HTTP_URL", api.base_url)
+        monkeypatch.setenv("CUSTOMER_ETL__LINEAGE__API_KEY_REF", "env:LINEAGE_TOKEN")
+        monkeypatch.setenv("LINEAGE_TOKEN", "catalog-token")
+
+        assert workspace.pipeline(SAMPLE, "--run-id", "posted") == 0
+
+    assert api.refused == []
+    assert by_job(api.events) == [("pipeline", "START"), *STAGE_EVENTS, ("pipeline", "COMPLETE")]
+    for event in api.events:
+        validate(event)
+    assert not (workspace.runs / "posted" / LINEAGE_FILE).exists()
+
+
+def test_a_consumer_that_is_down_leaves_the_run_to_succeed(
+    workspace: Workspace, monkeypatch: pytest.MonkeyPatch, log_dir: Path
+) -> None:
+    with serve_lineage_api(FakeLineageApi(down=True)) as api:
+        monkeypatch.setenv("CUSTOMER_ETL__LINEAGE__TRANSPORT", "http")
+        monkeypatch.setenv("CUSTOMER_ETL__LINEAGE__HTTP_URL", api.base_url)
+
+        assert workspace.pipeline(SAMPLE, "--run-id", "unheard") == 0
+
+    warnings = [
+        r for r in run_log_records(log_dir, "unheard") if r["message"] == "lineage event not sent"
+    ]
+    assert len(warnings) == 10
+    assert workspace.query("select status from etl_runs") == [("succeeded",)]

@@ -132,8 +132,10 @@ def _http(settings: LineageSettings) -> Callable[[str], Transport | None]:
         key = resolve_secret(settings.api_key_ref)
         return HttpTransport(
             HttpConfig(
-                url=str(settings.http_url),
-                endpoint=settings.http_endpoint,
+                # The client joins these with urljoin: without the slash, a base URL with a
+                # path (DataHub's `/openapi/openlineage`) would lose its last segment.
+                url=f"{str(settings.http_url).rstrip('/')}/",
+                endpoint=settings.http_endpoint.lstrip("/"),
                 timeout=settings.timeout_seconds,
                 auth=ApiKeyTokenProvider({"apiKey": key}) if key else TokenProvider({}),
                 retry=HTTP_RETRY,
