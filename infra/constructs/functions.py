@@ -320,6 +320,8 @@ class Functions(Construct):
         access.grant_table(enrich, circuit_breakers, BREAKER_ACTIONS)
         key_services["enrich"].add("dynamodb")
         secrets.grant_read("CompaniesHouseKey", [enrich, health])
+        # The functions that send lineage events (docs/lineage.md) read its consumer's key.
+        secrets.grant_read("LineageApiKey", [self.by_name[name] for name in (*STAGES, RUN_STATUS)])
         # The storage key only through the services each function uses; start uses none.
         for name, services in key_services.items():
             if services:

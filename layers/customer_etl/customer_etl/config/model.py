@@ -27,6 +27,7 @@ from customer_etl.config.alarms import AlarmSettings
 from customer_etl.config.encryption import EncryptionSettings
 from customer_etl.config.error_classes import ErrorClassRule
 from customer_etl.config.health import HealthSettings
+from customer_etl.config.lineage import LineageSettings
 from customer_etl.config.network import WarehouseNetworkSettings
 from customer_etl.config.observability import ObservabilitySettings
 from customer_etl.config.privacy import PrivacySettings, encrypted_columns
@@ -663,6 +664,10 @@ class Config(_Section):
         default_factory=SubjectRequestSettings,
         description="Data subject requests: erasure mode and the processing record "
         "(docs/governance/subject-requests.md).",
+    )
+    lineage: LineageSettings = Field(
+        default_factory=LineageSettings,
+        description="OpenLineage run events of the run and its stages (docs/lineage.md).",
     )
 
     @model_validator(mode="after")

@@ -45,6 +45,7 @@ from customer_etl.runtime.cli_parser import parser
 from customer_etl.runtime.console_warnings import warnings_on_console
 from customer_etl.runtime.factory import build_key_provider, local_artefacts, local_ports
 from customer_etl.runtime.hold_command import hold_command
+from customer_etl.runtime.lineage_command import lineage_command
 from customer_etl.runtime.local_runner import LocalRunner, RunFailedError
 from customer_etl.runtime.log_file import command_log_file
 from customer_etl.runtime.mapping_command import mapping_command
@@ -176,6 +177,8 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     if args.command == "hold":
         return hold_command(args, config, out)
+    if args.command == "lineage":
+        return lineage_command(args, config, out)
     if args.command == "keys":
         from customer_etl.runtime.keys import rotate_command
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from customer_etl.runtime.audit_command import add_audit_arguments
 from customer_etl.runtime.hold_command import add_hold_arguments
+from customer_etl.runtime.lineage_command import add_lineage_arguments
 from customer_etl.runtime.mapping_command import add_mapping_arguments
 from customer_etl.runtime.report_command import add_report_arguments
 from customer_etl.runtime.retention_command import add_retention_arguments
@@ -162,6 +163,11 @@ def parser() -> argparse.ArgumentParser:
     add_subject_arguments(
         commands.add_parser("subject", help="data subject requests (GDPR articles 15-21)"),
         _with_config,
+    )
+    _with_runs(
+        _with_config(
+            add_lineage_arguments(commands.add_parser("lineage", help="show a run's lineage"))
+        )
     )
 
     sample = commands.add_parser("generate-sample", help="write a synthetic customer CSV")

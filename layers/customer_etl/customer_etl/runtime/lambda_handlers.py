@@ -24,6 +24,7 @@ from customer_etl.adapters.warehouse.metrics import database_metrics
 from customer_etl.config import Config, load_config
 from customer_etl.core.errors import CustomerEtlError, UnexpectedStageError
 from customer_etl.core.manifest import RunManifest, StageReport
+from customer_etl.core.ports import RUN_JOB, LineageEvent
 from customer_etl.health.checks import cloud_health
 from customer_etl.observability import metric_names
 from customer_etl.observability.api_metrics import emit_api_metrics
@@ -41,7 +42,12 @@ from customer_etl.run.failure import (
     report_run_failure,
 )
 from customer_etl.run.metrics import emit_breaker_openings, emit_run_finished, emit_stage_outcome
-from customer_etl.run.pipeline import complete_stage, run_chunk, run_extract
+from customer_etl.run.pipeline import (
+    complete_stage_with_lineage,
+    run_chunk,
+    run_extract,
+    with_lineage,
+)
 from customer_etl.run.quality_gate import VALIDATING_STAGES, enforce
 from customer_etl.run.retention import apply_retention, covered_classes
 from customer_etl.run.settings import stage_settings
@@ -108,10 +114,17 @@ def run_stage_in_lambda(stage: str, event: dict[str, Any]) -> dict[str, Any]:
         return {"chunk": event["chunk"], "rows_in": report.rows_in, "rows_out": report.rows_out}
     # A redriven completion whose stage is recorded returns at once and emits nothing again.
     already_done = stage in manifest.stages
-    if stage == "extract":
-        manifest = run_extract(manifest, ports, config.pipeline.chunk_rows, settings)
-    else:
-        manifest = complete_stage(stage, manifest, ports)
+    if stage == "extract" and not already_done:
+        ports.lineage.emit(LineageEvent("START", RUN_JOB, manifest, at=manifest.started_at))
+        chunk_rows = config.pipeline.chunk_rows
+        manifest = with_lineage(
+            stage,
+            manifest,
+            ports.lineage,
+            lambda: run_extract(manifest, ports, chunk_rows, settings),
+        )
+    elif stage != "extract":
+        manifest = complete_stage_with_lineage(stage, manifest, ports)
     if not already_done:
         emit_stage_outcome(stage, manifest)
     if stage == VALIDATING_STAGES[-1] and not already_done:
@@ -121,6 +134,7 @@ def run_stage_in_lambda(stage: str, event: dict[str, Any]) -> dict[str, Any]:
         manifest = finished(manifest)
         ports.warehouse().record_run(run_record(manifest))
         emit_run_finished(manifest)
+        ports.lineage.emit(LineageEvent("COMPLETE", RUN_JOB, manifest))
     ports.checkpoints.put_document(
         manifest.run_id, MANIFEST_DOCUMENT, manifest.model_dump_json(indent=2)
     )
@@ -259,6 +273,8 @@ def run_status_handler(event: dict[str, Any], context: LambdaContext) -> dict[st
             incident_desk(config.alerts.incidents),
             ports.checkpoints,
         )
+        error_class = status.error or status.status
+        ports.lineage.emit(LineageEvent("FAIL", RUN_JOB, failed, error_class))
         return {"run_id": failed.run_id, "action": "recorded_failure"}
     if status.status == "SUCCEEDED":
         recovered = report_recovery(
