@@ -6,7 +6,7 @@ the local machine and for AWS. Tests use the real local adapters or in-memory fa
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -247,6 +247,15 @@ class CustomerLoad(Protocol):
     def upsert(self, chunk: pd.DataFrame) -> pd.Series:
         """Upsert the chunk's records (with their content hash) on `customer_id`; the reason
         codes of the rows the warehouse did not load, by row label."""
+        ...
+
+    def stored_hashes(self, keys: Sequence[str]) -> dict[str, str]:
+        """The content hashes the warehouse holds for those of `keys` it has."""
+        ...
+
+    def mark_seen(self, rows: pd.DataFrame) -> pd.Series:
+        """Record unchanged records (`customer_id` and `content_hash` only) as seen by this
+        load, with their audit rows; the reason codes of the rows it could not record."""
         ...
 
     def store_data_key(self, data_key_id: str, key: DataKey) -> None:

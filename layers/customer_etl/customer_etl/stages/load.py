@@ -11,9 +11,16 @@ import pandas as pd
 
 from customer_etl.core.context import SOURCE_ROW, ChunkOutcome
 from customer_etl.core.ports import CustomerLoad
-from customer_etl.core.schema import CANONICAL_COLUMNS, ENRICHMENT_COLUMNS, FieldType, field
+from customer_etl.core.schema import (
+    BUSINESS_KEY,
+    CANONICAL_COLUMNS,
+    ENRICHMENT_COLUMNS,
+    FieldType,
+    field,
+)
 from customer_etl.observability.telemetry import timed
 from customer_etl.privacy.envelope import PLAINTEXT_WIDTHS, Sealer
+from customer_etl.stages import fast_paths
 
 CONTENT_HASH = "content_hash"
 HASHED_COLUMNS: tuple[str, ...] = (*CANONICAL_COLUMNS, *ENRICHMENT_COLUMNS)
@@ -65,22 +72,36 @@ def load(chunk: pd.DataFrame, unit: CustomerLoad, sealer: Sealer | None = None) 
     """Upsert the chunk through `unit`; what the warehouse refused is quarantined.
 
     The content hash is of the plaintext, keyed when `sealer` encrypts (a reload of the
-    same file stays unchanged, though every seal draws new nonces); then `sealer` adds the
-    blind indexes and encrypts the personal columns of what the warehouse stores. The
+    same file stays unchanged, though every seal draws new nonces). A record whose hash is
+    the one the warehouse holds is unchanged: it is only marked seen (its audit row says
+    `unchanged`), so it costs a hash, not a seal and a write. The others get their blind
+    indexes and their personal columns encrypted by `sealer`, and are upserted. The
     checkpoint and the quarantine keep the plaintext record, as the earlier stages' do.
     """
     prepared = prepare_load(chunk, sealer)
-    if sealer is None:
-        refused = unit.upsert(prepared)
-    else:
-        too_long = plaintext_too_long(prepared, sealer.columns)
-        fitting = prepared.drop(index=too_long.index)
-        refused = unit.upsert(sealer.seal(fitting))
-        refused = pd.concat([too_long, refused]) if len(too_long) else refused
+    too_long = plaintext_too_long(prepared, sealer.columns) if sealer else pd.Series(dtype=object)
+    fitting = prepared.drop(index=too_long.index)
+    unchanged = unchanged_records(fitting, unit) if fast_paths.ACTIVE.skip_unchanged else None
+    refused = [too_long]
+    if unchanged is not None and unchanged.any():
+        refused.append(unit.mark_seen(fitting.loc[unchanged, [BUSINESS_KEY, CONTENT_HASH]]))
+        fitting = fitting.loc[~unchanged]
+    refused.append(unit.upsert(sealer.seal(fitting) if sealer else fitting))
+    reasons = pd.concat([part for part in refused if len(part)] or [refused[-1]])
     return ChunkOutcome(
-        passed=prepared.drop(index=refused.index),
-        quarantined=as_quarantined(prepared.loc[refused.index], refused),
+        passed=prepared.drop(index=reasons.index),
+        quarantined=as_quarantined(prepared.loc[reasons.index], reasons),
     )
+
+
+def unchanged_records(prepared: pd.DataFrame, unit: CustomerLoad) -> pd.Series:
+    """True where the record's content hash is the one the warehouse holds for its key."""
+    keys = prepared[BUSINESS_KEY]
+    stored = unit.stored_hashes(keys.dropna().astype(str).unique().tolist())
+    if not stored:
+        return pd.Series(False, index=prepared.index)
+    held = keys.map(stored)
+    return (held.notna() & (held == prepared[CONTENT_HASH])).astype(bool)
 
 
 def plaintext_too_long(chunk: pd.DataFrame, columns: tuple[str, ...]) -> pd.Series:

@@ -13,6 +13,7 @@ statement that cannot run at all) is for the caller to roll the whole load back.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import pandas as pd
@@ -32,8 +33,14 @@ from customer_etl.adapters.warehouse.tables import (
 )
 from customer_etl.core.errors import LoadAbortedError
 from customer_etl.core.ports import DataKey, LoadResult
+from customer_etl.core.schema import BUSINESS_KEY
 from customer_etl.observability.telemetry import logger, timed
 from customer_etl.privacy.envelope import PLAINTEXT_WIDTHS
+
+KEYS_PER_QUERY = 900
+"""Keys per lookup of stored hashes: under SQLite's oldest limit of 999 bound values (SQL
+Server allows 2,100)."""
+_BatchWrite = Callable[[Connection, pd.DataFrame, str, datetime, int | None], None]
 
 ROW_ERRORS = (IntegrityError, DataError)
 """Errors that belong to the rows of a sub-batch rather than to the database."""
@@ -106,10 +113,43 @@ class LoadUnit:
         fitting = chunk.drop(index=unfit.index)
         for start in range(0, len(fitting), self._batch_rows):
             batch = fitting.iloc[start : start + self._batch_rows]
-            reason = self._upsert_batch(batch)
+            reason = self._in_savepoint(self._staging.load, batch)
             if reason is not None:
                 rejected.append(pd.Series(reason, index=batch.index, dtype=object))
         reasons = pd.concat(rejected) if len(rejected) > 1 else unfit
+        self.rejected += len(reasons)
+        return reasons
+
+    def stored_hashes(self, keys: Sequence[str]) -> dict[str, str]:
+        """The content hashes the warehouse holds for those of `keys` it has, by key.
+
+        Read inside the load's transaction, after its lock (the local lock file on SQLite,
+        the table lock on PostgreSQL, UPDLOCK and HOLDLOCK on SQL Server), so no other load
+        can change them before this one writes."""
+        key, digest = customers.c[BUSINESS_KEY], customers.c[statements.CONTENT_HASH]
+        found: dict[str, str] = {}
+        for start in range(0, len(keys), KEYS_PER_QUERY):
+            query = (
+                select(key, digest)
+                .where(key.in_(keys[start : start + KEYS_PER_QUERY]))
+                .with_hint(customers, "WITH (UPDLOCK, HOLDLOCK)", "mssql")
+            )
+            found.update((row[0], row[1]) for row in self._connection.execute(query))
+        return found
+
+    @timed
+    def mark_seen(self, rows: pd.DataFrame) -> pd.Series:
+        """Record unchanged records (their key and content hash) as seen by this run, with
+        their `unchanged` audit rows, a savepoint per sub-batch as `upsert`; the reason codes
+        of the rows it could not record, by row label. Their values are those the warehouse
+        already holds (same hash), so they fit its columns and are not checked again."""
+        rejected = [pd.Series(dtype=object)]
+        for start in range(0, len(rows), self._batch_rows):
+            batch = rows.iloc[start : start + self._batch_rows]
+            reason = self._in_savepoint(self._staging.mark_seen, batch)
+            if reason is not None:
+                rejected.append(pd.Series(reason, index=batch.index, dtype=object))
+        reasons = pd.concat(rejected) if len(rejected) > 1 else rejected[0]
         self.rejected += len(reasons)
         return reasons
 
@@ -118,10 +158,10 @@ class LoadUnit:
         tokens sealed under it, and a rolled-back load leaves neither."""
         insert_data_key(self._connection, data_key_id, key, self._run_id, self._now)
 
-    def _upsert_batch(self, batch: pd.DataFrame) -> str | None:
+    def _in_savepoint(self, write: _BatchWrite, batch: pd.DataFrame) -> str | None:
         savepoint = self._connection.begin_nested()
         try:
-            self._staging.load(self._connection, batch, self._run_id, self._now, self.chunk)
+            write(self._connection, batch, self._run_id, self._now, self.chunk)
         except ROW_ERRORS as error:
             savepoint.rollback()
             return self._refused(error, len(batch))

@@ -1,0 +1,36 @@
+"""The switch between the stages' fast paths and their reference paths.
+
+Each fast path must decide exactly what its reference path decides; the reference paths are
+kept so that a test can run the same file both ways and compare the warehouse, the
+quarantine and the audit trail (tests/e2e/test_fast_paths.py). Production runs the fast
+paths; nothing but that comparison turns them off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+
+@dataclass
+class FastPaths:
+    skip_unchanged: bool = True
+    """Load: compare each record's content hash with the warehouse's before sealing, so an
+    unchanged record is only marked seen (reference: seal and stage every record)."""
+
+
+ACTIVE = FastPaths()
+
+
+@contextmanager
+def reference_paths() -> Iterator[FastPaths]:
+    """Run the block on the reference paths (in this process), then restore the fast ones."""
+    saved = FastPaths(**vars(ACTIVE))
+    for name in vars(ACTIVE):
+        setattr(ACTIVE, name, False)
+    try:
+        yield ACTIVE
+    finally:
+        for name, value in vars(saved).items():
+            setattr(ACTIVE, name, value)
