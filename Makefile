@@ -105,6 +105,17 @@ $(BENCH_VENV)/.installed: pyproject.toml
 bench-load: $(BENCH_VENV)/.installed ## warehouse load vs pandas.to_sql and awswrangler
 	scripts/with-postgres.sh $(BENCH_VENV)/bin/python scripts/bench_load.py $(BENCH_ARGS)
 
+# dlt, the plain loader bench-speed compares with, in its own environment as well.
+DLT_VENV := .venv-dlt
+$(DLT_VENV)/.installed:
+	$(PYTHON) -m venv $(DLT_VENV)
+	$(DLT_VENV)/bin/pip install --quiet --upgrade pip
+	$(DLT_VENV)/bin/pip install --quiet "dlt[sqlalchemy]>=1.5"
+	touch $@
+
+bench-speed: $(DEV) $(DLT_VENV)/.installed ## 1M rows: end to end and per stage, unchanged rerun, imports, peak RSS, dlt's merge load
+	$(BIN)/python scripts/bench_speed.py --dlt-python $(DLT_VENV)/bin/python $(BENCH_ARGS)
+
 ROWS ?= 100000
 profile: $(DEV) ## cProfile of a whole local run of ROWS rows: sorted tables and a flame graph in .etl/profile
 	$(BIN)/python scripts/profile_run.py --rows $(ROWS) $(PROFILE_ARGS)
@@ -116,4 +127,4 @@ health: $(RUNTIME) ## check the warehouse of ENV (local by default)
 	$(BIN)/customer-etl health --env $(or $(ENV),local)
 
 clean:
-	rm -rf .etl cdk.out .pytest_cache .mypy_cache .ruff_cache $(BENCH_VENV)
+	rm -rf .etl cdk.out .pytest_cache .mypy_cache .ruff_cache $(BENCH_VENV) $(DLT_VENV)

@@ -22,11 +22,11 @@ from sqlalchemy import create_engine, text
 
 from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.config import Config
+from customer_etl.core import fast_paths
+from customer_etl.core.fast_paths import FastPaths, reference_paths
 from customer_etl.privacy.envelope import is_token, token_key_id
 from customer_etl.runtime.factory import local_ports
 from customer_etl.runtime.local_runner import LocalRunner
-from customer_etl.stages import fast_paths
-from customer_etl.stages.fast_paths import FastPaths, reference_paths
 from tests.fakes.postcodes_api import FakePostcodesApi, serve
 
 REPO = Path(__file__).resolve().parents[2]

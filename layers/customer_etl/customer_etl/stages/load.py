@@ -9,6 +9,7 @@ from datetime import date
 
 import pandas as pd
 
+from customer_etl.core import fast_paths
 from customer_etl.core.context import SOURCE_ROW, ChunkOutcome
 from customer_etl.core.ports import CustomerLoad
 from customer_etl.core.schema import (
@@ -20,7 +21,6 @@ from customer_etl.core.schema import (
 )
 from customer_etl.observability.telemetry import timed
 from customer_etl.privacy.envelope import PLAINTEXT_WIDTHS, Sealer
-from customer_etl.stages import fast_paths
 
 CONTENT_HASH = "content_hash"
 HASHED_COLUMNS: tuple[str, ...] = (*CANONICAL_COLUMNS, *ENRICHMENT_COLUMNS)

@@ -18,6 +18,9 @@ class FastPaths:
     skip_unchanged: bool = True
     """Load: compare each record's content hash with the warehouse's before sealing, so an
     unchanged record is only marked seen (reference: seal and stage every record)."""
+    uk_phones: bool = True
+    """Transform: well-formed UK numbers (`0` or `+44`, ten digits, spaces) are put in
+    E.164 by a vectorised pattern (reference: `phonenumbers` for every distinct number)."""
 
 
 ACTIVE = FastPaths()
