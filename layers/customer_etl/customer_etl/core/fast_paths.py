@@ -18,6 +18,9 @@ class FastPaths:
     skip_unchanged: bool = True
     """Load: compare each record's content hash with the warehouse's before sealing, so an
     unchanged record is only marked seen (reference: seal and stage every record)."""
+    joined_rows: bool = True
+    """Load: a record's values are joined for its content hash by `str.join` over the
+    columns' lists, four times faster than pandas' `str.cat` (reference)."""
     uk_phones: bool = True
     """Transform: well-formed UK numbers (`0` or `+44`, ten digits, spaces) are put in
     E.164 by a vectorised pattern (reference: `phonenumbers` for every distinct number)."""

@@ -65,6 +65,17 @@ class Staging:
         seen = [statements.mark_unchanged_seen(self.table, run_id, now)]
         self._apply(connection, rows, seen, run_id, now, chunk)
 
+    def stored_hashes(self, connection: Connection, keys: pd.DataFrame) -> dict[str, str]:
+        """Stage `keys` (a frame of the business key alone) and read back the content
+        hashes `customers` holds for them; the staging table is left empty."""
+        if not len(keys):
+            return {}
+        self.fill(connection, keys)
+        rows = connection.execute(statements.stored_hashes(self.table))
+        found = {str(key): str(digest) for key, digest in rows if digest is not None}
+        self.empty(connection)
+        return found
+
     def _apply(
         self,
         connection: Connection,
