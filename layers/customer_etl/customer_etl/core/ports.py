@@ -254,6 +254,15 @@ class CustomerLoad(Protocol):
         codes of the rows the warehouse did not load, by row label."""
         ...
 
+    def stored_hashes(self, keys: Sequence[str]) -> dict[str, str]:
+        """The content hashes the warehouse holds for those of `keys` it has."""
+        ...
+
+    def mark_seen(self, rows: pd.DataFrame) -> pd.Series:
+        """Record unchanged records (`customer_id` and `content_hash` only) as seen by this
+        load, with their audit rows; the reason codes of the rows it could not record."""
+        ...
+
     def store_data_key(self, data_key_id: str, key: DataKey) -> None:
         """Record the run's wrapped data key (never its plaintext) in this unit's
         transaction, so that it commits with the values sealed under it, or not at all."""

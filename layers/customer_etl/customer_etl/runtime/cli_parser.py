@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -32,10 +31,24 @@ RUNS_HELP = "runs folder (default: pipeline.output_dir)"
 
 def package_version() -> str:
     """The installed distribution's version (pyproject.toml's, through its metadata)."""
+    # Imported when asked: importlib.metadata is most of what building the parser cost.
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version(DISTRIBUTION)
     except PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown (not installed: pip install -e .)"
+
+
+class _VersionAction(argparse.Action):
+    """`--version`, looking the version up only when it is asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any) -> None:
+        sys.stdout.write(f"{parser.prog} {package_version()}\n")  # as argparse's own does
+        parser.exit()
 
 
 class DeprecatedRunsAlias(argparse.Action):
@@ -90,7 +103,7 @@ def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(
         prog="customer-etl", description="Validate, protect, enrich and load customer CSVs."
     )
-    main.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    main.add_argument("--version", action=_VersionAction)
     commands = main.add_subparsers(dest="command", required=True)
 
     run = _with_config(commands.add_parser("run", help="run the pipeline on a CSV file"))

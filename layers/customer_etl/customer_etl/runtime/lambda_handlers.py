@@ -25,13 +25,11 @@ from customer_etl.config import Config, load_config
 from customer_etl.core.errors import CustomerEtlError, UnexpectedStageError
 from customer_etl.core.manifest import RunManifest, StageReport
 from customer_etl.core.ports import RUN_JOB, LineageEvent
-from customer_etl.health.checks import cloud_health
 from customer_etl.observability import metric_names
 from customer_etl.observability.api_metrics import emit_api_metrics
 from customer_etl.observability.metrics import emit_metric
 from customer_etl.observability.telemetry import logger, metrics, raised_at, tracer
-from customer_etl.reporting.period_report import PERIODS
-from customer_etl.reporting.publish import publish_period_report
+from customer_etl.reporting.periods import PERIODS
 from customer_etl.reporting.retention_report import alert_if_overdue, build_retention_report
 from customer_etl.run.failure import (
     FAILED_STATUSES,
@@ -296,6 +294,9 @@ def health_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     """Scheduled: the deployment's health in its JSON form, and the number of unhealthy
     components as a metric for the alarm (0 when all is well, so the alarm sees data)."""
     # As the stage functions build it: KMS, never a key file that dies with the container.
+    # Imported here: the stage functions share this module and never check health.
+    from customer_etl.health.checks import cloud_health
+
     report = cloud_health(_config, partial(key_provider, cloud=True))
     emit_metric(metric_names.HEALTH_UNHEALTHY, MetricUnit.Count, report.unhealthy_count)
     return report.as_json()
@@ -310,6 +311,9 @@ def report_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     period = event.get("period")
     if period not in PERIODS:
         raise CustomerEtlError(f"report period {period!r} is not one of: {', '.join(PERIODS)}")
+    # Imported here: the stage functions share this module and never write reports.
+    from customer_etl.reporting.publish import publish_period_report
+
     config = _config()
     aws = config.aws
     store = S3ReportStore(aws.reports_bucket or aws.checkpoint_bucket, aws.reports_prefix)
