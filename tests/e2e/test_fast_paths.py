@@ -20,6 +20,8 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
+from customer_etl.adapters.keys_local import LocalKeyFile
+from customer_etl.adapters.parquet_crypto import LocalRunArtefacts
 from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.config import Config
 from customer_etl.core import fast_paths
@@ -87,17 +89,20 @@ def run_all(folder: Path, key_file: Path, api_url: str, edited: Path) -> dict[st
                 for name, report in manifest.stages.items()
             },
             "reasons": {name: report.reasons for name, report in manifest.stages.items()},
-            "quarantine": quarantined(folder / "runs" / run_id),
+            "quarantine": quarantined(folder / "runs", run_id, key_file),
         }
     seen["customers"], seen["changes"] = warehouse_rows(folder / "warehouse.db")
     return seen
 
 
-def quarantined(run: Path) -> list[tuple[Any, ...]]:
-    """Every quarantined record of a run: its stage, source row, reasons and values."""
-    frames = [pd.read_parquet(path) for path in sorted((run / "quarantine").rglob("*.parquet"))]
-    assert frames, f"no quarantine under {run}"
-    rows = pd.concat(frames, ignore_index=True).drop(columns=["run_id"], errors="ignore")
+def quarantined(runs: Path, run_id: str, key_file: Path) -> list[tuple[Any, ...]]:
+    """Every quarantined record of a run: its stage, source row, reasons and values,
+    decrypted with the run's key as the pipeline reads them (encrypted at rest)."""
+    folder = runs / run_id / "quarantine"
+    assert any(folder.rglob("*.parquet")), f"no quarantine under {folder}"
+    keys = LocalKeyFile(key_file)
+    frame = LocalRunArtefacts(runs, lambda: keys).read_frame(folder)
+    rows = frame.drop(columns=["run_id"], errors="ignore")
     return sorted(rows.astype(str).itertuples(index=False, name=None))
 
 
