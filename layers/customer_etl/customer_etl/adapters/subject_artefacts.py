@@ -1,6 +1,7 @@
 """A person's rows in the run artefacts that stay on disk: the checkpoints, quarantine and
-score files under the runs folder (plaintext Parquet, docs/architecture.md). Found for an
-access request, removed for an erasure.
+score files under the runs folder (Parquet encrypted under the run's artefact key, or
+plaintext from before that or with encryption off: docs/encryption.md). Found for an access
+request, removed for an erasure.
 
 A file is rewritten without the person's rows beside itself and renamed into place (owner
 read and write only), so an interrupted erasure leaves the old file or the new one, never
@@ -15,6 +16,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from customer_etl.adapters.parquet_crypto import LocalRunArtefacts
 from customer_etl.privacy.subject_requests import SubjectMatch
 
 ARTEFACT_MODE = 0o600
@@ -37,11 +39,12 @@ def _files(root: Path) -> list[Path]:
     return sorted(path for path in root.glob("*/**/*.parquet") if path.is_file())
 
 
-def find_rows(root: Path, match: SubjectMatch) -> list[ArtefactRows]:
-    """Every Parquet file of every run under `root` with rows of the person."""
+def find_rows(artefacts: LocalRunArtefacts, match: SubjectMatch) -> list[ArtefactRows]:
+    """Every Parquet file of every run of the runs folder with rows of the person."""
+    root = artefacts.root
     found = []
     for path in _files(root):
-        frame = pq.read_table(path).to_pandas()
+        frame = artefacts.parquet_file(path).read().to_pandas()
         rows = int(match.rows(frame).sum())
         if rows:
             relative = path.relative_to(root)
@@ -49,11 +52,12 @@ def find_rows(root: Path, match: SubjectMatch) -> list[ArtefactRows]:
     return found
 
 
-def remove_rows(hits: list[ArtefactRows], match: SubjectMatch) -> int:
-    """Rewrite each file without the person's rows; how many rows were removed."""
+def remove_rows(artefacts: LocalRunArtefacts, hits: list[ArtefactRows], match: SubjectMatch) -> int:
+    """Rewrite each file without the person's rows, encrypted as the run's files are
+    written now; how many rows were removed."""
     removed = 0
     for hit in hits:
-        table = pq.read_table(hit.path)
+        table = artefacts.parquet_file(hit.path).read()
         frame = table.to_pandas()
         keep = ~match.rows(frame)
         removed += int((~keep).sum())
@@ -61,7 +65,12 @@ def remove_rows(hits: list[ArtefactRows], match: SubjectMatch) -> int:
             frame[keep.to_numpy()], schema=table.schema, preserve_index=False
         )
         partial = hit.path.with_name(hit.path.name + ".erasing")
-        pq.write_table(kept, partial, compression="zstd")
+        pq.write_table(
+            kept,
+            partial,
+            compression="zstd",
+            encryption_properties=artefacts.encryption(hit.run_id),
+        )
         partial.chmod(ARTEFACT_MODE)
         partial.replace(hit.path)
     return removed

@@ -3,7 +3,9 @@ what names the run's datasets and what the configuration masks and encrypts."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from contextlib import suppress
 from functools import cache
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from sqlalchemy.engine import make_url
 
 from customer_etl.adapters.aws import split_s3_uri
 from customer_etl.adapters.lineage import OpenLineageEmitter
+from customer_etl.adapters.private_files import private_file, private_folder
 from customer_etl.adapters.secrets import resolve_secret
 from customer_etl.config.lineage import LINEAGE_FILE, LineageSettings
 from customer_etl.config.model import Config
@@ -119,7 +122,12 @@ def _transports(
     @cache
     def file_of(run_id: str) -> Transport:
         path = settings.file_path or root / run_id / LINEAGE_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only like every file of a run folder: the client's transport opens the
+        # file with the process umask, so it is created here first. If that fails, the
+        # transport's own write fails too and is reported as any failed emission is.
+        with suppress(OSError):
+            private_folder(path.parent)
+            os.close(private_file(path, append=True))
         return FileTransport(FileConfig(log_file_path=str(path), append=True))
 
     return file_of
