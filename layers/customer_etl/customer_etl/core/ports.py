@@ -202,6 +202,8 @@ class RunRecord:
     rows_deleted: int = 0
     attempts: int = 1
     """Executions the run took: 1, plus one per resume or redrive."""
+    incident: str | None = None
+    """The number of the incident its failure opened (alerts.incidents), if any."""
 
 
 @dataclass(frozen=True)

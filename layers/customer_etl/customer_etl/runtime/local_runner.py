@@ -256,6 +256,8 @@ class LocalRunner:
             desk, alert, failed.run_id, error_class, self._ports.checkpoints
         ):
             failed = failed.model_copy(update={"incident": opened.number})
+            # The row went first, before the tool was asked: it now names the incident.
+            record_failed_run(self._ports.warehouse, failed)
         self._save_if_possible(failed)
         raise RunFailedError(failed, message, error_class)
 

@@ -112,6 +112,8 @@ etl_runs = Table(
     Column("finished_at", DateTime(timezone=True)),
     Column("error", Text),
     Column("attempts", Integer, nullable=False, server_default="1"),
+    # The number of the incident the run's failure opened (schema 0010; NULL before, or none).
+    Column("incident", String(100)),
 )
 
 customer_changes = Table(
