@@ -26,6 +26,9 @@ ROWS_QUARANTINED = "RowsQuarantined"
 RUN_RECOVERED = "RunRecovered"
 """A failed run succeeded on a later attempt (not an exception class)."""
 
+LIKELY_TO_BREACH = "LikelyToBreach"
+"""A source's runs trend toward a limit they have not crossed (not an exception class)."""
+
 ON_CALL = "on-call data engineer"
 DATA_STEWARD = "data steward of the source"
 SUPPLIER = "sender of the file, through the data steward"
@@ -57,6 +60,8 @@ BUILT_IN: Mapping[str, ErrorClassRule] = {
     QUALITY_WARNING: _rule("data_quality", "P3", DATA_STEWARD, "qualitywarning"),
     ROWS_QUARANTINED: _rule("data_quality", "P3", DATA_STEWARD, "rowsquarantined"),
     RUN_RECOVERED: _rule("pipeline", "P3", ON_CALL, "runrecovered"),
+    # A forecast, not a failure: someone looks before the limit is crossed.
+    LIKELY_TO_BREACH: _rule("pipeline", "P3", ON_CALL, "likelytobreach"),
     # A dependency failed; a resume finishes the run once it is back.
     "TransientError": _rule("dependency", "P2", ON_CALL, "transienterror"),
     "EnrichmentUnavailableError": _rule("dependency", "P3", ON_CALL, "enrichmentunavailableerror"),

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import Counter
 
 from customer_etl.alerting.classification import (
+    LIKELY_TO_BREACH,
     QUALITY_WARNING,
     ROWS_QUARANTINED,
     RUN_RECOVERED,
@@ -82,6 +83,19 @@ def run_recovered(manifest: RunManifest, settings: AlertsSettings) -> Alert:
         settings,
         stage=None,
         message=attempts,
+    )
+
+
+def likely_to_breach(manifest: RunManifest, forecasts: str, settings: AlertsSettings) -> Alert:
+    """The P3 notice that the run's source is trending toward a limit; `forecasts` says
+    which, one line each, in figures only (no file name, no value of a record)."""
+    return _alert(
+        "likely_to_breach",
+        manifest,
+        classify(LIKELY_TO_BREACH, settings.errors),
+        settings,
+        stage=None,
+        message=forecasts,
     )
 
 

@@ -33,10 +33,13 @@ def add_report_arguments(command: argparse.ArgumentParser) -> None:
 
 
 def forecast_limits(config: Config) -> Limits:
-    """What the period report's predictions watch: the quality gate and the longest run."""
+    """What the predictions watch: the quality gate, the longest run, and the API errors at
+    which enrichment falls back too much (postcodes.io's `max_fallback_share`: a failed call
+    leaves its rows to the fallback)."""
     return Limits(
         max_bad_ratio=config.quality.max_bad_ratio,
         max_duration_seconds=config.aws.alarms.max_run_duration_seconds,
+        max_api_error_rate=config.enrichment.postcodes.max_fallback_share,
     )
 
 

@@ -114,6 +114,9 @@ etl_runs = Table(
     Column("attempts", Integer, nullable=False, server_default="1"),
     # The number of the incident the run's failure opened (schema 0010; NULL before, or none).
     Column("incident", String(100)),
+    # Enrichment API calls the run made and the errors among them (schema 0010).
+    Column("api_calls", Integer),
+    Column("api_errors", Integer),
 )
 
 customer_changes = Table(
