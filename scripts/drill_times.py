@@ -72,7 +72,7 @@ def measure(pytest_args: list[str]) -> dict[str, object]:
             *pytest_args,
         ]
         finished = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
-        sys.stdout.write(finished.stdout[-4000:])
+        sys.stdout.write(finished.stdout)  # every failure's traceback, to read before rerunning
         drills = read_junit(report)
     recoveries = {
         slug(match["what"]): round(float(match["seconds"]), 1)
