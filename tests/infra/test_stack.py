@@ -31,6 +31,7 @@ from infra.constructs.functions import (
     SMALL_FUNCTIONS,
     STAGES,
     START,
+    SUBJECT_REQUEST,
     PipLayerBundling,
     aws_sdk_pandas_layer_arn,
 )
@@ -569,19 +570,20 @@ def test_each_function_gets_only_the_access_it_needs(synth: Synth) -> None:
         )
         # Health and report handle no customer rows: no checkpoints for them.
         assert writes_checkpoints == (name in PIPELINE_FUNCTIONS), name
-        # Health only reports what it finds (a metric and its answer); the others may alert.
-        assert _allows(statements, "sns:Publish", _ref(topic)) == (name not in {"health", START}), (
-            name
-        )
-        # Every function but start, which handles no data, uses the pipeline key.
-        assert _allows(statements, "kms:Decrypt", key) == (name != START), name
+        # Health only reports what it finds (a metric and its answer), subject requests
+        # answer their operator; the others may alert.
+        silent = {"health", START, SUBJECT_REQUEST}
+        assert _allows(statements, "sns:Publish", _ref(topic)) == (name not in silent), name
+        # Every function but start, which handles no data, and subject requests, which use
+        # the warehouse alone (no bucket, queue or topic), uses the pipeline key.
+        assert _allows(statements, "kms:Decrypt", key) == (name not in {START, SUBJECT_REQUEST})
         landed = {"Fn::Join": ["", [_arn(landing), "/*"]]}
         assert _allows(statements, "s3:GetObject", landed) == (name == "extract"), name
         assert _allows(statements, "sqs:SendMessage", _arn(queue)) == (
             name in {"transform", "load", RUN_STATUS}
         )
         reads_secret = _allows(statements, "secretsmanager:GetSecretValue", secret)
-        warehouse_users = {"load", "retention", RUN_STATUS, "health", "report"}
+        warehouse_users = {"load", "retention", RUN_STATUS, "health", "report", SUBJECT_REQUEST}
         assert reads_secret == (name in warehouse_users), name
         # No AWSLambdaBasicExecutionRole: each function writes only its own log group.
         role = synth.resources[_role_of(synth, function_id)]

@@ -18,6 +18,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
+from customer_etl.adapters.private_files import make_private, private_folder
 from customer_etl.core.api_stats import ApiStats
 from customer_etl.core.errors import TransientError
 from customer_etl.core.ports import AnswerCache
@@ -59,8 +60,11 @@ class SqliteAnswerCache:
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(self._path.parent)
             with closing(sqlite3.connect(self._path, timeout=10)) as connection, connection:
+                # Owner-only: the cache keys are digests, but its answers are postcodes'
+                # and companies' details. SQLite gives its journal the file's mode.
+                make_private(self._path)
                 yield connection
         except (sqlite3.Error, OSError) as error:
             raise CacheUnavailableError(

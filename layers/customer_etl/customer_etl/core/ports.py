@@ -11,12 +11,13 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import pandas as pd
 
 from customer_etl.core.api_stats import ApiStats
 from customer_etl.core.legal_holds import HeldTargets, LegalHold, NewLegalHold
+from customer_etl.core.manifest import RunManifest
 from customer_etl.core.retention import Expired, RetentionOutcome
 
 
@@ -204,6 +205,8 @@ class RunRecord:
     rows_deleted: int = 0
     attempts: int = 1
     """Executions the run took: 1, plus one per resume or redrive."""
+    triggered_by: str | None = None
+    """Who started the run (`RunManifest.triggered_by`); None when not recorded."""
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,15 @@ class CustomerLoad(Protocol):
     def upsert(self, chunk: pd.DataFrame) -> pd.Series:
         """Upsert the chunk's records (with their content hash) on `customer_id`; the reason
         codes of the rows the warehouse did not load, by row label."""
+        ...
+
+    def stored_hashes(self, keys: Sequence[str]) -> dict[str, str]:
+        """The content hashes the warehouse holds for those of `keys` it has."""
+        ...
+
+    def mark_seen(self, rows: pd.DataFrame) -> pd.Series:
+        """Record unchanged records (`customer_id` and `content_hash` only) as seen by this
+        load, with their audit rows; the reason codes of the rows it could not record."""
         ...
 
     def store_data_key(self, data_key_id: str, key: DataKey) -> None:
@@ -409,3 +421,37 @@ class KeyProvider(Protocol):
         key service rotates key material itself (KMS) returns its current version
         unchanged."""
         ...
+
+
+LineageEventKind = Literal["START", "COMPLETE", "FAIL", "ABORT"]
+RUN_JOB = "run"
+"""The job of a lineage event about the whole run (the others name their stage)."""
+
+
+@dataclass(frozen=True)
+class LineageEvent:
+    """A moment of a run or of one of its stages, for its lineage: what started, finished or
+    failed, with the manifest as of then (ids, URIs, counts, classes: never values)."""
+
+    kind: LineageEventKind
+    job: str
+    """`run`, or the stage's name."""
+    manifest: RunManifest
+    error_class: str | None = None
+    """For FAIL and ABORT: the class of the error that ended it (never its message)."""
+    at: datetime | None = None
+    """When it happened, where that is not now (a stage's start, told once it finished)."""
+
+
+class LineageEmitter(Protocol):
+    """Where a run's lineage goes (OpenLineage run events). Best-effort: it never raises, so
+    that lineage can never fail a run."""
+
+    def emit(self, event: LineageEvent) -> None: ...
+
+
+class NoLineage:
+    """The emitter of a run without lineage: it says nothing."""
+
+    def emit(self, event: LineageEvent) -> None:
+        return None

@@ -40,10 +40,12 @@ from customer_etl.health.report import HealthReport, Status
 from customer_etl.observability.telemetry import logger
 from customer_etl.run.retention import new_run_id
 from customer_etl.runtime import quarantine
+from customer_etl.runtime.audit_command import write_audit_report
 from customer_etl.runtime.cli_parser import parser
 from customer_etl.runtime.console_warnings import warnings_on_console
-from customer_etl.runtime.factory import build_key_provider, local_ports
+from customer_etl.runtime.factory import build_key_provider, local_artefacts, local_ports
 from customer_etl.runtime.hold_command import hold_command
+from customer_etl.runtime.lineage_command import lineage_command
 from customer_etl.runtime.local_runner import LocalRunner, RunFailedError
 from customer_etl.runtime.log_file import command_log_file
 from customer_etl.runtime.mapping_command import mapping_command
@@ -170,12 +172,21 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
     if args.command == "report":
         print(write_period_report(args, config), file=out)
         return EXIT_OK
+    if args.command == "audit":
+        print(write_audit_report(args, config), file=out)
+        return EXIT_OK
     if args.command == "hold":
         return hold_command(args, config, out)
+    if args.command == "lineage":
+        return lineage_command(args, config, out)
     if args.command == "keys":
         from customer_etl.runtime.keys import rotate_command
 
         return rotate_command(config, out, as_json=args.json)
+    if args.command == "subject":
+        from customer_etl.runtime.subject_command import subject_command
+
+        return subject_command(args, config, out)
     ports = local_ports(config)
     if args.command == "quarantine":
         return _quarantine_command(args, LocalRunner(config, ports), config, out)
@@ -209,14 +220,14 @@ def _resume(runner: LocalRunner, run_id: str, out: TextIO) -> int:
 def _quarantine_command(
     args: argparse.Namespace, runner: LocalRunner, config: Config, out: TextIO
 ) -> int:
-    root = config.pipeline.output_dir
+    artefacts = local_artefacts(config)
     if args.quarantine_command == "list":
         print("\n".join(quarantine.describe(runner.manifest(args.run_id))), file=out)
     elif args.quarantine_command == "export":
-        count = quarantine.export(root, runner.manifest(args.run_id), args.export_file)
+        count = quarantine.export(artefacts, runner.manifest(args.run_id), args.export_file)
         print(f"wrote {count} quarantined record(s) to {args.export_file}", file=out)
     else:
-        manifest = quarantine.replay(runner, root, args.run_id, args.file)
+        manifest = quarantine.replay(runner, artefacts, args.run_id, args.file)
         _report(manifest, runner.summary_path(manifest.run_id), out)
         print(f"recovered: see customer-etl quarantine list {args.run_id}", file=out)
     return EXIT_OK
