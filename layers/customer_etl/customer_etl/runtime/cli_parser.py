@@ -15,11 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from customer_etl.runtime.audit_command import add_audit_arguments
-from customer_etl.runtime.hold_command import add_hold_arguments
+from customer_etl.runtime.governance_arguments import add_hold_arguments, add_retention_arguments
 from customer_etl.runtime.lineage_command import add_lineage_arguments
 from customer_etl.runtime.mapping_command import add_mapping_arguments
 from customer_etl.runtime.report_command import add_report_arguments
-from customer_etl.runtime.retention_command import add_retention_arguments
 from customer_etl.runtime.subject_command import add_subject_arguments
 
 DISTRIBUTION = "customer-etl"
