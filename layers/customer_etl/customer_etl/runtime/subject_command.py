@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.config.model import Config
-from customer_etl.runtime.factory import build_key_provider
+from customer_etl.runtime.factory import build_key_provider, local_artefacts
 from customer_etl.runtime.subject_requests import HeldCheck, SubjectService, local_user
 
 EXPORT_MODE = 0o600
@@ -88,7 +88,7 @@ def subject_command(
         warehouse=warehouse,
         keys=lambda: build_key_provider(config, warehouse=warehouse),
         requested_by=local_user(),
-        runs_root=config.pipeline.output_dir,
+        artefacts=local_artefacts(config),
     )
     if held is not None:
         service.held = held
