@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import create_engine, text
 
 from customer_etl.reference.sample import write_sample
 from tests.decrypted import plaintext_customers
-from tests.e2e.local_workspace import Workspace
+from tests.e2e.local_workspace import Workspace, read_run_parquet
 
 CUSTOMER = "CUST-00000003"
 
@@ -43,7 +42,7 @@ def _json(workspace: Workspace, capsys: pytest.CaptureFixture[str], *args: str) 
 def _artefact_rows(runs: Path, customer_id: str) -> int:
     found = 0
     for path in runs.glob("*/**/*.parquet"):
-        frame = pq.read_table(path).to_pandas()
+        frame = read_run_parquet(runs, path)
         if "customer_id" in frame:
             found += int((frame["customer_id"] == customer_id).sum())
     return found
@@ -52,7 +51,7 @@ def _artefact_rows(runs: Path, customer_id: str) -> int:
 def _load_quarantine(runs: Path, run_id: str) -> pd.DataFrame:
     """What the load stage of a run quarantined."""
     [path] = (runs / run_id / "quarantine").glob("load/*.parquet")
-    quarantined: pd.DataFrame = pq.read_table(path).to_pandas()
+    quarantined: pd.DataFrame = read_run_parquet(runs, path)
     return quarantined
 
 

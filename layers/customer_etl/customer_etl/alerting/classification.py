@@ -94,6 +94,7 @@ BUILT_IN: Mapping[str, ErrorClassRule] = {
     "DecryptionError": _rule("privacy", "P1", PRIVACY, "decryptionerror"),
     # Governance: a hold refused as asked (nothing was changed), or data kept too long.
     "LegalHoldError": _rule("privacy", "P3", PRIVACY, "legalholderror"),
+    "SubjectRequestError": _rule("privacy", "P3", PRIVACY, "subjectrequesterror"),
     RETENTION_OVERDUE: _rule("privacy", "P2", PRIVACY, "retentionoverdue"),
     # Operator reports (PDF): no data is at risk, the report is simply not made.
     "ChromiumNotFoundError": _rule("reporting", "P3", ON_CALL, "chromiumnotfounderror"),

@@ -54,3 +54,12 @@ start_handler = _named("start_handler")
 run_status_handler = _named("run_status_handler")
 health_handler = _named("health_handler")
 report_handler = _named("report_handler")
+
+
+def _subject_request() -> Handler:
+    real: Handler = importlib.import_module("customer_etl.runtime.subject_lambda").handler
+    return real
+
+
+subject_request_handler = _deferred(_subject_request)
+"""`runtime.subject_lambda.handler` (data subject requests), built on the first call."""

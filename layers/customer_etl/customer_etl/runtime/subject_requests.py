@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
+from customer_etl.adapters.parquet_crypto import LocalRunArtefacts
 from customer_etl.adapters.subject_artefacts import find_rows, remove_rows
 from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.adapters.warehouse.customer_records import CustomerRecords
@@ -96,7 +96,7 @@ class SubjectService:
     warehouse: SqlWarehouse
     keys: Callable[[], KeyProvider]
     requested_by: str
-    runs_root: Path | None = None
+    artefacts: LocalRunArtefacts | None = None
     """The local runs folder whose artefacts are searched and edited; None in the cloud,
     where checkpoint and quarantine objects expire with their bucket's lifecycle."""
     held: HeldCheck | None = None
@@ -291,9 +291,9 @@ class SubjectService:
         }
 
     def _artefacts(self, customer_ids: list[str], given: dict[str, str]) -> list[Any]:
-        if self.runs_root is None:
+        if self.artefacts is None:
             return []
-        return find_rows(self.runs_root, self._match(customer_ids, given))
+        return find_rows(self.artefacts, self._match(customer_ids, given))
 
     def export(self, customer_id: str) -> dict[str, Any]:
         """The person's record decrypted, with the processing record of each field: the
@@ -336,7 +336,7 @@ class SubjectService:
         places = self._places(ref, {})
         indexes = self.store.indexes(customer_id)
         match = self._match([customer_id], {})
-        hits = find_rows(self.runs_root, match) if self.runs_root is not None else []
+        hits = find_rows(self.artefacts, match) if self.artefacts is not None else []
         runs = {hit.run_id for hit in hits} | set(self.store.audit_trail(customer_id).run_ids)
         if self.is_held(customer_id, tuple(sorted(runs))):
             document = {"customer_id": customer_id, "erased": False, "reason": "legal_hold"}
@@ -366,7 +366,7 @@ class SubjectService:
         request_id = self._open("erasure", ref)
         self.store.set_flag(ERASED, {BUSINESS_KEY: customer_id, **indexes}, request_id)
         erased = self.store.erase(customer_id, mode)
-        removed = remove_rows(hits, match)
+        removed = remove_rows(self.artefacts, hits, match) if self.artefacts is not None else 0
         outcome = {
             **{k: v for k, v in plan.items() if not isinstance(v, str) or k == "mode"},
             "warehouse_rows": erased.customers,
