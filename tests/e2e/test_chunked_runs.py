@@ -14,7 +14,7 @@ from customer_etl.core.manifest import RunManifest
 from customer_etl.reference.sample import Sample, write_sample
 from customer_etl.run.pipeline import run_chunk
 from customer_etl.runtime.factory import local_ports
-from tests.e2e.local_workspace import REPO, Workspace
+from tests.e2e.local_workspace import REPO, Workspace, read_run_parquet
 
 ROWS = 600
 CHUNK_ROWS = 70  # 9 chunks, the last one short
@@ -45,7 +45,7 @@ def warehouse_state(workspace: Workspace) -> tuple[list[tuple[object, ...]], ...
 
 
 def quarantined(folder: Path) -> list[tuple[int, str]]:
-    frame = pd.read_parquet(folder / "quarantine")
+    frame = read_run_parquet(folder.parent, folder / "quarantine")
     return sorted(zip(frame["source_row"], frame["reason_codes"], strict=True))
 
 

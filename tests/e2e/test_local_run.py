@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -12,19 +11,19 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from customer_etl.config import Config
-from customer_etl.core.manifest import RunManifest, StageReport
+from customer_etl.core.manifest import RunManifest
 from customer_etl.observability.api_metrics import emit_api_metrics
 from customer_etl.observability.telemetry import LOG_HANDLER, REDACTION_FILTER
 from customer_etl.reference.sample import Sample, write_sample
 from customer_etl.run.metrics import emit_run_finished, emit_stage_outcome
 from customer_etl.run.summary import failure_alert
 from customer_etl.runtime.cli import main
-from customer_etl.runtime.console import Console
 from tests.e2e.local_workspace import (
     REPO,
     Workspace,
     console_said,
     console_warnings,
+    warehouse_taken_after_enrich,
 )
 from tests.e2e.run_logs import run_log
 from tests.fakes.postcodes_api import company_profile, details
@@ -69,7 +68,7 @@ def test_a_run_loads_valid_rows_quarantines_the_rest_and_reconciles(
         assert report["duration_seconds"] >= 0
         assert (folder / stage / "chunk-00000.parquet").is_file()
         assert (folder / "chunks" / f"{stage}-00000.json").is_file()
-    quarantined = pd.read_parquet(folder / "quarantine" / "transform")
+    quarantined = workspace.read_parquet(folder / "quarantine" / "transform")
     assert sorted(quarantined["source_row"]) == sorted(p + 1 for p in generated.defects.index)
     assert quarantined["reason_codes"].str.len().gt(0).all()
     assert workspace.query("select count(*) from customers") == [(ROWS - defects,)]
@@ -228,27 +227,8 @@ def test_a_failed_load_resumes_without_redoing_earlier_stages(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     path, generated = sample
-    # The warehouse is there when the run starts (its checks pass) and taken by another
-    # writer once enrich has finished, for as long as the load tries: the load fails.
-    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__CONNECT_TIMEOUT_SECONDS", "1")
-    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__CONNECT_ATTEMPTS", "1")
-    database = workspace.root / "warehouse.db"
-    holders: list[sqlite3.Connection] = []
-    finished = Console.stage_finished
-
-    def lock_after_enrich(console: Console, name: str, report: StageReport) -> None:
-        finished(console, name, report)
-        if name == "enrich":
-            holder = sqlite3.connect(database, isolation_level=None)
-            holder.execute("BEGIN EXCLUSIVE")
-            holders.append(holder)
-
-    monkeypatch.setattr(Console, "stage_finished", lock_after_enrich)
-    try:
+    with warehouse_taken_after_enrich(workspace.root / "warehouse.db", monkeypatch):
         assert workspace.pipeline(path, "--run-id", "outage") == 1
-    finally:
-        for holder in holders:
-            holder.close()
     # The command's own line is a sentence, not a class (the log lines beside it carry it).
     [said] = console_said(capsys.readouterr().err)
     assert "WarehouseUnavailableError" not in said
@@ -261,7 +241,6 @@ def test_a_failed_load_resumes_without_redoing_earlier_stages(
         s: (folder / s / "chunk-00000.parquet").stat().st_mtime_ns for s in manifest["stages"]
     }
 
-    monkeypatch.setattr(Console, "stage_finished", finished)
     assert workspace.resume("outage") == 0
 
     assert {s: (folder / s / "chunk-00000.parquet").stat().st_mtime_ns for s in stamps} == stamps

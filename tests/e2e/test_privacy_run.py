@@ -20,6 +20,7 @@ from customer_etl.config.privacy import CLASS_OF_COLUMN
 from customer_etl.privacy.envelope import is_token
 from customer_etl.reference.sample import Sample, write_sample
 from customer_etl.runtime.cli import main
+from tests.e2e.local_workspace import read_run_parquet
 
 REPO = Path(__file__).resolve().parents[2]
 ROWS = 120
@@ -152,7 +153,7 @@ def test_a_configured_drop_lets_the_run_succeed_without_the_column_anywhere(
     files = parquet_files(workspace.runs / "dropped")
     assert {path.parent.name for path in files} >= {"extract", "transform", "enrich", "load"}
     for path in files:
-        frame = pd.read_parquet(path)
+        frame = read_run_parquet(workspace.runs, path)
         assert "ni_number" not in frame.columns, path
         cells = set(frame.astype(str).to_numpy().ravel())
         assert not cells & set(NI_NUMBERS), path

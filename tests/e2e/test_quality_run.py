@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, text
 from customer_etl.reference.sample import Sample, write_sample
 from customer_etl.runtime.cli import main
 from tests.decrypted import plaintext_customers
+from tests.e2e.local_workspace import read_run_parquet
 from tests.e2e.run_logs import run_log
 
 REPO = Path(__file__).resolve().parents[2]
@@ -87,7 +88,7 @@ def test_the_bundled_sample_at_exactly_the_threshold_succeeds_with_scores_and_fi
     assert file["size_bytes"] > 0 and file["columns_ignored"] == []
     # The sample has the first layout's twelve fields: the address fields are optional.
     assert file["columns_missing"] == ["address_line_1", "address_line_2", "city", "county"]
-    scores = pd.read_parquet(workspace.runs / "sample" / "scores")
+    scores = read_run_parquet(workspace.runs, workspace.runs / "sample" / "scores")
     assert len(scores) == 1000 and scores["quarantined"].sum() == 50
     assert scores["quality_score"].between(0, 100).all()
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -39,7 +38,7 @@ def test_rows_the_warehouse_cannot_hold_are_quarantined_at_load_and_the_run_reco
     assert load["reasons"] == {"too_long_region": expected}
     assert summary["reconciled"] is True
     assert summary["rows_in"] == summary["rows_loaded"] + summary["rows_quarantined"]
-    quarantined = pd.read_parquet(folder / "quarantine" / "load")
+    quarantined = workspace.read_parquet(folder / "quarantine" / "load")
     assert set(quarantined["reason_codes"]) == {"too_long_region"}
     assert set(quarantined["postcode"].str.upper()) == {postcode}
     assert workspace.query("select count(*) from customers") == [(summary["rows_loaded"],)]

@@ -6,6 +6,7 @@ answers every write with ENOSPC), else an ENOSPC raised at the OS boundary."""
 from __future__ import annotations
 
 import errno
+import io
 import logging
 import os
 from pathlib import Path
@@ -58,13 +59,19 @@ def test_an_enospc_from_the_file_write_is_the_same_error(
 ) -> None:
     """The same without /dev/full: the file write raises ENOSPC after creating the file,
     as a write on a full filesystem does."""
-    real_write_text = Path.write_text
+    real_fdopen = os.fdopen
 
-    def no_space(self: Path, *_args: Any, **_kwargs: Any) -> int:
-        real_write_text(self, "")  # created, then the disk is full
-        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+    class FullDisk(io.StringIO):
+        """The file is created (its descriptor open), then its first write finds no space."""
 
-    monkeypatch.setattr(Path, "write_text", no_space)
+        def __init__(self, descriptor: int, *_args: Any, **_kwargs: Any) -> None:
+            super().__init__()
+            real_fdopen(descriptor, "w").close()
+
+        def write(self, _text: str) -> int:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fdopen", FullDisk)  # the one files.write_text_atomically calls
     with caplog.at_level(logging.ERROR), pytest.raises(OutputWriteError) as raised:
         LocalCheckpointStore(tmp_path).put_document("run-1", "summary.json", "{}\n" * 10_000)
     monkeypatch.undo()

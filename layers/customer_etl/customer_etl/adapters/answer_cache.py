@@ -18,6 +18,7 @@ from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import Generic, Protocol, TypeVar
 
+from customer_etl.adapters.private_files import make_private, private_folder
 from customer_etl.core.api_stats import ApiStats
 from customer_etl.core.errors import TransientError
 from customer_etl.core.ports import AnswerCache
@@ -59,8 +60,11 @@ class SqliteAnswerCache:
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
         try:
-            self._path.parent.mkdir(parents=True, exist_ok=True)
+            private_folder(self._path.parent)
             with closing(sqlite3.connect(self._path, timeout=10)) as connection, connection:
+                # Owner-only: the cache keys are digests, but its answers are postcodes'
+                # and companies' details. SQLite gives its journal the file's mode.
+                make_private(self._path)
                 yield connection
         except (sqlite3.Error, OSError) as error:
             raise CacheUnavailableError(
@@ -98,6 +102,20 @@ class SqliteAnswerCache:
                 rows,
             )
             connection.execute("delete from answers where expires_at <= ?", (self._clock(),))
+
+    def purge(self, expires_before: float, *, dry_run: bool = False) -> int:
+        """Delete (or, in a dry run, count) the answers that expire before this epoch time:
+        the retention job's hold on the cache (run/retention.py)."""
+        with self._connection() as connection:
+            if dry_run:
+                row = connection.execute(
+                    "select count(*) from answers where expires_at < ?", (expires_before,)
+                ).fetchone()
+                return int(row[0]) if row else 0
+            deleted = connection.execute(
+                "delete from answers where expires_at < ?", (expires_before,)
+            )
+            return int(deleted.rowcount)
 
 
 class Lookup(Protocol[T_co]):

@@ -4,9 +4,11 @@ the error for a file the run cannot write (a full disk above all)."""
 from __future__ import annotations
 
 import errno
+import os
 from contextlib import suppress
 from pathlib import Path
 
+from customer_etl.adapters.private_files import private_file
 from customer_etl.core.errors import OutputWriteError
 from customer_etl.observability.telemetry import logger
 
@@ -73,10 +75,12 @@ def write_text_atomically(path: Path, text: str) -> None:
     """Write `text` to a `.partial` file beside `path`, then rename it over `path`: a reader
     (or a resume after a crash) never sees half a document. When the disk is full (or the
     file cannot be written for another reason) the `.partial` file is removed, `path` keeps
-    what it held, and OutputWriteError says why (see `output_write_error`)."""
+    what it held, and OutputWriteError says why (see `output_write_error`). The file is
+    owner-only (0600) from its creation, and so is `path` after the rename."""
     partial = path.with_name(path.name + ".partial")
     try:
-        partial.write_text(text, encoding="utf-8")
+        with os.fdopen(private_file(partial), "w", encoding="utf-8") as handle:
+            handle.write(text)
         partial.replace(path)
     except OSError as error:
         remove_partial(partial)

@@ -1,5 +1,6 @@
 """Local adapters: files on disk for inputs, checkpoints and quarantine; the log or SMTP
-for alerts."""
+for alerts. The runs folder is owner-only (folders 0700, files 0600) and its Parquet files
+are encrypted under a key of their run (adapters/parquet_crypto.py)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from customer_etl.adapters.files import write_text_atomically
+from customer_etl.adapters.parquet_crypto import LocalRunArtefacts
 from customer_etl.adapters.parquet_files import ParquetFileWriter, read_parquet_chunks
+from customer_etl.adapters.private_files import private_folder
 from customer_etl.config.model import AlertsSettings
 from customer_etl.core.errors import InputFileError
 from customer_etl.core.ports import Alert, QuarantineBatch
@@ -41,22 +45,45 @@ class LocalInputStore:
         return path
 
 
+def _artefact_writer(
+    artefacts: LocalRunArtefacts, run_id: str, path: Path, schema: object
+) -> ParquetFileWriter:
+    """An encrypted, owner-only Parquet writer at `path` in run `run_id`'s folder; the URI it
+    publishes is relative to the runs folder."""
+    assert isinstance(schema, pa.Schema)
+    root = artefacts.root
+    private_folder(path.parent, base=root)
+    return ParquetFileWriter(
+        path,
+        schema,
+        publish=lambda done: done.relative_to(root).as_posix(),
+        encryption=lambda: artefacts.encryption(run_id),
+    )
+
+
 class LocalCheckpointStore:
     """Checkpoints at `<root>/<run_id>/<stage>/chunk-00000.parquet` (`stage` names the
-    chunk), documents beside them."""
+    chunk), documents beside them. Without `artefacts` (tests of the store alone) files are
+    plaintext."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, artefacts: LocalRunArtefacts | None = None) -> None:
         self._root = root
+        self.artefacts = artefacts or LocalRunArtefacts(root, lambda: None)
 
     def _path(self, run_id: str, stage: str) -> Path:
         return self._root / run_id / f"{stage}.parquet"
 
     def writer(self, run_id: str, stage: str, schema: object) -> ParquetFileWriter:
-        assert isinstance(schema, pa.Schema)
-        return ParquetFileWriter(self._path(run_id, stage), schema, publish=self._relative)
+        return _artefact_writer(self.artefacts, run_id, self._path(run_id, stage), schema)
 
     def read_chunks(self, uri: str, chunk_rows: int) -> Iterator[pd.DataFrame]:
-        return read_parquet_chunks(self.resolve(uri), chunk_rows)
+        path = self.resolve(uri)
+        return read_parquet_chunks(path, chunk_rows, self._parquet_file(path))
+
+    def _parquet_file(self, path: Path) -> pq.ParquetFile | None:
+        """The file opened with its run's key; a checkpoint outside the runs folder (an
+        absolute URI of an older run that was moved) is read as plaintext, as it was written."""
+        return self.artefacts.parquet_file(path) if path.is_relative_to(self._root) else None
 
     def resolve(self, uri: str) -> Path:
         """A checkpoint's path: URIs are relative to the runs folder (so a runs folder can be
@@ -69,7 +96,7 @@ class LocalCheckpointStore:
 
     def put_document(self, run_id: str, name: str, text: str) -> str:
         path = self._root / run_id / name
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_folder(path.parent, base=self._root)
         write_text_atomically(path, text)
         return str(path)
 
@@ -79,18 +106,16 @@ class LocalCheckpointStore:
 
 
 class LocalQuarantineSink:
-    """Quarantined rows at `<root>/<run_id>/quarantine/<stage>/chunk-00000.parquet`; notices
-    to the log."""
+    """Quarantined rows at `<root>/<run_id>/quarantine/<stage>/chunk-00000.parquet`
+    (encrypted as the checkpoints are); notices to the log."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, artefacts: LocalRunArtefacts | None = None) -> None:
         self._root = root
+        self._artefacts = artefacts or LocalRunArtefacts(root, lambda: None)
 
     def writer(self, run_id: str, stage: str, schema: object) -> ParquetFileWriter:
-        assert isinstance(schema, pa.Schema)
         path = self._root / run_id / "quarantine" / f"{stage}.parquet"
-        return ParquetFileWriter(
-            path, schema, publish=lambda done: done.relative_to(self._root).as_posix()
-        )
+        return _artefact_writer(self._artefacts, run_id, path, schema)
 
     def announce(self, run_id: str, stage: str, batch: QuarantineBatch) -> None:
         logger.warning(

@@ -33,6 +33,7 @@ from customer_etl.config.observability import ObservabilitySettings
 from customer_etl.config.privacy import PrivacySettings, encrypted_columns
 from customer_etl.config.residency import ResidencySettings
 from customer_etl.config.retention import RetentionSettings, missing_classes
+from customer_etl.config.subject_requests import SubjectRequestSettings
 from customer_etl.config.warehouse_tls import WarehouseTlsSettings
 from customer_etl.core.schema import CANONICAL_COLUMNS
 
@@ -658,6 +659,11 @@ class Config(_Section):
         default_factory=PrivacySettings,
         description="Personal-data classification of source columns and masking for "
         "non-production environments (docs/data-protection.md).",
+    )
+    subject_requests: SubjectRequestSettings = Field(
+        default_factory=SubjectRequestSettings,
+        description="Data subject requests: erasure mode and the processing record "
+        "(docs/governance/subject-requests.md).",
     )
     lineage: LineageSettings = Field(
         default_factory=LineageSettings,

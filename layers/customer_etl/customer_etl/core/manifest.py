@@ -125,6 +125,10 @@ class RunManifest(BaseModel):
     source_version: str | None = None
     """The version of the source object the run reads (S3 version id or ETag), when the
     store has versions: a replaced object never mixes into a run started for another."""
+    triggered_by: str | None = None
+    """Who started the run, for the audit trail: `local:<account>` for a local run, the S3
+    requester of the upload (`s3:<account or principal>`) or the identity an operator's
+    execution input names in the cloud; None for runs recorded before it was kept."""
 
     @classmethod
     def start(cls, run_id: str, source_uri: str, now: datetime | None = None) -> RunManifest:

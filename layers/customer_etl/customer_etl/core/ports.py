@@ -6,7 +6,7 @@ the local machine and for AWS. Tests use the real local adapters or in-memory fa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -18,6 +18,7 @@ import pandas as pd
 from customer_etl.core.api_stats import ApiStats
 from customer_etl.core.legal_holds import HeldTargets, LegalHold, NewLegalHold
 from customer_etl.core.manifest import RunManifest
+from customer_etl.core.retention import Expired, RetentionOutcome
 
 
 class InputStore(Protocol):
@@ -204,6 +205,8 @@ class RunRecord:
     rows_deleted: int = 0
     attempts: int = 1
     """Executions the run took: 1, plus one per resume or redrive."""
+    triggered_by: str | None = None
+    """Who started the run (`RunManifest.triggered_by`); None when not recorded."""
 
 
 @dataclass(frozen=True)
@@ -249,6 +252,15 @@ class CustomerLoad(Protocol):
     def upsert(self, chunk: pd.DataFrame) -> pd.Series:
         """Upsert the chunk's records (with their content hash) on `customer_id`; the reason
         codes of the rows the warehouse did not load, by row label."""
+        ...
+
+    def stored_hashes(self, keys: Sequence[str]) -> dict[str, str]:
+        """The content hashes the warehouse holds for those of `keys` it has."""
+        ...
+
+    def mark_seen(self, rows: pd.DataFrame) -> pd.Series:
+        """Record unchanged records (`customer_id` and `content_hash` only) as seen by this
+        load, with their audit rows; the reason codes of the rows it could not record."""
         ...
 
     def store_data_key(self, data_key_id: str, key: DataKey) -> None:
@@ -309,6 +321,40 @@ class Warehouse(Protocol):
         run_ids: Iterable[str] = (),
     ) -> HeldTargets:
         """Of these customer ids, data classes and run ids, those a hold covers at `at`."""
+        ...
+
+    def expired_customers(
+        self, event: str, cutoff: datetime, *, skip_anonymised: bool = False
+    ) -> list[Expired]:
+        """The customers whose `event` (`last_seen`, `signup`) is before `cutoff`; with
+        `skip_anonymised`, not those an earlier job anonymised."""
+        ...
+
+    def delete_expired_customers(self, ids: Sequence[str], event: str, cutoff: datetime) -> int:
+        """Delete these customers, each only if still past `cutoff`; how many went."""
+        ...
+
+    def anonymise_expired_customers(
+        self, values: Mapping[str, Mapping[str, str | None]], event: str, cutoff: datetime
+    ) -> int:
+        """Overwrite these customers' personal columns with `values` (by customer id), each
+        only if still past `cutoff`, and clear their blind indexes; how many changed."""
+        ...
+
+    def customer_counts(self, event: str, cutoff: datetime) -> tuple[int, int]:
+        """(customers, customers whose `event` is before `cutoff`)."""
+        ...
+
+    def record_retention_actions(
+        self, job_run_id: str, at: datetime, outcomes: Sequence[RetentionOutcome]
+    ) -> None:
+        """Record what a retention job did, one row per class and store (counts only)."""
+        ...
+
+    def retention_actions(
+        self, since: datetime | None = None
+    ) -> list[tuple[str, datetime, RetentionOutcome]]:
+        """The retention audit rows (job run id, time, outcome), oldest first."""
         ...
 
 

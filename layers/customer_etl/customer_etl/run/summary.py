@@ -97,6 +97,7 @@ def run_record(manifest: RunManifest) -> RunRecord:
         finished_at=manifest.finished_at,
         error=manifest.error,
         attempts=manifest.attempts,
+        triggered_by=manifest.triggered_by,
     )
 
 

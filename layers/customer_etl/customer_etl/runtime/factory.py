@@ -20,11 +20,13 @@ from customer_etl.adapters.local import (
     LogNotifier,
     SmtpNotifier,
 )
+from customer_etl.adapters.parquet_crypto import LocalRunArtefacts
 from customer_etl.adapters.secrets import resolve_secret
 from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.config.model import Config
-from customer_etl.core.ports import Notifier, Warehouse
+from customer_etl.core.ports import KeyProvider, Notifier, Warehouse
+from customer_etl.privacy.envelope import FieldProtection
 from customer_etl.run.pipeline import Ports
 from customer_etl.runtime.enrichment import cloud_enrichment, local_enrichment
 from customer_etl.runtime.lineage import lineage_emitter
@@ -66,19 +68,41 @@ def local_notifier(config: Config) -> Notifier:
     return LogNotifier()
 
 
+def local_artefacts(
+    config: Config, protection: Callable[[], FieldProtection | None] | None = None
+) -> LocalRunArtefacts:
+    """How the runs folder's Parquet files are encrypted: under the key provider of the
+    field protection (so one switch, `encryption.enabled`, covers the warehouse and the run
+    artefacts), built on first use."""
+    if protection is None:
+        warehouse = _lazy_warehouse(config)
+        protection = cache(
+            lambda: field_protection(config, known_kek_ids=lambda: warehouse().kek_ids())
+        )
+    chosen = protection
+
+    def keys() -> KeyProvider | None:
+        built = chosen()
+        return built.keys if built is not None else None
+
+    return LocalRunArtefacts(config.pipeline.output_dir, keys)
+
+
 def local_ports(config: Config) -> Ports:
     root = config.pipeline.output_dir
     warehouse = _lazy_warehouse(config)
+    protection = cache(
+        lambda: field_protection(config, known_kek_ids=lambda: warehouse().kek_ids())
+    )
+    artefacts = local_artefacts(config, protection)
     return Ports(
         inputs=LocalInputStore(),
-        checkpoints=LocalCheckpointStore(root),
-        quarantine=LocalQuarantineSink(root),
+        checkpoints=LocalCheckpointStore(root, artefacts),
+        quarantine=LocalQuarantineSink(root, artefacts),
         warehouse=warehouse,
         enrichment=cache(lambda: local_enrichment(config)),
         notifier=local_notifier(config),
-        protection=cache(
-            lambda: field_protection(config, known_kek_ids=lambda: warehouse().kek_ids())
-        ),
+        protection=protection,
         lineage=lineage_emitter(config),
     )
 
@@ -99,4 +123,11 @@ def cloud_ports(config: Config) -> Ports:
     )
 
 
-__all__ = ["Warehouse", "build_key_provider", "build_warehouse", "cloud_ports", "local_ports"]
+__all__ = [
+    "Warehouse",
+    "build_key_provider",
+    "build_warehouse",
+    "cloud_ports",
+    "local_artefacts",
+    "local_ports",
+]

@@ -25,13 +25,12 @@ from customer_etl.config import Config, load_config
 from customer_etl.core.errors import CustomerEtlError, UnexpectedStageError
 from customer_etl.core.manifest import RunManifest, StageReport
 from customer_etl.core.ports import RUN_JOB, LineageEvent
-from customer_etl.health.checks import cloud_health
 from customer_etl.observability import metric_names
 from customer_etl.observability.api_metrics import emit_api_metrics
 from customer_etl.observability.metrics import emit_metric
 from customer_etl.observability.telemetry import logger, metrics, raised_at, tracer
-from customer_etl.reporting.period_report import PERIODS
-from customer_etl.reporting.publish import publish_period_report
+from customer_etl.reporting.periods import PERIODS
+from customer_etl.reporting.retention_report import alert_if_overdue, build_retention_report
 from customer_etl.run.failure import (
     FAILED_STATUSES,
     MANIFEST_DOCUMENT,
@@ -48,11 +47,12 @@ from customer_etl.run.pipeline import (
     with_lineage,
 )
 from customer_etl.run.quality_gate import VALIDATING_STAGES, enforce
-from customer_etl.run.retention import apply_retention
+from customer_etl.run.retention import apply_retention, covered_classes
 from customer_etl.run.settings import stage_settings
 from customer_etl.run.source import run_id_for_object
 from customer_etl.run.summary import finished, run_record
 from customer_etl.runtime.factory import cloud_ports
+from customer_etl.runtime.identity import cloud_identity
 from customer_etl.runtime.incidents import incident_desk
 from customer_etl.runtime.protection import key_provider
 from customer_etl.runtime.report_command import forecast_limits
@@ -81,12 +81,15 @@ def manifest_from_event(stage: str, event: dict[str, Any]) -> RunManifest:
                 "bucket": detail["bucket"]["name"],
                 "key": detail["object"]["key"],
                 "version_id": detail["object"].get("version-id"),
+                "requester": detail.get("requester"),
             }
         # S3 event keys arrive URL-encoded (a space is '+').
         key = unquote_plus(source["key"])
         manifest = RunManifest.start(event["run_id"], f"s3://{source['bucket']}/{key}")
         version = source.get("version_id") or source.get("etag")
-        return manifest.model_copy(update={"source_version": version})
+        return manifest.model_copy(
+            update={"source_version": version, "triggered_by": cloud_identity(source)}
+        )
     return RunManifest.model_validate(event)
 
 
@@ -197,11 +200,22 @@ def stage_handler(stage: str) -> Handler:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def retention_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Scheduled daily: apply the retention period to the warehouse."""
+    """Scheduled daily: apply the retention classes to the warehouse (S3 lifecycle rules
+    expire the objects), then alert when records are still past their period."""
     config = _config()
-    record = apply_retention(build_warehouse(config), config.retention)
+    warehouse = build_warehouse(config)
+    covered = covered_classes(config)
+    record = apply_retention(warehouse, config.retention, covered=covered)
     metrics.add_metric(name="RowsDeleted", unit=MetricUnit.Count, value=record.rows_deleted)
-    return {"run_id": record.run_id, "rows_deleted": record.rows_deleted}
+    report = build_retention_report(warehouse, config.retention, datetime.now(UTC), covered=covered)
+    alerted = alert_if_overdue(report, SnsNotifier(config.aws.alert_topic_arn), config.alerts)
+    overdue = sum(report.overdue.values())
+    return {
+        "run_id": record.run_id,
+        "rows_deleted": record.rows_deleted,
+        "overdue": overdue,
+        "alerted": alerted,
+    }
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -224,6 +238,8 @@ def start_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, An
         # The version the run reads: its version id where the bucket keeps versions, else
         # its ETag (the run refuses an object whose ETag no longer matches).
         "version_id": obj.get("version-id") or (f'"{obj["etag"]}"' if obj.get("etag") else None),
+        # Who uploaded it (an account id or service principal), for the audit trail.
+        "requester": detail.get("requester"),
     }
     started = StepFunctionsStarter(_config().aws.state_machine_arn).start(run_id, source)
     logger.info("run started" if started else "object already has its run; nothing started")
@@ -278,6 +294,9 @@ def health_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     """Scheduled: the deployment's health in its JSON form, and the number of unhealthy
     components as a metric for the alarm (0 when all is well, so the alarm sees data)."""
     # As the stage functions build it: KMS, never a key file that dies with the container.
+    # Imported here: the stage functions share this module and never check health.
+    from customer_etl.health.checks import cloud_health
+
     report = cloud_health(_config, partial(key_provider, cloud=True))
     emit_metric(metric_names.HEALTH_UNHEALTHY, MetricUnit.Count, report.unhealthy_count)
     return report.as_json()
@@ -292,6 +311,9 @@ def report_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     period = event.get("period")
     if period not in PERIODS:
         raise CustomerEtlError(f"report period {period!r} is not one of: {', '.join(PERIODS)}")
+    # Imported here: the stage functions share this module and never write reports.
+    from customer_etl.reporting.publish import publish_period_report
+
     config = _config()
     aws = config.aws
     store = S3ReportStore(aws.reports_bucket or aws.checkpoint_bucket, aws.reports_prefix)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from customer_etl.adapters.files import write_text_atomically
+from customer_etl.adapters.private_files import private_folder
 from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.config.model import Config
 from customer_etl.core.errors import (
@@ -33,6 +34,7 @@ from customer_etl.run.retention import new_run_id
 from customer_etl.run.settings import stage_settings
 from customer_etl.run.summary import failure_alert, finished, run_record, summary
 from customer_etl.runtime.console import Console
+from customer_etl.runtime.identity import local_identity
 from customer_etl.runtime.incidents import incident_desk
 from customer_etl.runtime.log_file import run_log_file
 from customer_etl.runtime.preflight import check_before_stages, check_runs_folder
@@ -95,7 +97,7 @@ class LocalRunner:
         check_runs_folder(self._root)
         self._refuse_unusable_schema()
         manifest = RunManifest.start(run_id, str(source)).model_copy(
-            update={"mapping": mapping, "replay_of": replay_of}
+            update={"mapping": mapping, "replay_of": replay_of, "triggered_by": local_identity()}
         )
         return self._continue(manifest)
 
@@ -295,8 +297,7 @@ class LocalRunner:
             )
 
     def _save(self, manifest: RunManifest) -> None:
-        folder = self._root / manifest.run_id
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = private_folder(self._root / manifest.run_id, base=self._root)
         _write_json(folder / MANIFEST_FILE, manifest.model_dump(mode="json"))
         _write_json(folder / SUMMARY_FILE, summary(manifest, self._warehouse_url()))
         if manifest.status != "running":  # an ended run, succeeded or failed; never raises

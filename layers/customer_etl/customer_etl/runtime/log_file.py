@@ -6,6 +6,7 @@ so that a run's lines are found by its id and never mixed with another run's.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,7 +14,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from customer_etl.adapters.private_files import private_file, private_folder
 from customer_etl.observability.telemetry import send_logs_to
+
+
+def _open_log(path: Path) -> TextIO:
+    """A log file for appending, owner-only (0600) in an owner-only folder (0700): its lines
+    carry no personal data, but they do say what ran, when, on which files."""
+    private_folder(path.parent)
+    return os.fdopen(private_file(path, append=True), "a", encoding="utf-8")
 
 
 def log_file_path(log_dir: Path, run_id: str, now: datetime | None = None) -> Path:
@@ -26,8 +35,7 @@ def run_log_file(log_dir: Path, run_id: str) -> Iterator[Path]:
     """Send the structured log to a new file of the run while the block runs; yields its
     path. The stream the log went to before is restored afterwards."""
     path = log_file_path(log_dir, run_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8") as log:
+    with _open_log(path) as log:
         previous = send_logs_to(log)
         try:
             yield path
@@ -54,8 +62,7 @@ class LazyLogFile:
         one line saying so: the log is kept on the console rather than lost."""
         target = self._path()
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            return target.open("a", encoding="utf-8")
+            return _open_log(target)
         except OSError as error:
             sys.stderr.write(
                 f"customer-etl: warning: cannot write the log file {target} "

@@ -21,6 +21,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from customer_etl.adapters.files import output_write_error
+from customer_etl.adapters.private_files import private_folder
 from customer_etl.core.errors import InputFileError, OutputWriteError, WarehouseUnavailableError
 from customer_etl.core.manifest import RunManifest
 from customer_etl.observability.telemetry import logger
@@ -68,7 +69,7 @@ def check_runs_folder(root: Path) -> None:
     """The runs folder exists or can be created (a full disk or a read-only mount is named
     by `output_write_error`; a file in the way, or any other reason, by its class)."""
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        private_folder(root)  # owner-only: it holds every run's personal data
     except OSError as error:
         failure = output_write_error(root, error)
         if isinstance(failure, OutputWriteError):

@@ -10,10 +10,13 @@ upserts on `customer_id`, so a replay never duplicates a customer.
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 
 import pandas as pd
 
+from customer_etl.adapters.parquet_crypto import LocalRunArtefacts
+from customer_etl.adapters.private_files import private_file, private_folder
 from customer_etl.core.context import SOURCE_ROW
 from customer_etl.core.errors import CustomerEtlError, InputFileError
 from customer_etl.core.manifest import RUN_ID_PATTERN, STAGES, ReplayReport, RunManifest
@@ -56,10 +59,13 @@ def restore(values: pd.Series) -> pd.Series:
     return values.where(~risky, values.str[1:])
 
 
-def quarantined_records(root: Path, run_id: str) -> pd.DataFrame:
-    """Every quarantined record of a run, stage by stage, in source order."""
-    folder = root / run_id / "quarantine"
-    frames = [pd.read_parquet(path) for stage in STAGES for path in _stage_files(folder, stage)]
+def quarantined_records(artefacts: LocalRunArtefacts, run_id: str) -> pd.DataFrame:
+    """Every quarantined record of a run, stage by stage, in source order (decrypted with
+    the run's key; files of runs made before encryption are read as they are)."""
+    folder = artefacts.root / run_id / "quarantine"
+    frames = [
+        artefacts.read_frame(path) for stage in STAGES for path in _stage_files(folder, stage)
+    ]
     if not frames:
         return pd.DataFrame(columns=list(EXPORT_COLUMNS))
     return pd.concat(frames, ignore_index=True).sort_values(SOURCE_ROW, kind="stable")
@@ -93,23 +99,31 @@ def describe(manifest: RunManifest) -> list[str]:
     return lines
 
 
-def export(root: Path, manifest: RunManifest, output: Path) -> int:
+def export(artefacts: LocalRunArtefacts, manifest: RunManifest, output: Path) -> int:
     """Write the run's still-quarantined records to `output` (CSV, UTF-8 with a byte-order
-    mark so that spreadsheets show accents); returns how many."""
-    records = quarantined_records(root, manifest.run_id)
+    mark so that spreadsheets show accents; owner-only, since it holds personal data in
+    plaintext); returns how many."""
+    records = quarantined_records(artefacts, manifest.run_id)
     records = records[~records[SOURCE_ROW].isin(manifest.recovered_source_rows)]
     table = pd.DataFrame({name: neutralise(records[name]) for name in EXPORT_COLUMNS})
     output.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(output, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL)
+    _write_private_csv(table, output, encoding="utf-8-sig")
     return len(table)
 
 
-def replay(runner: LocalRunner, root: Path, run_id: str, corrected: Path) -> RunManifest:
+def _write_private_csv(table: pd.DataFrame, path: Path, encoding: str) -> None:
+    with os.fdopen(private_file(path), "w", encoding=encoding, newline="") as handle:
+        table.to_csv(handle, index=False, quoting=csv.QUOTE_MINIMAL)
+
+
+def replay(
+    runner: LocalRunner, artefacts: LocalRunArtefacts, run_id: str, corrected: Path
+) -> RunManifest:
     """Run the corrected records of `corrected` through the pipeline as a new run and record
     in run `run_id` which of its quarantined records that recovered."""
     original = runner.manifest(run_id)
     rows = _corrected_rows(corrected)
-    records = quarantined_records(root, run_id)
+    records = quarantined_records(artefacts, run_id)
     pending = set(records[SOURCE_ROW].tolist()) - set(original.recovered_source_rows)
     todo = rows[rows[SOURCE_ROW].isin(pending) & ~_unchanged_duplicates(rows, records)]
     if todo.empty:
@@ -118,11 +132,10 @@ def replay(runner: LocalRunner, root: Path, run_id: str, corrected: Path) -> Run
             f"not quarantined records of run {run_id}"
         )
     replay_id = _replay_id(original)
-    source = root / replay_id / REPLAY_INPUT
-    source.parent.mkdir(parents=True, exist_ok=True)
-    todo.loc[:, list(CANONICAL_COLUMNS)].to_csv(source, index=False, encoding="utf-8")
+    source = private_folder(artefacts.root / replay_id, base=artefacts.root) / REPLAY_INPUT
+    _write_private_csv(todo.loc[:, list(CANONICAL_COLUMNS)], source, encoding="utf-8")
     result = runner.run(source, replay_id, replay_of=run_id)
-    failed = set(quarantined_records(root, replay_id)[SOURCE_ROW].tolist())
+    failed = set(quarantined_records(artefacts, replay_id)[SOURCE_ROW].tolist())
     # Row i of the replay input is the i-th record kept from the corrected file.
     recovered = [
         int(original_row)
