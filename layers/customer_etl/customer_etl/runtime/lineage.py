@@ -9,6 +9,10 @@ from pathlib import Path
 
 from openlineage.client.naming.dataset import S3, LocalFileSystem
 from openlineage.client.transport import Transport
+from openlineage.client.transport.amazon_datazone import (
+    AmazonDataZoneConfig,
+    AmazonDataZoneTransport,
+)
 from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
 from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import (
@@ -40,7 +44,7 @@ def lineage_emitter(config: Config, *, cloud: bool = False) -> LineageEmitter:
     if settings.transport == "none":
         return NoLineage()
     return OpenLineageEmitter(
-        _transports(settings, config.pipeline.output_dir, cloud),
+        _transports(settings, config.pipeline.output_dir, cloud, config.aws.region),
         settings.namespace,
         locations(config, cloud=cloud),
         protection(config),
@@ -103,8 +107,10 @@ def _of_uri(uri: str, root: Path | None) -> tuple[str, str]:
 
 
 def _transports(
-    settings: LineageSettings, root: Path, cloud: bool
+    settings: LineageSettings, root: Path, cloud: bool, region: str | None = None
 ) -> Callable[[str], Transport | None]:
+    if settings.transport == "datazone":
+        return _datazone(str(settings.datazone_domain_id), region)
     if settings.transport == "console":
         console = ConsoleTransport(ConsoleConfig())
         return lambda run_id: console
@@ -123,6 +129,15 @@ def _transports(
         return FileTransport(FileConfig(log_file_path=str(path), append=True))
 
     return file_of
+
+
+def _datazone(domain_id: str, region: str | None) -> Callable[[str], Transport | None]:
+    @cache
+    def transport() -> Transport:
+        # Built when the first event goes: a boto3 client, the caller's AWS credentials.
+        return AmazonDataZoneTransport(AmazonDataZoneConfig(domain_id=domain_id, region=region))
+
+    return lambda run_id: transport()
 
 
 def _http(settings: LineageSettings) -> Callable[[str], Transport | None]:
