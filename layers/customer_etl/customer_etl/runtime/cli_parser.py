@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from customer_etl.runtime.audit_command import add_audit_arguments
+from customer_etl.runtime.compliance_command import add_compliance_arguments
 from customer_etl.runtime.hold_command import add_hold_arguments
 from customer_etl.runtime.mapping_command import add_mapping_arguments
 from customer_etl.runtime.report_command import add_report_arguments
@@ -152,6 +153,9 @@ def parser() -> argparse.ArgumentParser:
     )
     add_audit_arguments(
         commands.add_parser("audit", help="audit reports of runs and changes"), _with_config
+    )
+    add_compliance_arguments(
+        commands.add_parser("compliance", help="the compliance page"), _with_config
     )
 
     add_mapping_arguments(commands.add_parser("mapping", help="propose a mapping for an export"))
