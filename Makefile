@@ -57,8 +57,9 @@ typecheck: $(DEV)
 
 check: lint typecheck test
 
-docs: $(DEV) ## regenerate docs/configuration.md from the configuration model
+docs: $(DEV) ## regenerate docs/configuration.md and docs/governance/classification-scheme.md
 	$(BIN)/customer-etl config docs --output docs/configuration.md
+	$(BIN)/python -m customer_etl.config.classification_scheme --output docs/governance/classification-scheme.md
 
 synth: $(DEV) ## synthesise the CloudFormation template of ENV (dev, staging or prod)
 	@test -n "$(ENV)" || { echo "name the environment: make synth ENV=staging"; exit 2; }
