@@ -9,7 +9,7 @@ CDK := CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true \
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 PATH="$(CURDIR)/$(BIN):$$PATH" \
 	npx --yes aws-cdk@2
 
-.PHONY: install dev run test chromium test-postgres unit integration infra e2e lint typecheck check docs synth synth-pipeline package deploy bench bench-pipeline bench-duplicates backtest bench-enrich bench-encrypt bench-load db-upgrade health clean
+.PHONY: install dev run test chromium test-postgres unit integration infra e2e lint typecheck check docs synth synth-pipeline package deploy bench bench-pipeline bench-duplicates backtest bench-enrich bench-encrypt bench-load profile bench-speed db-upgrade health clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -57,8 +57,9 @@ typecheck: $(DEV)
 
 check: lint typecheck test
 
-docs: $(DEV) ## regenerate docs/configuration.md and docs/governance/classification-scheme.md
+docs: $(DEV) ## regenerate docs/configuration.md and docs/governance/ from the configuration model
 	$(BIN)/customer-etl config docs --output docs/configuration.md
+	$(BIN)/customer-etl config governance-docs --output docs/governance
 	$(BIN)/python -m customer_etl.config.classification_scheme --output docs/governance/classification-scheme.md
 
 synth: $(DEV) ## synthesise the CloudFormation template of ENV (dev, staging or prod)
@@ -106,6 +107,21 @@ $(BENCH_VENV)/.installed: pyproject.toml
 bench-load: $(BENCH_VENV)/.installed ## warehouse load vs pandas.to_sql and awswrangler
 	scripts/with-postgres.sh $(BENCH_VENV)/bin/python scripts/bench_load.py $(BENCH_ARGS)
 
+# dlt, the plain loader bench-speed compares with, in its own environment as well.
+DLT_VENV := .venv-dlt
+$(DLT_VENV)/.installed:
+	$(PYTHON) -m venv $(DLT_VENV)
+	$(DLT_VENV)/bin/pip install --quiet --upgrade pip
+	$(DLT_VENV)/bin/pip install --quiet "dlt[sqlalchemy]>=1.5"
+	touch $@
+
+bench-speed: $(DEV) $(DLT_VENV)/.installed ## 1M rows: end to end and per stage, unchanged rerun, imports, peak RSS, dlt's merge load
+	$(BIN)/python scripts/bench_speed.py --dlt-python $(DLT_VENV)/bin/python $(BENCH_ARGS)
+
+ROWS ?= 100000
+profile: $(DEV) ## cProfile of a whole local run of ROWS rows: sorted tables and a flame graph in .etl/profile
+	$(BIN)/python scripts/profile_run.py --rows $(ROWS) $(PROFILE_ARGS)
+
 db-upgrade: $(RUNTIME) ## apply pending warehouse migrations (ENV=local by default)
 	$(BIN)/customer-etl db upgrade --env $(or $(ENV),local)
 
@@ -113,4 +129,4 @@ health: $(RUNTIME) ## check the warehouse of ENV (local by default)
 	$(BIN)/customer-etl health --env $(or $(ENV),local)
 
 clean:
-	rm -rf .etl cdk.out .pytest_cache .mypy_cache .ruff_cache $(BENCH_VENV)
+	rm -rf .etl cdk.out .pytest_cache .mypy_cache .ruff_cache $(BENCH_VENV) $(DLT_VENV)

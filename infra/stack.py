@@ -37,7 +37,7 @@ class CustomerEtlStack(Stack):
 
         encryption = Encryption(self, "Encryption", env_name=env_name, retain=retain)
         key = encryption.key
-        storage = Storage(self, "Storage", key=key, retain=retain)
+        storage = Storage(self, "Storage", key=key, retain=retain, retention=config.retention)
         self.replication = (
             Replication(
                 self,
@@ -98,6 +98,7 @@ class CustomerEtlStack(Stack):
             "Schedules",
             env_name=env_name,
             health=functions.live["health"],
+            retention=functions.live["retention"],
             report=functions.live["report"],
         )
         monitoring = Monitoring(

@@ -1,5 +1,5 @@
 """Lambda handler of the load stage: all it does is name its stage."""
 
-from customer_etl.runtime.lambda_handlers import stage_handler
+from customer_etl.runtime.lambda_entry import stage_handler
 
 handler = stage_handler("load")

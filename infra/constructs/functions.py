@@ -1,7 +1,7 @@
 """The stage functions, the start function that turns a landed object into one run, the
 run-status function that hears the state machine's execution status events, the retention,
-health and report functions, the layers they share, and the daily retention schedule (the
-health and report schedules are in schedules.py)."""
+health and report functions and the layers they share (their schedules are in
+schedules.py)."""
 
 from __future__ import annotations
 
@@ -24,8 +24,6 @@ from aws_cdk import (
     Stack,
 )
 from aws_cdk import aws_dynamodb as dynamodb
-from aws_cdk import aws_events as events
-from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -63,8 +61,11 @@ RUN_STATUS = "run_status"
 notice."""
 START = "start"
 """The function that starts one execution per landed object (its name is the run id)."""
-FUNCTION_NAMES = (*PIPELINE_FUNCTIONS, RUN_STATUS, START, "health", "report")
-WAREHOUSE_FUNCTIONS = ("load", "retention", RUN_STATUS, "health", "report")
+SUBJECT_REQUEST = "subject_request"
+"""Data subject requests for operators (runtime/subject_lambda.py): invoked with IAM only,
+no function URL and no trigger."""
+FUNCTION_NAMES = (*PIPELINE_FUNCTIONS, RUN_STATUS, START, "health", "report", SUBJECT_REQUEST)
+WAREHOUSE_FUNCTIONS = ("load", "retention", RUN_STATUS, "health", "report", SUBJECT_REQUEST)
 """The functions that connect to the warehouse: inside the warehouse network when there is
 one (network.py). The others (extract, transform, enrich, start) stay outside any VPC:
 enrich must reach the public enrichment APIs, and none of them needs the warehouse."""
@@ -78,6 +79,8 @@ SMALL_FUNCTIONS: Mapping[str, tuple[int, int]] = {
     RUN_STATUS: (512, 120),
     # One StartExecution call.
     START: (512, 30),
+    # A person's rows and one decrypt per data key; an erasure is a few statements.
+    SUBJECT_REQUEST: (1024, 120),
 }
 
 FIELD_KEY_ACTIONS = ("kms:GenerateDataKey", "kms:Decrypt")
@@ -152,13 +155,12 @@ ASYNC_FAILURES: Mapping[str, str] = {
     "health alarm (missing data breaching) reports.",
     "report": "Run by EventBridge Scheduler with retries; a failed report raises the "
     "report-failed alarm and is invoked again by hand (docs/reports.md).",
+    SUBJECT_REQUEST: "Invoked synchronously by an operator with IAM: a failure is the "
+    "operator's response, and the request's row in subject_requests stays open.",
 }
 
 LIVE_ALIAS = "live"
 """The alias every caller invokes; moving it to an earlier version rolls a function back."""
-
-RETENTION_SCHEDULE = events.Schedule.cron(minute="0", hour="3")
-"""Daily at 03:00 UTC, outside UK office hours and before the morning's files arrive."""
 
 
 class Functions(Construct):
@@ -269,7 +271,18 @@ class Functions(Construct):
             {name: value for name, value in run_context.items() if value},
             context_keys=list(run_context),
         )
-        secrets.grant_read("BlindIndexKey", [self.by_name["load"]])
+        # Subject requests find a person by blind index, and unwrap (never make) the data
+        # keys of the runs that sealed their record, for an access export: Decrypt only,
+        # under the pipeline's context. No bucket, queue or topic: the warehouse alone.
+        subject = self.by_name[SUBJECT_REQUEST]
+        access.grant_field_key(
+            subject,
+            field_key,
+            ("kms:Decrypt",),
+            {name: value for name, value in run_context.items() if value},
+            context_keys=list(run_context),
+        )
+        secrets.grant_read("BlindIndexKey", [self.by_name["load"], subject])
 
         # Health probes what a run needs: the warehouse, a put and delete under health/ in
         # the checkpoint bucket, a data-key round trip, the APIs and their breaker states.
@@ -307,6 +320,8 @@ class Functions(Construct):
         access.grant_table(enrich, circuit_breakers, BREAKER_ACTIONS)
         key_services["enrich"].add("dynamodb")
         secrets.grant_read("CompaniesHouseKey", [enrich, health])
+        # The functions that send lineage events (docs/lineage.md) read its consumer's key.
+        secrets.grant_read("LineageApiKey", [self.by_name[name] for name in (*STAGES, RUN_STATUS)])
         # The storage key only through the services each function uses; start uses none.
         for name, services in key_services.items():
             if services:
@@ -322,21 +337,6 @@ class Functions(Construct):
                 version=function.current_version,
                 description=f"customer-etl {env_name} {name}: the version callers invoke",
             )
-
-        self.retention_schedule = events.Rule(
-            self,
-            "RetentionSchedule",
-            description=f"customer-etl {env_name}: daily retention run",
-            schedule=RETENTION_SCHEDULE,
-            targets=[targets.LambdaFunction(self.live["retention"], retry_attempts=2)],
-        )
-
-        acknowledge(
-            self.retention_schedule,
-            "Serverless-EventBusDLQ",
-            "The daily retention run: a failed delivery is retried twice and the next day's "
-            "run does the same work; the retention function's error alarm tells operators.",
-        )
 
         self._acknowledge_findings(
             landing=landing, checkpoints=checkpoints, reports=reports, config=config

@@ -1,4 +1,5 @@
-"""EventBridge Scheduler schedules of the health check and the period reports."""
+"""EventBridge Scheduler schedules of the health check, the retention job and the period
+reports."""
 
 from __future__ import annotations
 
@@ -29,12 +30,19 @@ REPORT_SCHEDULES: Mapping[ReportPeriod, scheduler.ScheduleExpression] = {
     ),
 }
 
+RETENTION_SCHEDULE = scheduler.ScheduleExpression.cron(
+    minute="0", hour="3", time_zone=REPORT_TIME_ZONE
+)
+"""Daily at 03:00 UK time, outside office hours and before the morning's files arrive (and
+before the 06:30 reports, which then count the night's job)."""
+
 RETRY_ATTEMPTS = 2
 """A throttled or failed invocation is tried twice more before the schedule gives up."""
 
 
 class Schedules(Construct):
-    """Runs health every five minutes and report daily and weekly, with `{"period": ...}`.
+    """Runs health every five minutes, retention daily, and report daily and weekly, with
+    `{"period": ...}`.
 
     EventBridge Scheduler rather than an EventBridge rule: it takes a time zone, so the
     reports keep to UK office hours through summer time.
@@ -47,12 +55,13 @@ class Schedules(Construct):
         *,
         env_name: str,
         health: lambda_.IFunction,
+        retention: lambda_.IFunction,
         report: lambda_.IFunction,
     ) -> None:
         super().__init__(scope, construct_id)
 
         # One role of ours for the three schedules, rather than the per-target roles CDK
-        # would otherwise put at the top of the stack: it may invoke these two functions.
+        # would otherwise put at the top of the stack: it may invoke these three functions.
         role = iam.Role(
             self,
             "Role",
@@ -60,7 +69,8 @@ class Schedules(Construct):
                 "scheduler.amazonaws.com",
                 conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
             ),
-            description=f"customer-etl {env_name}: EventBridge Scheduler invokes health, report",
+            description=f"customer-etl {env_name}: EventBridge Scheduler invokes health, "
+            "retention, report",
         )
 
         self.health = scheduler.Schedule(
@@ -76,6 +86,22 @@ class Schedules(Construct):
                 # A check older than its own interval says nothing about now: drop it.
                 max_event_age=Duration.minutes(HEALTH_CHECK_MINUTES),
                 retry_attempts=0,
+            ),
+        )
+
+        # The retention job is idempotent (what it deleted is gone, what is left is judged
+        # again), so a retried or late delivery does no harm; a day late, the next one runs.
+        self.retention = scheduler.Schedule(
+            self,
+            "Retention",
+            schedule_name=f"customer-etl-{env_name}-retention",
+            description=f"customer-etl {env_name}: the daily retention job",
+            schedule=RETENTION_SCHEDULE,
+            target=scheduler_targets.LambdaInvoke(
+                retention,
+                role=role,
+                max_event_age=Duration.hours(12),
+                retry_attempts=RETRY_ATTEMPTS,
             ),
         )
 

@@ -1,5 +1,6 @@
 """The secrets a run needs, created by the stack: the warehouse password, the Companies House
-API key, the masking key and the blind-index key.
+API key, the masking key and the blind-index key (and the lineage consumer's API key when
+lineage goes over HTTP).
 
 A reference in the configuration (`secretsmanager:NAME`) names the secret; the stack creates
 it under that name, encrypted with the pipeline key, with a generated value, so that a first
@@ -98,6 +99,20 @@ def secret_specs(config: Config) -> list[SecretSpec]:
                 rotation_note=(
                     "The blind index is an HMAC under this key: rotating it would make every "
                     "indexed row unfindable (docs/encryption.md), so it must never rotate."
+                ),
+            )
+        )
+    if config.lineage.transport == "http":
+        specs.append(
+            SecretSpec(
+                "LineageApiKey",
+                config.lineage.api_key_ref,
+                "API key of the OpenLineage consumer the run's lineage is sent to: replace "
+                "the generated placeholder with the key the consumer issued",
+                generated_is_final=False,
+                rotation_note=(
+                    "Issued by the lineage consumer (Marquez's proxy, DataHub's access "
+                    "tokens): rotate it there and put the new value here."
                 ),
             )
         )

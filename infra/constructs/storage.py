@@ -8,9 +8,12 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-CHECKPOINT_EXPIRY_DAYS = 30
-"""Checkpoints exist to resume a failed run; a month is longer than any fix takes,
-and deleting them bounds how long copies of personal data live outside the warehouse."""
+from customer_etl.config.retention import RetentionSettings
+
+RUNS_PREFIX = "runs/"
+"""The checkpoints of every run in the checkpoint bucket (adapters/aws.py)."""
+QUARANTINE_PREFIX = "quarantine/"
+"""The quarantined records in the checkpoint bucket (adapters/aws.py)."""
 
 NONCURRENT_VERSION_EXPIRY_DAYS = 30
 """Versioning guards against an accidental overwrite; old versions must still expire, or a
@@ -18,16 +21,55 @@ deletion made for retention would leave the personal data behind in a previous v
 
 ACCESS_LOG_EXPIRY_DAYS = 365
 
-REPORT_EXPIRY_DAYS = 400
-"""Thirteen months of period reports, so that a week can be compared with the same week a
-year before; older ones can be produced again from the warehouse's run history."""
+
+def object_days(retention: RetentionSettings, store: str) -> int:
+    """The days the objects of `store` are kept: the period of its retention class (S3
+    expires at the earliest one day after creation). The same classes drive the local
+    retention job, so the two cannot disagree; a test checks the synthesised rules."""
+    found = retention.class_of_store(store)
+    if found is None:
+        raise ValueError(
+            f"no retention class holds the store {store}: add one to retention.classes"
+        )
+    return max(1, found[1].period_days)
+
+
+def expiry_rule(
+    rule_id: str, retention: RetentionSettings, store: str, prefix: str | None = None
+) -> s3.LifecycleRule:
+    """Expire the store's objects after its class's period, or move them to Glacier Deep
+    Archive when the class archives (then nothing expires them)."""
+    found = retention.class_of_store(store)
+    assert found is not None
+    days = Duration.days(object_days(retention, store))
+    archive = found[1].action == "archive"
+    return s3.LifecycleRule(
+        id=rule_id,
+        prefix=prefix,
+        expiration=None if archive else days,
+        transitions=[
+            s3.Transition(storage_class=s3.StorageClass.DEEP_ARCHIVE, transition_after=days)
+        ]
+        if archive
+        else None,
+        noncurrent_version_expiration=Duration.days(1),
+        abort_incomplete_multipart_upload_after=Duration.days(1),
+    )
 
 
 class Storage(Construct):
     """The data buckets and the reports bucket, encrypted with the pipeline key, plus their
     access-log bucket."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey, retain: bool) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: kms.IKey,
+        retain: bool,
+        retention: RetentionSettings,
+    ) -> None:
         super().__init__(scope, construct_id)
         removal = RemovalPolicy.RETAIN if retain else RemovalPolicy.DESTROY
 
@@ -63,20 +105,18 @@ class Storage(Construct):
             removal=removal,
             access_logs=self.access_logs,
             log_prefix="checkpoints/",
+            # Old versions go after a day: a deletion made for retention must not leave the
+            # personal data behind in a previous version.
             lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-run-checkpoints",
-                    expiration=Duration.days(CHECKPOINT_EXPIRY_DAYS),
-                    noncurrent_version_expiration=Duration.days(1),
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
+                expiry_rule("expire-run-checkpoints", retention, "checkpoints", RUNS_PREFIX),
+                expiry_rule("expire-quarantine", retention, "quarantine", QUARANTINE_PREFIX),
             ],
         )
 
         # Reports in a bucket of their own rather than under a prefix of the checkpoint
         # bucket: they hold counts and scores, never personal data, so an operator who reads
         # them needs no access to the checkpoints (which hold personal data), and they are
-        # kept for a year where checkpoints go after a month.
+        # kept for their own retention class's period (a year by default).
         self.reports = data_bucket(
             self,
             "Reports",
@@ -84,14 +124,7 @@ class Storage(Construct):
             removal=removal,
             access_logs=self.access_logs,
             log_prefix="reports/",
-            lifecycle_rules=[
-                s3.LifecycleRule(
-                    id="expire-old-reports",
-                    expiration=Duration.days(REPORT_EXPIRY_DAYS),
-                    noncurrent_version_expiration=Duration.days(NONCURRENT_VERSION_EXPIRY_DAYS),
-                    abort_incomplete_multipart_upload_after=Duration.days(1),
-                )
-            ],
+            lifecycle_rules=[expiry_rule("expire-old-reports", retention, "reports")],
         )
 
 

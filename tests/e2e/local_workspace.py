@@ -114,6 +114,9 @@ def local_workspace(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     url = f"sqlite:///{tmp_path / 'warehouse.db'}"
     with serve(FakePostcodesApi(api_key=API_KEY)) as api:
         monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", url)
+        # Commands without --runs (retention) look after the workspace's runs, never the
+        # working tree's .etl.
+        monkeypatch.setenv("CUSTOMER_ETL__PIPELINE__OUTPUT_DIR", str(tmp_path / "runs"))
         # The samples here are 10% defective, above the default max_bad_ratio of 5%.
         monkeypatch.setenv("CUSTOMER_ETL__QUALITY__MAX_BAD_RATIO", "0.2")
         monkeypatch.setenv("CUSTOMER_ETL__ENRICHMENT__POSTCODES__BASE_URL", api.base_url)

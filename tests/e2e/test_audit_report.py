@@ -16,9 +16,7 @@ import pytest
 
 from customer_etl.reference.sample import Sample, write_sample
 from tests.e2e.local_workspace import Workspace
-from tests.e2e.test_reports_chromium import chromium, rendered
-
-__all__ = ["chromium"]  # the fixture, shared with the other report tests
+from tests.e2e.test_reports_chromium import rendered
 
 ROWS = 200
 

@@ -47,14 +47,23 @@ def test_retention_speaks_to_people_and_to_scripts_and_logs_to_its_file(
 ) -> None:
     assert workspace.run("retention") == 0
     shown = capsys.readouterr()
-    [line] = shown.out.splitlines()
+    [line, *by_class] = shown.out.splitlines()
     assert line.startswith("retention ") and "0 customer(s) deleted, not seen since " in line
+    assert by_class[0].split()[:3] == ["customer", "warehouse_customers", "delete"]
     assert shown.err == ""
 
     assert workspace.run("retention", "--json") == 0
     shown = capsys.readouterr()
     document = json.loads(shown.out)
-    assert set(document) == {"run_id", "status", "rows_deleted", "retention_days", "cutoff"}
+    assert set(document) == {
+        "run_id",
+        "status",
+        "dry_run",
+        "rows_deleted",
+        "retention_days",
+        "cutoff",
+        "actions",
+    }
     assert (document["status"], document["rows_deleted"]) == ("succeeded", 0)
     assert shown.err == ""
     logged = "".join(p.read_text() for p in log_dir.glob("retention-*.jsonl"))
@@ -262,9 +271,9 @@ def test_a_runs_folder_that_cannot_be_created_stops_the_run_before_it_starts(
 def test_ctrl_c_outside_a_run_ends_with_one_line_and_exit_130(
     workspace: Workspace, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def pressed(*args: object) -> None:
+    def pressed(*args: object, **options: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("customer_etl.runtime.cli.apply_retention", pressed)
+    monkeypatch.setattr("customer_etl.runtime.retention_command.apply_retention", pressed)
     assert workspace.run("retention") == 130
     assert capsys.readouterr().err == "customer-etl: retention interrupted\n"

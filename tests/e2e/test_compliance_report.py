@@ -18,9 +18,7 @@ from sqlalchemy import create_engine, text
 from customer_etl.config.privacy import CLASS_OF_COLUMN
 from customer_etl.reference.sample import Sample, write_sample
 from tests.e2e.local_workspace import Workspace
-from tests.e2e.test_reports_chromium import chromium, rendered
-
-__all__ = ["chromium"]  # the fixture, shared with the other report tests
+from tests.e2e.test_reports_chromium import rendered
 
 ROWS = 200
 NI_NUMBERS = ["AB123456C", "CE654321D", "JK112233A", "PR998877B"]

@@ -20,19 +20,11 @@ import pytest
 
 from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.core.ports import RunRecord
-from customer_etl.reporting.pdf import ChromiumNotFoundError, find_chromium, headless_command
+from customer_etl.reporting.pdf import headless_command
 from customer_etl.reporting.run_report import REPORT_FILE
 from tests.e2e.local_workspace import REPO, Workspace
 
 SAMPLE = REPO / "data" / "sample" / "customers.csv"
-
-
-@pytest.fixture(scope="module")
-def chromium() -> str:
-    try:
-        return find_chromium()
-    except ChromiumNotFoundError as error:
-        pytest.fail(f"{error}. These tests check the reports in a real browser.")
 
 
 class Page(HTMLParser):

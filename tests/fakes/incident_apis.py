@@ -28,8 +28,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.loopback import on_loopback
 
 _SERVICENOW = re.compile(r"^/api/now/table/incident(?:/([0-9a-f]{32}))?$")
 _JIRA_REQUEST = "/rest/servicedeskapi/request"
@@ -204,12 +206,6 @@ class _Handler(BaseHTTPRequestHandler):
 def serve_incident_tools(tools: FakeIncidentTools | None = None) -> Iterator[FakeIncidentTools]:
     tools = tools or FakeIncidentTools()
     handler = type("Handler", (_Handler,), {"tools": tools})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    tools.base_url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with on_loopback(handler) as url:
+        tools.base_url = url
         yield tools
-    finally:
-        server.shutdown()
-        server.server_close()

@@ -24,8 +24,9 @@ from customer_etl.config.model import QualitySettings
 from customer_etl.health.keys import PROBE_CONTEXT
 from customer_etl.observability import metric_names
 from customer_etl.privacy.envelope import data_key_context
+from customer_etl.runtime import lambda_handlers
 from infra.constructs.compliance_widgets import BREACH_INDICATORS
-from infra.constructs.functions import FUNCTION_NAMES
+from infra.constructs.functions import FUNCTION_NAMES, SUBJECT_REQUEST
 from infra.constructs.monitoring import (
     api_slug,
     quality_score_threshold,
@@ -456,8 +457,10 @@ def test_function_runs_the_handler_of_lambda_handlers(
     [statement] = [
         node for node in ast.parse(source.read_text()).body if isinstance(node, ast.ImportFrom)
     ]
-    assert statement.module == "customer_etl.runtime.lambda_handlers"
+    # Through lambda_entry, which defers lambda_handlers' imports to the first call.
+    assert statement.module == "customer_etl.runtime.lambda_entry"
     assert [(alias.name, alias.asname) for alias in statement.names] == [(handler, "handler")]
+    assert callable(getattr(lambda_handlers, handler))
     # The function deploys that very folder.
     asset = synth.stack.functions.by_name[name].node.find_child("Code")
     assert isinstance(asset, s3_assets.Asset)
@@ -497,9 +500,9 @@ def test_report_runs_with_its_period(synth: Synth, period: str, expression: str)
     assert json.loads(schedule["Target"]["Input"]) == {"period": period}
 
 
-def test_schedules_may_invoke_health_and_report_only(synth: Synth) -> None:
+def test_schedules_may_invoke_health_retention_and_report_only(synth: Synth) -> None:
     schedules = _schedules(synth)
-    assert set(schedules) == {"health", "daily-report", "weekly-report"}
+    assert set(schedules) == {"health", "retention", "daily-report", "weekly-report"}
     roles = {schedule["Target"]["RoleArn"]["Fn::GetAtt"][0] for schedule in schedules.values()}
     [role] = roles
     invoked = {
@@ -510,7 +513,7 @@ def test_schedules_may_invoke_health_and_report_only(synth: Synth) -> None:
     }
     ids = _function_ids(synth)
     # Their `live` aliases, nothing else (docs/deployment.md, Rolling back).
-    allowed = {json.dumps(synth.live_ref(ids[name])) for name in ("health", "report")}
+    allowed = {json.dumps(synth.live_ref(ids[name])) for name in ("health", "retention", "report")}
     assert invoked == allowed
     assert synth.resources[role]["Properties"]["AssumeRolePolicyDocument"]["Statement"][0][
         "Principal"
@@ -540,16 +543,6 @@ def test_report_writes_under_the_reports_prefix_only(synth: Synth) -> None:
     )
 
 
-def test_reports_are_kept_thirteen_months(synth: Synth) -> None:
-    [reports] = [
-        bucket["Properties"]
-        for bucket in synth.of_type("AWS::S3::Bucket").values()
-        if bucket["Properties"].get("LoggingConfiguration", {}).get("LogFilePrefix") == "reports/"
-    ]
-    rules = reports["LifecycleConfiguration"]["Rules"]
-    assert [rule.get("ExpirationInDays") for rule in rules] == [400]
-
-
 # Field-level encryption key
 
 
@@ -564,9 +557,16 @@ def test_field_key_is_its_own_rotating_key(synth: Synth) -> None:
     assert all("Service" not in principal for principal in principals), principals
 
 
-def test_field_key_is_used_by_load_and_probed_by_health_only(synth: Synth) -> None:
+def test_field_key_is_used_by_load_unwrapped_by_subject_requests_and_probed_by_health_only(
+    synth: Synth,
+) -> None:
     field_key = _arn(_key_ids(synth)[f"alias/customer-etl-{synth.env}-fields"])
     data_key_actions = {"kms:GenerateDataKey", "kms:Decrypt"}
+    expected = {
+        "load": data_key_actions,
+        "health": data_key_actions,
+        SUBJECT_REQUEST: {"kms:Decrypt"},
+    }
     for name in FUNCTION_NAMES:
         statements = [
             statement
@@ -574,7 +574,7 @@ def test_field_key_is_used_by_load_and_probed_by_health_only(synth: Synth) -> No
             if field_key in _listed(statement["Resource"])
         ]
         actions = {action for statement in statements for action in _listed(statement["Action"])}
-        assert actions == (data_key_actions if name in {"load", "health"} else set()), name
+        assert actions == expected.get(name, set()), name
         if name == "health":
             # Only for the probe's own throwaway keys, never a run's data key.
             [statement] = statements
@@ -583,7 +583,7 @@ def test_field_key_is_used_by_load_and_probed_by_health_only(synth: Synth) -> No
                     f"kms:EncryptionContext:{key}": value for key, value in PROBE_CONTEXT.items()
                 }
             }
-        if name == "load":
+        if name in {"load", SUBJECT_REQUEST}:
             # Only under the run's data-key context (privacy/envelope.py): nothing else
             # sealed with the field key can be opened with load's grant.
             [statement] = statements
@@ -601,7 +601,7 @@ def test_field_key_is_used_by_load_and_probed_by_health_only(synth: Synth) -> No
         if field_key in _listed(statement["Resource"])
         for role in policy["Properties"]["Roles"]
     }
-    assert len(users) == 2
+    assert len(users) == 3
 
 
 def test_health_probes_the_checkpoint_bucket_under_its_prefix_only(synth: Synth) -> None:
@@ -633,15 +633,15 @@ def test_transform_alone_reads_the_masking_key_where_masking_is_on(synth: Synth)
     _assert_alone_reads(synth, synth.secret_ref(masking.key_ref), "transform")
 
 
-def test_load_alone_reads_the_blind_index_secret(synth: Synth) -> None:
+def test_load_and_subject_requests_alone_read_the_blind_index_secret(synth: Synth) -> None:
     secret = synth.secret_ref(synth.config.encryption.blind_index_key_ref)
-    _assert_alone_reads(synth, secret, "load")
+    _assert_alone_reads(synth, secret, "load", SUBJECT_REQUEST)
 
 
-def _assert_alone_reads(synth: Synth, secret: dict[str, str], reader: str) -> None:
+def _assert_alone_reads(synth: Synth, secret: dict[str, str], *readers: str) -> None:
     for name in FUNCTION_NAMES:
         actions = _actions_on(_function_statements(synth, name), secret)
-        assert ("secretsmanager:GetSecretValue" in actions) == (name == reader), name
+        assert ("secretsmanager:GetSecretValue" in actions) == (name in readers), name
 
 
 # TLS only

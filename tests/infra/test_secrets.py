@@ -118,3 +118,42 @@ def test_a_secret_named_by_its_arn_is_granted_not_created(
     )
     assert "customer-etl/dev/warehouse" not in _secret_names(template)
     assert arn in json.dumps(template.find_resources("AWS::IAM::Policy"))
+
+
+def test_lineage_over_http_gets_its_consumer_s_key_read_by_the_functions_that_send_it(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    name = "customer-etl/dev/lineage-api-key"
+    template = _dev_template(
+        app_factory,
+        tmp_path,
+        {
+            "CUSTOMER_ETL__LINEAGE__TRANSPORT": "http",
+            "CUSTOMER_ETL__LINEAGE__HTTP_URL": "https://datahub.internal/openapi/openlineage",
+            "CUSTOMER_ETL__LINEAGE__API_KEY_REF": f"secretsmanager:{name}",
+        },
+    )
+    [secret_id] = [
+        logical
+        for logical, secret in template.find_resources("AWS::SecretsManager::Secret").items()
+        if secret["Properties"]["Name"] == name
+    ]
+    readers = set()
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        if any(
+            "secretsmanager:GetSecretValue" in json.dumps(s["Action"])
+            and secret_id in json.dumps(s["Resource"])
+            for s in statements
+        ):
+            readers |= {role["Ref"] for role in policy["Properties"]["Roles"]}
+    functions = template.find_resources("AWS::Lambda::Function")
+    reading = {
+        function["Properties"]["FunctionName"]
+        for function in functions.values()
+        if function["Properties"]["Role"]["Fn::GetAtt"][0] in readers
+    }
+    assert reading == {
+        f"customer-etl-dev-{stage}"
+        for stage in ("extract", "transform", "enrich", "load", "run_status")
+    }

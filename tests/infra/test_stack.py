@@ -31,6 +31,7 @@ from infra.constructs.functions import (
     SMALL_FUNCTIONS,
     STAGES,
     START,
+    SUBJECT_REQUEST,
     PipLayerBundling,
     aws_sdk_pandas_layer_arn,
 )
@@ -292,12 +293,6 @@ def test_landing_bucket_sends_events_to_eventbridge_without_a_custom_resource(
     assert "NotificationConfiguration" not in synth.resources[checkpoints]["Properties"]
     custom = [r for r in synth.resources.values() if r["Type"].startswith("Custom::")]
     assert custom == []
-
-
-def test_checkpoints_expire(synth: Synth) -> None:
-    _, checkpoints = _data_bucket_ids(synth)
-    rules = synth.resources[checkpoints]["Properties"]["LifecycleConfiguration"]["Rules"]
-    assert any(rule.get("ExpirationInDays") == 30 for rule in rules)
 
 
 # Orchestration
@@ -575,19 +570,20 @@ def test_each_function_gets_only_the_access_it_needs(synth: Synth) -> None:
         )
         # Health and report handle no customer rows: no checkpoints for them.
         assert writes_checkpoints == (name in PIPELINE_FUNCTIONS), name
-        # Health only reports what it finds (a metric and its answer); the others may alert.
-        assert _allows(statements, "sns:Publish", _ref(topic)) == (name not in {"health", START}), (
-            name
-        )
-        # Every function but start, which handles no data, uses the pipeline key.
-        assert _allows(statements, "kms:Decrypt", key) == (name != START), name
+        # Health only reports what it finds (a metric and its answer), subject requests
+        # answer their operator; the others may alert.
+        silent = {"health", START, SUBJECT_REQUEST}
+        assert _allows(statements, "sns:Publish", _ref(topic)) == (name not in silent), name
+        # Every function but start, which handles no data, and subject requests, which use
+        # the warehouse alone (no bucket, queue or topic), uses the pipeline key.
+        assert _allows(statements, "kms:Decrypt", key) == (name not in {START, SUBJECT_REQUEST})
         landed = {"Fn::Join": ["", [_arn(landing), "/*"]]}
         assert _allows(statements, "s3:GetObject", landed) == (name == "extract"), name
         assert _allows(statements, "sqs:SendMessage", _arn(queue)) == (
             name in {"transform", "load", RUN_STATUS}
         )
         reads_secret = _allows(statements, "secretsmanager:GetSecretValue", secret)
-        warehouse_users = {"load", "retention", RUN_STATUS, "health", "report"}
+        warehouse_users = {"load", "retention", RUN_STATUS, "health", "report", SUBJECT_REQUEST}
         assert reads_secret == (name in warehouse_users), name
         # No AWSLambdaBasicExecutionRole: each function writes only its own log group.
         role = synth.resources[_role_of(synth, function_id)]
@@ -666,19 +662,21 @@ def test_a_warehouse_password_in_ssm_is_granted_instead(tmp_path: Path) -> None:
     assert ":parameter/etl/dev/db" in policies
 
 
-def test_retention_runs_daily(synth: Synth) -> None:
+def test_retention_runs_daily_from_eventbridge_scheduler(synth: Synth) -> None:
     retention = _function_ids(synth)["retention"]
-    synth.template.has_resource_properties(
-        "AWS::Events::Rule",
-        {
-            "ScheduleExpression": Match.string_like_regexp(r"^cron\("),
-            "Targets": [Match.object_like({"Arn": synth.live_ref(retention)})],
-        },
-    )
-    synth.template.has_resource_properties(
-        "AWS::Lambda::Permission",
-        {"FunctionName": synth.live_ref(retention), "Principal": "events.amazonaws.com"},
-    )
+    [schedule] = [
+        resource["Properties"]
+        for resource in synth.of_type("AWS::Scheduler::Schedule").values()
+        if resource["Properties"]["Name"] == f"customer-etl-{synth.env}-retention"
+    ]
+    assert schedule["ScheduleExpression"] == "cron(0 3 * * ? *)"
+    assert schedule["ScheduleExpressionTimezone"] == "Europe/London"
+    assert schedule["Target"]["Arn"] == synth.live_ref(retention)
+    assert schedule["Target"]["RetryPolicy"]["MaximumRetryAttempts"] == 2
+    # No EventBridge rule targets it any more: one schedule, one run a day.
+    for rule in synth.of_type("AWS::Events::Rule").values():
+        for target in rule["Properties"].get("Targets", []):
+            assert target.get("Arn") != synth.live_ref(retention)
 
 
 # Quarantine and alerting

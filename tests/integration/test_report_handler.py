@@ -18,6 +18,7 @@ from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.core.errors import CustomerEtlError
 from customer_etl.core.ports import RunRecord
 from customer_etl.runtime.lambda_handlers import report_handler
+from tests.fakes.alert_inbox import alert_inbox
 from tests.fakes.lambda_invoke import REGION, FakeLambdaContext
 
 REPO = Path(__file__).resolve().parents[2]
@@ -51,14 +52,7 @@ def cloud(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cloud]:
             s3.create_bucket(
                 Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION}
             )
-        sns = boto3.client("sns", region_name=REGION)
-        sqs = boto3.client("sqs", region_name=REGION)
-        topic = sns.create_topic(Name="alerts")["TopicArn"]
-        inbox = sqs.create_queue(QueueName="alert-inbox")["QueueUrl"]
-        inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
-        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=inbox_arn)
+        topic, sqs, inbox = alert_inbox()
         url = f"sqlite:///{tmp_path / 'warehouse.db'}"
         warehouse = SqlWarehouse(url)
         warehouse.upgrade()

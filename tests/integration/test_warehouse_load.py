@@ -316,10 +316,17 @@ def test_retention_deletes_only_customers_last_seen_before_the_period(
 def test_a_failed_retention_job_is_recorded_as_failed_and_raises(
     warehouse: SqlWarehouse, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def refuse(cutoff: datetime) -> int:
+    warehouse.load_customers([customers("OLD")], "run-1")
+    with warehouse.engine.begin() as connection:
+        connection.execute(
+            text("update customers set last_seen_at = :t where customer_id = 'OLD'"),
+            {"t": datetime.now(UTC) - timedelta(days=400)},
+        )
+
+    def refuse(ids: object, event: str, cutoff: datetime) -> int:
         raise LoadAbortedError("delete refused")
 
-    monkeypatch.setattr(warehouse, "delete_customers_last_seen_before", refuse)
+    monkeypatch.setattr(warehouse, "delete_expired_customers", refuse)
     with pytest.raises(LoadAbortedError):
         apply_retention(warehouse, customer_days(365))
     assert rows(warehouse, "select kind, status, error from etl_runs") == [

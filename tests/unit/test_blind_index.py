@@ -55,3 +55,12 @@ def test_lookups_are_normalised_by_the_validation_s_own_functions() -> None:
     assert lookup_email("  Ada@Example.COM ") == "ada@example.com"
     stored = digest("+447700900001", KEY, "phone")
     assert digest(lookup_phone("07700 900001"), KEY, "phone") == stored
+
+
+def test_repeated_values_each_get_their_own_values_index() -> None:
+    # Digested once per distinct value, then mapped back to every row that holds it.
+    values = pd.Series(["+447700900001", "+447700900002", None, "+447700900001", ""] * 3)
+    index = blind_index(values, KEY, "phone")
+    expected = [digest(v, KEY, "phone") if pd.notna(v) and v else None for v in values]
+    assert index.tolist() == expected
+    assert index[0] == index[3] != index[1]

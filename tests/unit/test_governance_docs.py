@@ -1,61 +1,56 @@
-"""The governance documents stay true to the code: the classification scheme is generated
-from the policies (stale: run `make docs`), and the GDPR gap analysis covers its articles and
-names only tests that exist."""
+"""The retention schedule and the records of processing are generated from the
+configuration: stale pages fail here, as the configuration reference does."""
 
 from __future__ import annotations
 
-import ast
-import re
 from pathlib import Path
 
-from customer_etl.config.classification_scheme import DOCUMENT, render_classification_scheme
-from customer_etl.config.privacy import ClassificationSettings, ClassPolicy
-from customer_etl.core.classification import PersonalDataClass
+import pytest
+
+from customer_etl.config import load_config
+from customer_etl.config.governance_docs import (
+    RECORDS_OF_PROCESSING,
+    RETENTION_SCHEDULE,
+    render_records_of_processing,
+    render_retention_schedule,
+    write_governance_docs,
+)
+from customer_etl.config.model import Config
 
 REPO = Path(__file__).resolve().parents[2]
-GAP_ANALYSIS = REPO / "docs" / "governance" / "gdpr-gap-analysis.md"
-ARTICLES = ("5", "6", "12", "13", "14", "15", "16", "17", "18", "21", "25", "30", "32", "33")
-TEST_REFERENCE = re.compile(r"`(tests/[\w/]+\.py)(?:::(\w+))?`")
+GOVERNANCE = REPO / "docs" / "governance"
 
 
-def test_the_classification_scheme_is_generated_from_the_policies() -> None:
-    documented = (REPO / DOCUMENT).read_text(encoding="utf-8")
-    assert documented == render_classification_scheme(), "run `make docs` to regenerate it"
+def test_the_governance_pages_are_up_to_date(tmp_path: Path) -> None:
+    written = write_governance_docs(tmp_path)
+    assert [p.name for p in written] == [RETENTION_SCHEDULE, RECORDS_OF_PROCESSING]
+    for page in written:
+        committed = (GOVERNANCE / page.name).read_text(encoding="utf-8")
+        assert committed == page.read_text(encoding="utf-8"), "run `make docs` to regenerate"
 
 
-def test_the_scheme_follows_a_changed_policy() -> None:
-    changed = ClassificationSettings(
-        policies={
-            PersonalDataClass.PHONE: ClassPolicy(handling="mask", retention_class="marketing")
+@pytest.mark.parametrize("env", ["local", "dev", "staging", "prod"])
+def test_every_environment_keeps_the_documented_classes(env: str) -> None:
+    # The pages are rendered from the defaults: an environment that changed its classes
+    # would not be the one documented.
+    config = load_config(env, REPO / "config" / f"{env}.yaml", environ={})
+    assert config.retention.effective_classes() == Config(environment=env).retention.classes
+
+
+def test_the_pages_follow_the_configuration() -> None:
+    config = Config(environment="local")
+    classes = config.retention.classes
+    longer = classes["checkpoints"].model_copy(update={"period_days": 14})
+    changed = config.model_copy(
+        update={
+            "retention": config.retention.model_copy(
+                update={"classes": {**classes, "checkpoints": longer}}
+            )
         }
     )
-    scheme = render_classification_scheme(changed)
-    assert (
-        "| `phone` | mask | marketing | consent | 0 | consent_withdrawn | delete | `phone` |"
-        in scheme
-    )
-    assert scheme != render_classification_scheme()
-
-
-def test_the_gap_analysis_covers_every_article() -> None:
-    text = GAP_ANALYSIS.read_text(encoding="utf-8")
-    headings = re.findall(r"^## Articles? ([\d and]+):", text, flags=re.MULTILINE)
-    covered = {number for heading in headings for number in re.findall(r"\d+", heading)}
-    assert set(ARTICLES) <= covered, set(ARTICLES) - covered
-
-
-def test_every_test_the_gap_analysis_names_exists() -> None:
-    references = TEST_REFERENCE.findall(GAP_ANALYSIS.read_text(encoding="utf-8"))
-    assert len(references) >= len(ARTICLES)
-    missing = []
-    for path, name in references:
-        file = REPO / path
-        if not file.is_file():
-            missing.append(path)
-            continue
-        if name:
-            tree = ast.parse(file.read_text(encoding="utf-8"))
-            defined = {node.name for node in ast.walk(tree) if isinstance(node, ast.FunctionDef)}
-            if name not in defined:
-                missing.append(f"{path}::{name}")
-    assert missing == [], f"named in docs/governance/gdpr-gap-analysis.md but not found: {missing}"
+    assert "| `checkpoints` | 7 days |" in render_retention_schedule(config)
+    assert "| `checkpoints` | 14 days |" in render_retention_schedule(changed)
+    records = render_records_of_processing(config)
+    for data_class in config.privacy.classification.policies:
+        assert f"| {data_class.value.replace('_', ' ')} |" in records
+    assert "postcodes.io" in records

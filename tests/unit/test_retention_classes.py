@@ -92,3 +92,16 @@ def test_a_class_that_cannot_be_applied_is_a_configuration_error(
     lines = "".join(f"    {name}: {c.model_dump_json()}\n" for name, c in defaults.items())
     with pytest.raises(ConfigError, match=said):
         load(tmp_path, f"retention:\n  classes:\n{lines}    extra: {klass}\n")
+
+
+def test_a_class_that_anonymises_customers_needs_the_pseudonyms_key(tmp_path: Path) -> None:
+    defaults = RetentionSettings().classes
+    lines = "".join(
+        f"    {name}: {c.model_dump_json()}\n" for name, c in defaults.items() if name != "customer"
+    )
+    customer = defaults["customer"].model_copy(update={"action": "anonymise"})
+    yaml_text = f"retention:\n  classes:\n{lines}    customer: {customer.model_dump_json()}\n"
+    with pytest.raises(ConfigError, match=r"set retention\.anonymise_key_ref"):
+        load(tmp_path, yaml_text)
+    keyed = load(tmp_path, yaml_text + "  anonymise_key_ref: env:RETENTION_KEY\n")
+    assert keyed.classes["customer"].action == "anonymise"

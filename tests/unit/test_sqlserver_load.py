@@ -51,6 +51,7 @@ def kinds(calls: list[pyodbc.Call]) -> Iterator[str]:
             "TRUNCATE TABLE [#customers_stage]",
             "DROP TABLE [#customers_stage]",
             "SELECT customer_changes.action, count(*)",
+            "SELECT subject_flags.flag",
             "COMMIT",
             "ROLLBACK",
         ):
@@ -78,6 +79,7 @@ def test_a_load_is_begin_savepoints_staging_merge_with_holdlock_commit(
     assert list(kinds(server.calls)) == [
         "BEGIN",
         "CREATE TABLE [#customers_stage]",
+        "SELECT subject_flags.flag",  # the flags the load honours (erased, restricted...)
         *sub_batch,  # A, B
         *sub_batch,  # C
         "DROP TABLE [#customers_stage]",

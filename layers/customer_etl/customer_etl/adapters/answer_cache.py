@@ -103,6 +103,20 @@ class SqliteAnswerCache:
             )
             connection.execute("delete from answers where expires_at <= ?", (self._clock(),))
 
+    def purge(self, expires_before: float, *, dry_run: bool = False) -> int:
+        """Delete (or, in a dry run, count) the answers that expire before this epoch time:
+        the retention job's hold on the cache (run/retention.py)."""
+        with self._connection() as connection:
+            if dry_run:
+                row = connection.execute(
+                    "select count(*) from answers where expires_at < ?", (expires_before,)
+                ).fetchone()
+                return int(row[0]) if row else 0
+            deleted = connection.execute(
+                "delete from answers where expires_at < ?", (expires_before,)
+            )
+            return int(deleted.rowcount)
+
 
 class Lookup(Protocol[T_co]):
     def lookup(self, keys: list[str], stats: ApiStats) -> Mapping[str, T_co | None]: ...

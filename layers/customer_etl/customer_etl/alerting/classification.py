@@ -26,6 +26,10 @@ ROWS_QUARANTINED = "RowsQuarantined"
 RUN_RECOVERED = "RunRecovered"
 """A failed run succeeded on a later attempt (not an exception class)."""
 
+RETENTION_OVERDUE = "RetentionOverdue"
+"""Records past their retention period, or the last retention job failed (not an exception
+class): `customer-etl retention report`."""
+
 ON_CALL = "on-call data engineer"
 DATA_STEWARD = "data steward of the source"
 SUPPLIER = "sender of the file, through the data steward"
@@ -84,6 +88,9 @@ BUILT_IN: Mapping[str, ErrorClassRule] = {
     "MaskingKeyError": _rule("privacy", "P1", KEYS, "maskingkeyerror"),
     # Protected data that cannot be read back: keys or tokens are wrong.
     "DecryptionError": _rule("privacy", "P1", PRIVACY, "decryptionerror"),
+    # Governance: a hold refused as asked (nothing was changed), or data kept too long.
+    "LegalHoldError": _rule("privacy", "P3", PRIVACY, "legalholderror"),
+    RETENTION_OVERDUE: _rule("privacy", "P2", PRIVACY, "retentionoverdue"),
     # Operator reports (PDF): no data is at risk, the report is simply not made.
     "ChromiumNotFoundError": _rule("reporting", "P3", ON_CALL, "chromiumnotfounderror"),
     "PdfRenderError": _rule("reporting", "P3", ON_CALL, "pdfrendererror"),

@@ -12,9 +12,11 @@ Example:
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 
 from customer_etl.alerting.classification import (
     QUALITY_WARNING,
+    RETENTION_OVERDUE,
     ROWS_QUARANTINED,
     RUN_RECOVERED,
     Classification,
@@ -83,6 +85,39 @@ def run_recovered(manifest: RunManifest, settings: AlertsSettings) -> Alert:
         stage=None,
         message=attempts,
     )
+
+
+def retention_overdue(
+    overdue: Mapping[str, int],
+    last_job_id: str | None,
+    last_job: str,
+    last_success: str,
+    settings: AlertsSettings,
+) -> Alert:
+    """Records past their period by class (counts, never ids), or a failed last job."""
+    classification = classify(RETENTION_OVERDUE, settings.errors)
+    total = sum(overdue.values())
+    summary = (
+        f"{total} record(s) past their retention period"
+        if total
+        else "the last retention job did not succeed"
+    )
+    lines = "\n".join(f"  {name}: {count}" for name, count in sorted(overdue.items()) if count)
+    rendered = render(
+        "retention_overdue",
+        {
+            "summary": summary,
+            "run_id": last_job_id or "none",
+            "severity": classification.severity,
+            "category": classification.category,
+            "escalation": classification.escalation,
+            "classes": lines or "  none",
+            "last_job": last_job,
+            "last_success": last_success,
+            "runbook_url": runbook_url(settings, classification.anchor),
+        },
+    )
+    return Alert(subject=rendered.subject, body=rendered.body, severity=classification.severity)
 
 
 def runbook_url(settings: AlertsSettings, anchor: str) -> str:

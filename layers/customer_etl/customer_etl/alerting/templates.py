@@ -16,7 +16,12 @@ from string import Template
 from typing import Literal
 
 TemplateName = Literal[
-    "run_failed", "threshold_breach", "quality_warning", "quarantine_notice", "run_recovered"
+    "run_failed",
+    "threshold_breach",
+    "quality_warning",
+    "quarantine_notice",
+    "run_recovered",
+    "retention_overdue",
 ]
 
 _SUBJECT = "Subject: "

@@ -1,6 +1,6 @@
 """docs/governance/classification-scheme.md, generated from the classification policies and
 the retention classes (the shipped defaults), so the scheme cannot drift from the code:
-`make docs` writes it, and tests/unit/test_governance_docs.py fails when it is stale.
+`make docs` writes it, and tests/unit/test_classification_scheme_docs.py fails when it is stale.
 
     python -m customer_etl.config.classification_scheme  # docs/governance/classification-scheme.md
 """

@@ -27,11 +27,13 @@ from customer_etl.config.alarms import AlarmSettings
 from customer_etl.config.encryption import EncryptionSettings
 from customer_etl.config.error_classes import ErrorClassRule
 from customer_etl.config.health import HealthSettings
+from customer_etl.config.lineage import LineageSettings
 from customer_etl.config.network import WarehouseNetworkSettings
 from customer_etl.config.observability import ObservabilitySettings
 from customer_etl.config.privacy import PrivacySettings, encrypted_columns
 from customer_etl.config.residency import ResidencySettings
 from customer_etl.config.retention import RetentionSettings, missing_classes
+from customer_etl.config.subject_requests import SubjectRequestSettings
 from customer_etl.config.warehouse_tls import WarehouseTlsSettings
 from customer_etl.core.schema import CANONICAL_COLUMNS
 
@@ -657,6 +659,15 @@ class Config(_Section):
         default_factory=PrivacySettings,
         description="Personal-data classification of source columns and masking for "
         "non-production environments (docs/data-protection.md).",
+    )
+    subject_requests: SubjectRequestSettings = Field(
+        default_factory=SubjectRequestSettings,
+        description="Data subject requests: erasure mode and the processing record "
+        "(docs/governance/subject-requests.md).",
+    )
+    lineage: LineageSettings = Field(
+        default_factory=LineageSettings,
+        description="OpenLineage run events of the run and its stages (docs/lineage.md).",
     )
 
     @model_validator(mode="after")

@@ -9,9 +9,9 @@ at most one class.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 RetentionEvent = Literal["last_seen", "signup", "consent_withdrawn", "run_end"]
 RetentionAction = Literal["delete", "anonymise", "archive"]
@@ -188,6 +188,14 @@ class RetentionSettings(_Section):
         "basis, action, purpose and stores (docs/governance/retention-schedule.md). A "
         "configuration that sets this replaces the defaults: list every class.",
     )
+    anonymise_key_ref: (
+        Annotated[str, StringConstraints(pattern=r"^(env|secretsmanager|ssm):[^\s]+$")] | None
+    ) = Field(
+        None,
+        description="Reference to the key of the keyed pseudonyms that `anonymise` writes "
+        "(`env:`, `secretsmanager:`, `ssm:`; at least 32 characters): needed when a class "
+        "anonymises warehouse customers.",
+    )
     customer_retention_days: int | None = Field(
         None,
         ge=1,
@@ -208,6 +216,16 @@ class RetentionSettings(_Section):
                         f"store {store} is in two retention classes: {owners[store]} and {name}"
                     )
                 owners[store] = name
+        anonymising = [
+            name
+            for name, c in self.classes.items()
+            if c.action == "anonymise" and set(c.stores) & RECORD_STORES
+        ]
+        if anonymising and self.anonymise_key_ref is None:
+            raise ValueError(
+                f"retention class {anonymising[0]} anonymises warehouse customers: set "
+                "retention.anonymise_key_ref to the pseudonyms' key"
+            )
         if self.customer_retention_days is not None and "customer" not in self.classes:
             raise ValueError(
                 f"{DEPRECATED_CUSTOMER_DAYS} is set but there is no retention class customer"

@@ -11,6 +11,8 @@ from __future__ import annotations
 import pandas as pd
 import phonenumbers
 
+from customer_etl.core import fast_paths
+
 # The UK postcode shapes (A9 9AA, A99 9AA, AA9 9AA, AA99 9AA, A9A 9AA, AA9A 9AA) with the
 # letters Royal Mail allows in each position, matched after upper-casing and removing spaces.
 UK_POSTCODE_PATTERN = (
@@ -68,10 +70,40 @@ def phones(values: pd.Series, regions: pd.Series, strictness: str) -> Checked:
     (number, region) pair of the chunk, then the answers are mapped back to the rows.
     """
     keys = values + "|" + regions
-    answers = {key: _e164(key, strictness) for key in keys.unique()}
-    e164 = keys.map(answers)
+    e164 = pd.Series(pd.NA, index=values.index, dtype=object)
+    if strictness == "possible" and fast_paths.ACTIVE.uk_phones:
+        e164 = uk_e164(values, regions)
+    todo = e164.isna()
+    answers = {key: _e164(key, strictness) for key in keys[todo].unique()}
+    e164[todo] = keys[todo].map(answers)
     invalid = e164.isna()
     return e164.where(~invalid, values), invalid
+
+
+# A UK number as people write it: the national `0` (read in GB) or `+44` (read anywhere),
+# then ten digits, spaces allowed between them. Ten digits from 1-3, 5, 7-9 on are what
+# GB's numbering plan (libphonenumber's general pattern) takes; `phonenumbers` strips the
+# national `0` before them and finds the ten digits a possible length, so each such number
+# is possible and its E.164 is `+44` and the ten. Nationals starting 180020 (the plan's
+# other national prefix) are left to `phonenumbers`. A property test keeps this equal to
+# `phonenumbers` (tests/unit/test_phone_fast_path.py).
+_UK_NATIONAL = r"(?: ?[1235789])(?: ?[0-9]){9}"
+_UK_DOMESTIC = rf"^0{_UK_NATIONAL}$"
+_UK_INTERNATIONAL = rf"^\+44{_UK_NATIONAL}$"
+
+
+def uk_e164(values: pd.Series, regions: pd.Series) -> pd.Series:
+    """E.164 of the well-formed UK numbers, NA for every other value (for `phonenumbers`)."""
+    text = values.astype("string")
+    domestic = text.str.match(_UK_DOMESTIC).fillna(False).astype(bool) & regions.eq("GB")
+    international = text.str.match(_UK_INTERNATIONAL).fillna(False).astype(bool)
+    international &= regions.notna()
+    digits = text.str.replace(" ", "", regex=False)
+    national = digits.str.slice(1).where(domestic, digits.str.slice(3))
+    fast = (domestic | international) & ~national.str.startswith("180020").fillna(True)
+    e164 = pd.Series(pd.NA, index=values.index, dtype=object)
+    e164[fast] = "+44" + national[fast]
+    return e164
 
 
 def _e164(key: str, strictness: str) -> str | None:

@@ -6,17 +6,19 @@ the local machine and for AWS. Tests use the real local adapters or in-memory fa
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import Literal, Protocol
 
 import pandas as pd
 
 from customer_etl.core.api_stats import ApiStats
 from customer_etl.core.legal_holds import HeldTargets, LegalHold, NewLegalHold
+from customer_etl.core.manifest import RunManifest
+from customer_etl.core.retention import Expired, RetentionOutcome
 
 
 class InputStore(Protocol):
@@ -252,6 +254,15 @@ class CustomerLoad(Protocol):
         codes of the rows the warehouse did not load, by row label."""
         ...
 
+    def stored_hashes(self, keys: Sequence[str]) -> dict[str, str]:
+        """The content hashes the warehouse holds for those of `keys` it has."""
+        ...
+
+    def mark_seen(self, rows: pd.DataFrame) -> pd.Series:
+        """Record unchanged records (`customer_id` and `content_hash` only) as seen by this
+        load, with their audit rows; the reason codes of the rows it could not record."""
+        ...
+
     def store_data_key(self, data_key_id: str, key: DataKey) -> None:
         """Record the run's wrapped data key (never its plaintext) in this unit's
         transaction, so that it commits with the values sealed under it, or not at all."""
@@ -310,6 +321,40 @@ class Warehouse(Protocol):
         run_ids: Iterable[str] = (),
     ) -> HeldTargets:
         """Of these customer ids, data classes and run ids, those a hold covers at `at`."""
+        ...
+
+    def expired_customers(
+        self, event: str, cutoff: datetime, *, skip_anonymised: bool = False
+    ) -> list[Expired]:
+        """The customers whose `event` (`last_seen`, `signup`) is before `cutoff`; with
+        `skip_anonymised`, not those an earlier job anonymised."""
+        ...
+
+    def delete_expired_customers(self, ids: Sequence[str], event: str, cutoff: datetime) -> int:
+        """Delete these customers, each only if still past `cutoff`; how many went."""
+        ...
+
+    def anonymise_expired_customers(
+        self, values: Mapping[str, Mapping[str, str | None]], event: str, cutoff: datetime
+    ) -> int:
+        """Overwrite these customers' personal columns with `values` (by customer id), each
+        only if still past `cutoff`, and clear their blind indexes; how many changed."""
+        ...
+
+    def customer_counts(self, event: str, cutoff: datetime) -> tuple[int, int]:
+        """(customers, customers whose `event` is before `cutoff`)."""
+        ...
+
+    def record_retention_actions(
+        self, job_run_id: str, at: datetime, outcomes: Sequence[RetentionOutcome]
+    ) -> None:
+        """Record what a retention job did, one row per class and store (counts only)."""
+        ...
+
+    def retention_actions(
+        self, since: datetime | None = None
+    ) -> list[tuple[str, datetime, RetentionOutcome]]:
+        """The retention audit rows (job run id, time, outcome), oldest first."""
         ...
 
 
@@ -376,3 +421,37 @@ class KeyProvider(Protocol):
         key service rotates key material itself (KMS) returns its current version
         unchanged."""
         ...
+
+
+LineageEventKind = Literal["START", "COMPLETE", "FAIL", "ABORT"]
+RUN_JOB = "run"
+"""The job of a lineage event about the whole run (the others name their stage)."""
+
+
+@dataclass(frozen=True)
+class LineageEvent:
+    """A moment of a run or of one of its stages, for its lineage: what started, finished or
+    failed, with the manifest as of then (ids, URIs, counts, classes: never values)."""
+
+    kind: LineageEventKind
+    job: str
+    """`run`, or the stage's name."""
+    manifest: RunManifest
+    error_class: str | None = None
+    """For FAIL and ABORT: the class of the error that ended it (never its message)."""
+    at: datetime | None = None
+    """When it happened, where that is not now (a stage's start, told once it finished)."""
+
+
+class LineageEmitter(Protocol):
+    """Where a run's lineage goes (OpenLineage run events). Best-effort: it never raises, so
+    that lineage can never fail a run."""
+
+    def emit(self, event: LineageEvent) -> None: ...
+
+
+class NoLineage:
+    """The emitter of a run without lineage: it says nothing."""
+
+    def emit(self, event: LineageEvent) -> None:
+        return None

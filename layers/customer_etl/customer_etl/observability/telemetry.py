@@ -13,9 +13,12 @@ import threading
 import traceback
 from collections.abc import Callable
 from time import perf_counter
-from typing import IO, ParamSpec, TypeVar
+from typing import IO, TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools import Tracer
 
 from customer_etl.observability import metric_names
 from customer_etl.observability.redaction import RedactingFilter
@@ -49,7 +52,24 @@ check that the code itself logs no values)."""
 
 logger = Logger(service=SERVICE, logger_handler=_handler)
 metrics = Metrics(namespace=METRICS_NAMESPACE, service=SERVICE)
-tracer = Tracer(service=SERVICE)
+
+if TYPE_CHECKING:
+    tracer: Tracer
+
+
+@functools.cache
+def _tracer() -> Tracer:
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=SERVICE)
+
+
+def __getattr__(name: str) -> Any:
+    """`tracer` is made when first imported: Powertools' Tracer loads the X-Ray SDK (over a
+    second of imports), which only the Lambda handlers use."""
+    if name == "tracer":
+        return _tracer()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def send_logs_to(stream: IO[str] | None) -> IO[str] | None:

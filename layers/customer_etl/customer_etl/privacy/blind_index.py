@@ -74,9 +74,12 @@ def blind_index(values: pd.Series, key: bytes, kind: str) -> pd.Series:
         text = text.str.replace(_NOT_PHONE_DIGIT, "", regex=True)
     else:
         text = text.str.casefold()
-    found = iter(
-        hmac.digest(key, value.encode(), hashlib.sha256).hex() if value else None
-        for value in text.tolist()
-    )
+    texts = text.tolist()
+    # One HMAC per distinct value: phone numbers repeat (households, switchboards).
+    index_of = {
+        value: hmac.digest(key, value.encode(), hashlib.sha256).hex() if value else None
+        for value in dict.fromkeys(texts)
+    }
+    found = iter(index_of[value] for value in texts)
     digests = [next(found) if flag else None for flag in present]
     return pd.Series(digests, index=values.index, dtype=object)

@@ -20,17 +20,16 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Literal, get_args
+from typing import Literal
 
 from customer_etl.core.ports import RunRecord
 from customer_etl.reporting.anomalies import modified_z_scores, outliers
 from customer_etl.reporting.charts import Chart, bar_chart, line_chart, number
 from customer_etl.reporting.forecast import Limits, Prediction, breach_predictions
+from customer_etl.reporting.periods import Period
 from customer_etl.reporting.render import render
 from customer_etl.reporting.run_times import RETENTION_KIND, duration_seconds, utc
 
-Period = Literal["daily", "weekly"]
-PERIODS: tuple[Period, ...] = get_args(Period)
 PERIOD_LENGTH: dict[Period, timedelta] = {"daily": timedelta(days=1), "weekly": timedelta(days=7)}
 BUCKET_LENGTH: dict[Period, timedelta] = {"daily": timedelta(hours=1), "weekly": timedelta(days=1)}
 """The trends' resolution: hours of a day, days of a week."""

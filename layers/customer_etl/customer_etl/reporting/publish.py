@@ -10,12 +10,12 @@ from customer_etl.core.ports import Alert, Notifier, ReportStore, Warehouse
 from customer_etl.reporting.charts import number
 from customer_etl.reporting.forecast import Limits
 from customer_etl.reporting.period_report import (
-    Period,
     PeriodReport,
     Window,
     build_period_report,
     render_period_report,
 )
+from customer_etl.reporting.periods import Period
 
 
 def period_report(

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -34,6 +34,10 @@ from customer_etl.core.mapping import SourceMapping
 from customer_etl.core.ports import (
     CheckpointStore,
     InputStore,
+    LineageEmitter,
+    LineageEvent,
+    LineageEventKind,
+    NoLineage,
     Notifier,
     QuarantineBatch,
     QuarantineSink,
@@ -78,6 +82,8 @@ class Ports:
     protection: Callable[[], FieldProtection | None]
     """Field encryption and blind indexes for the load (None: values load in plaintext),
     built on first use: only load needs the key provider."""
+    lineage: LineageEmitter = field(default_factory=NoLineage)
+    """Where the run's and its stages' lineage events go (OpenLineage; best-effort)."""
 
 
 CLASSIFICATION_DOCUMENT = "classification.json"
@@ -108,13 +114,50 @@ def run_stage(
     if stage in manifest.stages:
         logger.info("stage already done", extra={"stage": stage, "run_id": manifest.run_id})
         return manifest
-    settings = settings or StageSettings()
-    if stage == "extract":
-        return run_extract(manifest, ports, chunk_rows, settings, on_rows)
-    logger.info("stage started", extra={"stage": stage, "run_id": manifest.run_id})
-    for chunk in manifest.chunk_range():
-        run_chunk(stage, manifest, chunk, ports, settings, on_rows)
-    return complete_stage(stage, manifest, ports)
+    chosen = settings or StageSettings()
+
+    def work() -> RunManifest:
+        if stage == "extract":
+            return run_extract(manifest, ports, chunk_rows, chosen, on_rows)
+        logger.info("stage started", extra={"stage": stage, "run_id": manifest.run_id})
+        for chunk in manifest.chunk_range():
+            run_chunk(stage, manifest, chunk, ports, chosen, on_rows)
+        return complete_stage(stage, manifest, ports)
+
+    return with_lineage(stage, manifest, ports.lineage, work)
+
+
+def with_lineage(
+    stage: str, manifest: RunManifest, lineage: LineageEmitter, work: Callable[[], RunManifest]
+) -> RunManifest:
+    """Run `work` (the whole of a stage) between the stage's START and COMPLETE lineage
+    events; FAIL (ABORT for Ctrl-C or SIGTERM) with the error's class if it raises."""
+    lineage.emit(LineageEvent("START", stage, manifest))
+    try:
+        done = work()
+    except BaseException as error:
+        ended: LineageEventKind = "ABORT" if isinstance(error, KeyboardInterrupt) else "FAIL"
+        lineage.emit(LineageEvent(ended, stage, manifest, type(error).__name__))
+        raise
+    lineage.emit(LineageEvent("COMPLETE", stage, done))
+    return done
+
+
+def complete_stage_with_lineage(stage: str, manifest: RunManifest, ports: Ports) -> RunManifest:
+    """`complete_stage` where the stage's chunks ran elsewhere (the cloud's Distributed
+    Map): its START is told once it is complete, at the time its first chunk started, then
+    its COMPLETE; FAIL with the error's class when it cannot complete."""
+    if stage in manifest.stages:
+        return manifest
+    try:
+        done = complete_stage(stage, manifest, ports)
+    except Exception as error:
+        ports.lineage.emit(LineageEvent("FAIL", stage, manifest, type(error).__name__))
+        raise
+    started = done.stages[stage].started_at
+    ports.lineage.emit(LineageEvent("START", stage, manifest, at=started))
+    ports.lineage.emit(LineageEvent("COMPLETE", stage, done))
+    return done
 
 
 def run_extract(

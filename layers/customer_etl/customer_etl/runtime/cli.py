@@ -24,6 +24,7 @@ import yaml
 
 from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.config import Config, ConfigError, load_config
+from customer_etl.config.governance_docs import write_governance_docs
 from customer_etl.config.observability import ObservabilitySettings
 from customer_etl.config.reference import render_reference
 from customer_etl.core.errors import (
@@ -34,11 +35,10 @@ from customer_etl.core.errors import (
 )
 from customer_etl.core.manifest import RUN_ID_PATTERN, RunManifest
 from customer_etl.core.mapping import MappingError, load_mapping
-from customer_etl.core.ports import Warehouse
 from customer_etl.health.checks import local_health
 from customer_etl.health.report import HealthReport, Status
 from customer_etl.observability.telemetry import logger
-from customer_etl.run.retention import apply_retention, new_run_id
+from customer_etl.run.retention import new_run_id
 from customer_etl.runtime import quarantine
 from customer_etl.runtime.audit_command import write_audit_report
 from customer_etl.runtime.cli_parser import parser
@@ -46,12 +46,13 @@ from customer_etl.runtime.compliance_command import write_compliance_report
 from customer_etl.runtime.console_warnings import warnings_on_console
 from customer_etl.runtime.factory import build_key_provider, local_artefacts, local_ports
 from customer_etl.runtime.hold_command import hold_command
+from customer_etl.runtime.lineage_command import lineage_command
 from customer_etl.runtime.local_runner import LocalRunner, RunFailedError
 from customer_etl.runtime.log_file import command_log_file
 from customer_etl.runtime.mapping_command import mapping_command
 from customer_etl.runtime.protection import EncryptionConfigError
 from customer_etl.runtime.report_command import write_period_report
-from customer_etl.stages.retention import retention_cutoff
+from customer_etl.runtime.retention_command import retention_command
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 EXIT_INTERRUPTED = 130
@@ -147,6 +148,10 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
             file=out,
         )
         return EXIT_OK
+    if args.command == "config" and args.config_command == "governance-docs":
+        for written in write_governance_docs(args.output):
+            print(f"wrote {written}", file=out)
+        return EXIT_OK
     if args.command == "config" and args.config_command == "docs":
         args.output.write_text(render_reference(), encoding="utf-8")
         print(f"wrote {args.output}", file=out)
@@ -176,15 +181,21 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     if args.command == "hold":
         return hold_command(args, config, out)
+    if args.command == "lineage":
+        return lineage_command(args, config, out)
     if args.command == "keys":
         from customer_etl.runtime.keys import rotate_command
 
         return rotate_command(config, out, as_json=args.json)
+    if args.command == "subject":
+        from customer_etl.runtime.subject_command import subject_command
+
+        return subject_command(args, config, out)
     ports = local_ports(config)
     if args.command == "quarantine":
         return _quarantine_command(args, LocalRunner(config, ports), config, out)
     if args.command == "retention":
-        return _retention(args, config, ports.warehouse(), out)
+        return retention_command(args, config, ports.warehouse(), out)
 
     runner = LocalRunner(config, ports, local_ports)
     if args.command == "resume":
@@ -207,28 +218,6 @@ def _resume(runner: LocalRunner, run_id: str, out: TextIO) -> int:
     else:
         manifest = runner.resume(run_id)
     _report(manifest, runner.summary_path(manifest.run_id), out)
-    return EXIT_OK
-
-
-def _retention(args: argparse.Namespace, config: Config, warehouse: Warehouse, out: TextIO) -> int:
-    record = apply_retention(warehouse, config.retention)
-    days = config.retention.customer_period_days() or 0
-    cutoff = retention_cutoff(record.started_at, days)
-    if args.json:
-        document = {
-            "run_id": record.run_id,
-            "status": record.status,
-            "rows_deleted": record.rows_deleted,
-            "retention_days": days,
-            "cutoff": cutoff.isoformat(),
-        }
-        print(json.dumps(document, indent=2), file=out)
-    else:
-        print(
-            f"retention {record.run_id}: {record.rows_deleted} customer(s) deleted, not seen "
-            f"since {cutoff:%Y-%m-%d} ({days} days)",
-            file=out,
-        )
     return EXIT_OK
 
 

@@ -11,15 +11,17 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
 from customer_etl.runtime.audit_command import add_audit_arguments
 from customer_etl.runtime.compliance_command import add_compliance_arguments
 from customer_etl.runtime.hold_command import add_hold_arguments
+from customer_etl.runtime.lineage_command import add_lineage_arguments
 from customer_etl.runtime.mapping_command import add_mapping_arguments
 from customer_etl.runtime.report_command import add_report_arguments
+from customer_etl.runtime.retention_command import add_retention_arguments
+from customer_etl.runtime.subject_command import add_subject_arguments
 
 DISTRIBUTION = "customer-etl"
 DEFAULT_SAMPLE = Path(".etl/samples/customers.csv")
@@ -30,10 +32,24 @@ RUNS_HELP = "runs folder (default: pipeline.output_dir)"
 
 def package_version() -> str:
     """The installed distribution's version (pyproject.toml's, through its metadata)."""
+    # Imported when asked: importlib.metadata is most of what building the parser cost.
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version(DISTRIBUTION)
     except PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown (not installed: pip install -e .)"
+
+
+class _VersionAction(argparse.Action):
+    """`--version`, looking the version up only when it is asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: Any) -> None:
+        sys.stdout.write(f"{parser.prog} {package_version()}\n")  # as argparse's own does
+        parser.exit()
 
 
 class DeprecatedRunsAlias(argparse.Action):
@@ -88,7 +104,7 @@ def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(
         prog="customer-etl", description="Validate, protect, enrich and load customer CSVs."
     )
-    main.add_argument("--version", action="version", version=f"%(prog)s {package_version()}")
+    main.add_argument("--version", action=_VersionAction)
     commands = main.add_subparsers(dest="command", required=True)
 
     run = _with_config(commands.add_parser("run", help="run the pipeline on a CSV file"))
@@ -107,9 +123,11 @@ def parser() -> argparse.ArgumentParser:
     _with_runs(resume, deprecated_output=True)
 
     retention = _with_config(
-        commands.add_parser("retention", help="delete customers past their retention")
+        commands.add_parser("retention", help="apply the retention classes (or --dry-run)")
     )
     _with_json(retention)
+    _with_runs(retention)
+    add_retention_arguments(retention)
 
     add_hold_arguments(
         commands.add_parser("hold", help="place, list and release legal holds"), _with_config
@@ -159,6 +177,15 @@ def parser() -> argparse.ArgumentParser:
     )
 
     add_mapping_arguments(commands.add_parser("mapping", help="propose a mapping for an export"))
+    add_subject_arguments(
+        commands.add_parser("subject", help="data subject requests (GDPR articles 15-21)"),
+        _with_config,
+    )
+    _with_runs(
+        _with_config(
+            add_lineage_arguments(commands.add_parser("lineage", help="show a run's lineage"))
+        )
+    )
 
     sample = commands.add_parser("generate-sample", help="write a synthetic customer CSV")
     sample.add_argument("--rows", type=int, default=1000)
@@ -176,4 +203,8 @@ def parser() -> argparse.ArgumentParser:
     _with_config(config_commands.add_parser("show", help="print the effective settings"))
     docs = config_commands.add_parser("docs", help="write the configuration reference")
     docs.add_argument("--output", type=Path, default=Path("docs/configuration.md"))
+    governance = config_commands.add_parser(
+        "governance-docs", help="write the retention schedule and the records of processing"
+    )
+    governance.add_argument("--output", type=Path, default=Path("docs/governance"))
     return main

@@ -29,6 +29,7 @@ from customer_etl.core.ports import KeyProvider, Notifier, Warehouse
 from customer_etl.privacy.envelope import FieldProtection
 from customer_etl.run.pipeline import Ports
 from customer_etl.runtime.enrichment import cloud_enrichment, local_enrichment
+from customer_etl.runtime.lineage import lineage_emitter
 from customer_etl.runtime.protection import field_protection, key_provider
 
 
@@ -102,6 +103,7 @@ def local_ports(config: Config) -> Ports:
         enrichment=cache(lambda: local_enrichment(config)),
         notifier=local_notifier(config),
         protection=protection,
+        lineage=lineage_emitter(config),
     )
 
 
@@ -117,6 +119,7 @@ def cloud_ports(config: Config) -> Ports:
         enrichment=cache(lambda: cloud_enrichment(config)),
         notifier=SnsNotifier(aws.alert_topic_arn),
         protection=cache(lambda: field_protection(config, cloud=True)),
+        lineage=lineage_emitter(config, cloud=True),
     )
 
 

@@ -24,13 +24,13 @@ from customer_etl.adapters.warehouse.metrics import database_metrics
 from customer_etl.config import Config, load_config
 from customer_etl.core.errors import CustomerEtlError, UnexpectedStageError
 from customer_etl.core.manifest import RunManifest, StageReport
-from customer_etl.health.checks import cloud_health
+from customer_etl.core.ports import RUN_JOB, LineageEvent
 from customer_etl.observability import metric_names
 from customer_etl.observability.api_metrics import emit_api_metrics
 from customer_etl.observability.metrics import emit_metric
 from customer_etl.observability.telemetry import logger, metrics, raised_at, tracer
-from customer_etl.reporting.period_report import PERIODS
-from customer_etl.reporting.publish import publish_period_report
+from customer_etl.reporting.periods import PERIODS
+from customer_etl.reporting.retention_report import alert_if_overdue, build_retention_report
 from customer_etl.run.failure import (
     FAILED_STATUSES,
     MANIFEST_DOCUMENT,
@@ -40,9 +40,14 @@ from customer_etl.run.failure import (
     report_run_failure,
 )
 from customer_etl.run.metrics import emit_breaker_openings, emit_run_finished, emit_stage_outcome
-from customer_etl.run.pipeline import complete_stage, run_chunk, run_extract
+from customer_etl.run.pipeline import (
+    complete_stage_with_lineage,
+    run_chunk,
+    run_extract,
+    with_lineage,
+)
 from customer_etl.run.quality_gate import VALIDATING_STAGES, enforce
-from customer_etl.run.retention import apply_retention
+from customer_etl.run.retention import apply_retention, covered_classes
 from customer_etl.run.settings import stage_settings
 from customer_etl.run.source import run_id_for_object
 from customer_etl.run.summary import finished, run_record
@@ -107,10 +112,17 @@ def run_stage_in_lambda(stage: str, event: dict[str, Any]) -> dict[str, Any]:
         return {"chunk": event["chunk"], "rows_in": report.rows_in, "rows_out": report.rows_out}
     # A redriven completion whose stage is recorded returns at once and emits nothing again.
     already_done = stage in manifest.stages
-    if stage == "extract":
-        manifest = run_extract(manifest, ports, config.pipeline.chunk_rows, settings)
-    else:
-        manifest = complete_stage(stage, manifest, ports)
+    if stage == "extract" and not already_done:
+        ports.lineage.emit(LineageEvent("START", RUN_JOB, manifest, at=manifest.started_at))
+        chunk_rows = config.pipeline.chunk_rows
+        manifest = with_lineage(
+            stage,
+            manifest,
+            ports.lineage,
+            lambda: run_extract(manifest, ports, chunk_rows, settings),
+        )
+    elif stage != "extract":
+        manifest = complete_stage_with_lineage(stage, manifest, ports)
     if not already_done:
         emit_stage_outcome(stage, manifest)
     if stage == VALIDATING_STAGES[-1] and not already_done:
@@ -120,6 +132,7 @@ def run_stage_in_lambda(stage: str, event: dict[str, Any]) -> dict[str, Any]:
         manifest = finished(manifest)
         ports.warehouse().record_run(run_record(manifest))
         emit_run_finished(manifest)
+        ports.lineage.emit(LineageEvent("COMPLETE", RUN_JOB, manifest))
     ports.checkpoints.put_document(
         manifest.run_id, MANIFEST_DOCUMENT, manifest.model_dump_json(indent=2)
     )
@@ -187,11 +200,22 @@ def stage_handler(stage: str) -> Handler:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def retention_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    """Scheduled daily: apply the retention period to the warehouse."""
+    """Scheduled daily: apply the retention classes to the warehouse (S3 lifecycle rules
+    expire the objects), then alert when records are still past their period."""
     config = _config()
-    record = apply_retention(build_warehouse(config), config.retention)
+    warehouse = build_warehouse(config)
+    covered = covered_classes(config)
+    record = apply_retention(warehouse, config.retention, covered=covered)
     metrics.add_metric(name="RowsDeleted", unit=MetricUnit.Count, value=record.rows_deleted)
-    return {"run_id": record.run_id, "rows_deleted": record.rows_deleted}
+    report = build_retention_report(warehouse, config.retention, datetime.now(UTC), covered=covered)
+    alerted = alert_if_overdue(report, SnsNotifier(config.aws.alert_topic_arn), config.alerts)
+    overdue = sum(report.overdue.values())
+    return {
+        "run_id": record.run_id,
+        "rows_deleted": record.rows_deleted,
+        "overdue": overdue,
+        "alerted": alerted,
+    }
 
 
 @logger.inject_lambda_context(clear_state=True)
@@ -247,6 +271,8 @@ def run_status_handler(event: dict[str, Any], context: LambdaContext) -> dict[st
             incident_desk(config.alerts.incidents),
             ports.checkpoints,
         )
+        error_class = status.error or status.status
+        ports.lineage.emit(LineageEvent("FAIL", RUN_JOB, failed, error_class))
         return {"run_id": failed.run_id, "action": "recorded_failure"}
     if status.status == "SUCCEEDED":
         recovered = report_recovery(
@@ -268,6 +294,9 @@ def health_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     """Scheduled: the deployment's health in its JSON form, and the number of unhealthy
     components as a metric for the alarm (0 when all is well, so the alarm sees data)."""
     # As the stage functions build it: KMS, never a key file that dies with the container.
+    # Imported here: the stage functions share this module and never check health.
+    from customer_etl.health.checks import cloud_health
+
     report = cloud_health(_config, partial(key_provider, cloud=True))
     emit_metric(metric_names.HEALTH_UNHEALTHY, MetricUnit.Count, report.unhealthy_count)
     return report.as_json()
@@ -282,6 +311,9 @@ def report_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     period = event.get("period")
     if period not in PERIODS:
         raise CustomerEtlError(f"report period {period!r} is not one of: {', '.join(PERIODS)}")
+    # Imported here: the stage functions share this module and never write reports.
+    from customer_etl.reporting.publish import publish_period_report
+
     config = _config()
     aws = config.aws
     store = S3ReportStore(aws.reports_bucket or aws.checkpoint_bucket, aws.reports_prefix)

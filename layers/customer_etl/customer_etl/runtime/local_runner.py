@@ -23,11 +23,12 @@ from customer_etl.core.errors import (
 )
 from customer_etl.core.manifest import RunManifest
 from customer_etl.core.mapping import SourceMapping
+from customer_etl.core.ports import RUN_JOB, LineageEvent
 from customer_etl.observability.telemetry import logger, raised_at
 from customer_etl.reporting.run_report import save_run_report
 from customer_etl.run.failure import record_failed_run
 from customer_etl.run.incidents import open_incident, resolve_incident
-from customer_etl.run.pipeline import Ports, complete_stage, run_stage
+from customer_etl.run.pipeline import Ports, complete_stage, run_stage, with_lineage
 from customer_etl.run.quality_gate import VALIDATING_STAGES, enforce
 from customer_etl.run.retention import new_run_id
 from customer_etl.run.settings import stage_settings
@@ -175,6 +176,7 @@ class LocalRunner:
             # On disk from the start, so a run killed before its first stage ends resumes;
             # this first save also finds a runs folder that cannot be written.
             self._save(manifest)
+            self._ports.lineage.emit(LineageEvent("START", RUN_JOB, manifest))
             check_before_stages(manifest, self._ports)
             if stage not in (*VALIDATING_STAGES, None):
                 # A resume of a run its thresholds stopped: judged again, with today's settings.
@@ -210,6 +212,7 @@ class LocalRunner:
             )
         manifest = finished(manifest)
         self._ports.warehouse().record_run(run_record(manifest))
+        self._ports.lineage.emit(LineageEvent("COMPLETE", RUN_JOB, manifest))
         if manifest.attempts > 1:  # a resume finished it: the failure's incident is over
             desk = incident_desk(self._config.alerts.incidents)
             if resolved := resolve_incident(
@@ -239,9 +242,13 @@ class LocalRunner:
         several = (manifest.chunks or 1) > 1
         if pool is None or stage == "extract" or not several or stage in manifest.stages:
             return run_stage(stage, manifest, self._ports, chunk_rows, self._settings, on_rows)
-        logger.info("stage started", extra={"stage": stage, "run_id": manifest.run_id})
-        pool.run(stage, manifest, manifest.chunk_range(), on_rows)
-        return complete_stage(stage, manifest, self._ports)
+
+        def on_workers() -> RunManifest:
+            logger.info("stage started", extra={"stage": stage, "run_id": manifest.run_id})
+            pool.run(stage, manifest, manifest.chunk_range(), on_rows)
+            return complete_stage(stage, manifest, self._ports)
+
+        return with_lineage(stage, manifest, self._ports.lineage, on_workers)
 
     def _fail(
         self, manifest: RunManifest, stage: str | None, error_class: str, message: str
@@ -250,6 +257,7 @@ class LocalRunner:
         # The alert and the run's row come first and whatever else fails: the run's own
         # files may be what cannot be written (a full disk).
         record_failed_run(self._ports.warehouse, failed)
+        self._ports.lineage.emit(LineageEvent("FAIL", RUN_JOB, failed, error_class))
         alert = failure_alert(failed, stage, error_class, self._config.alerts)
         self._ports.notifier.send(alert)
         logger.error("run failed", extra={"stage": stage, "error_class": error_class})
@@ -271,6 +279,7 @@ class LocalRunner:
             }
         )
         record_failed_run(self._ports.warehouse, stopped)
+        self._ports.lineage.emit(LineageEvent("ABORT", RUN_JOB, stopped, signal_name))
         self._save_if_possible(stopped)
         logger.warning("run interrupted", extra={"signal": signal_name})
         return RunInterruptedError(

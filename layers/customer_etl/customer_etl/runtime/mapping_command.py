@@ -7,11 +7,6 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
-import pandas as pd
-
-from customer_etl.stages.extract import RawSample, inspect_file, read_chunks
-from customer_etl.stages.mapping_suggest import render, suggest
-
 SAMPLE_ROWS = 200
 
 
@@ -25,6 +20,12 @@ def add_mapping_arguments(command: argparse.ArgumentParser) -> None:
 
 def mapping_command(args: argparse.Namespace, out: TextIO) -> int:
     """Print the proposal; InputFileError (exit 1) when the file cannot be read."""
+    # Imported here: the parser that this module also serves must not load pandas.
+    import pandas as pd
+
+    from customer_etl.stages.extract import RawSample, inspect_file, read_chunks
+    from customer_etl.stages.mapping_suggest import render, suggest
+
     path: Path = args.input
     facts = inspect_file(path, required=())
     sample = RawSample(rows=SAMPLE_ROWS)

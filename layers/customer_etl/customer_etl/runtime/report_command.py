@@ -5,13 +5,13 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from customer_etl.adapters.warehouse.configured import build_warehouse
-from customer_etl.config import Config
-from customer_etl.reporting.forecast import Limits
-from customer_etl.reporting.pdf import html_to_pdf
-from customer_etl.reporting.period_report import PERIODS, period_end, render_period_report
-from customer_etl.reporting.publish import period_report
+from customer_etl.reporting.periods import PERIODS
+
+if TYPE_CHECKING:
+    from customer_etl.config import Config
+    from customer_etl.reporting.forecast import Limits
 
 FORMATS = ("html", "pdf")
 
@@ -34,6 +34,8 @@ def add_report_arguments(command: argparse.ArgumentParser) -> None:
 
 def forecast_limits(config: Config) -> Limits:
     """What the period report's predictions watch: the quality gate and the longest run."""
+    from customer_etl.reporting.forecast import Limits
+
     return Limits(
         max_bad_ratio=config.quality.max_bad_ratio,
         max_duration_seconds=config.aws.alarms.max_run_duration_seconds,
@@ -42,6 +44,15 @@ def forecast_limits(config: Config) -> Limits:
 
 def write_period_report(args: argparse.Namespace, config: Config) -> str:
     """Write the report the arguments ask for; what to tell the user."""
+    # Imported here: the parser that this module also serves must not load the reports.
+    from customer_etl.adapters.warehouse.configured import build_warehouse
+    from customer_etl.reporting.pdf import html_to_pdf
+    from customer_etl.reporting.period_report import (
+        period_end,
+        render_period_report,
+    )
+    from customer_etl.reporting.publish import period_report
+
     now = datetime.now(UTC)
     end = period_end(args.until, now)
     warehouse = build_warehouse(config)

@@ -11,7 +11,7 @@ them) and `customer_records` (the decrypt path for authorised tooling).
 from __future__ import annotations
 
 import fcntl
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -22,7 +22,7 @@ from sqlalchemy import Engine, delete, func, insert, select, update
 from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError
 
-from customer_etl.adapters.warehouse import legal_holds, schema
+from customer_etl.adapters.warehouse import legal_holds, retention, schema
 from customer_etl.adapters.warehouse.data_keys import kek_ids
 from customer_etl.adapters.warehouse.diagnosis import Kind, kind_of
 from customer_etl.adapters.warehouse.engine import (
@@ -43,6 +43,7 @@ from customer_etl.adapters.warehouse.unit import LoadUnit
 from customer_etl.core.errors import LoadAbortedError
 from customer_etl.core.legal_holds import HeldTargets, LegalHold, NewLegalHold
 from customer_etl.core.ports import LoadResult, RunRecord
+from customer_etl.core.retention import Expired, RetentionOutcome
 from customer_etl.observability.telemetry import logger
 
 
@@ -290,6 +291,56 @@ class SqlWarehouse:
         self.check_schema()
         with self._transaction() as connection:
             return legal_holds.events(connection)
+
+    def expired_customers(
+        self, event: str, cutoff: datetime, *, skip_anonymised: bool = False
+    ) -> list[Expired]:
+        """The customers whose `event` (last_seen, signup) is before `cutoff`; with
+        `skip_anonymised`, not those already anonymised."""
+        self.check_schema()
+        with self._transaction() as connection:
+            return retention.expired_customers(
+                connection, event, cutoff.astimezone(UTC), skip_anonymised=skip_anonymised
+            )
+
+    def delete_expired_customers(self, ids: Sequence[str], event: str, cutoff: datetime) -> int:
+        """Delete these customers (each only if still past `cutoff`), in one transaction."""
+        self.check_schema()
+        with self._transaction() as connection:
+            return retention.delete_customers(connection, ids, event, cutoff.astimezone(UTC))
+
+    def anonymise_expired_customers(
+        self, values: Mapping[str, Mapping[str, str | None]], event: str, cutoff: datetime
+    ) -> int:
+        """Overwrite these customers' personal columns (each only if still past `cutoff`)
+        and clear their blind indexes, in one transaction."""
+        self.check_schema()
+        with self._transaction() as connection:
+            return retention.anonymise_customers(
+                connection, values, event, cutoff.astimezone(UTC), datetime.now(UTC)
+            )
+
+    def customer_counts(self, event: str, cutoff: datetime) -> tuple[int, int]:
+        """(customers, customers whose `event` is before `cutoff`)."""
+        self.check_schema()
+        with self._transaction() as connection:
+            return retention.count_customers(connection, event, cutoff.astimezone(UTC))
+
+    def record_retention_actions(
+        self, job_run_id: str, at: datetime, outcomes: Sequence[RetentionOutcome]
+    ) -> None:
+        """The job's audit rows, one per class and store, in one transaction."""
+        self.check_schema()
+        with self._transaction() as connection:
+            retention.record_actions(connection, job_run_id, at.astimezone(UTC), outcomes)
+
+    def retention_actions(
+        self, since: datetime | None = None
+    ) -> list[tuple[str, datetime, RetentionOutcome]]:
+        """The retention audit rows (job run id, time, outcome), oldest first."""
+        self.check_schema()
+        with self._transaction() as connection:
+            return retention.actions(connection, since.astimezone(UTC) if since else None)
 
     def kek_ids(self) -> frozenset[str]:
         """The key-encryption keys of the stored data keys (empty before the first

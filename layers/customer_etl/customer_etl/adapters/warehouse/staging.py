@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from customer_etl.adapters.warehouse import statements
 from customer_etl.adapters.warehouse.metrics import DatabaseMetrics
 from customer_etl.adapters.warehouse.tables import customers
+from customer_etl.core.schema import BUSINESS_KEY
 
 
 class Staging:
@@ -46,11 +47,51 @@ class Staging:
         chunk: int | None = None,
     ) -> None:
         """Stage `batch`, record its changes, upsert it, and empty the staging table."""
-        self.fill(connection, batch.loc[:, list(statements.STAGED_COLUMNS)])
+        rows = batch.loc[:, list(statements.STAGED_COLUMNS)]
+        self._apply(connection, rows, self.upserts(connection, run_id, now), run_id, now, chunk)
+
+    def mark_seen(
+        self,
+        connection: Connection,
+        batch: pd.DataFrame,
+        run_id: str,
+        now: datetime,
+        chunk: int | None = None,
+    ) -> None:
+        """Record unchanged records as seen: stage only their keys and content hashes, write
+        their audit rows (`unchanged`) and move their seen stamps; nothing else of them is
+        sealed, staged or rewritten."""
+        rows = batch.loc[:, [BUSINESS_KEY, statements.CONTENT_HASH]]
+        seen = [statements.mark_unchanged_seen(self.table, run_id, now)]
+        self._apply(connection, rows, seen, run_id, now, chunk)
+
+    def stored_hashes(self, connection: Connection, keys: pd.DataFrame) -> dict[str, str]:
+        """Stage `keys` (a frame of the business key alone) and read back the content
+        hashes `customers` holds for them; the staging table is left empty."""
+        if not len(keys):
+            return {}
+        self.fill(connection, keys)
+        rows = connection.execute(statements.stored_hashes(self.table))
+        found = {str(key): str(digest) for key, digest in rows if digest is not None}
+        self.empty(connection)
+        return found
+
+    def _apply(
+        self,
+        connection: Connection,
+        rows: pd.DataFrame,
+        then: list[Executable],
+        run_id: str,
+        now: datetime,
+        chunk: int | None,
+    ) -> None:
+        """Stage `rows`, write their audit rows (which need the state before `then`), run
+        `then`, and empty the staging table."""
+        self.fill(connection, rows)
         connection.execute(
             statements.record_changes(self.table, self.dialect_name, run_id, now, chunk)
         )
-        for statement in self.upserts(connection, run_id, now):
+        for statement in then:
             connection.execute(statement)
         self.empty(connection)
 
@@ -59,6 +100,8 @@ class Staging:
         # cost three times the insert itself. Values still go through each column type's
         # own conversion for the dialect (dates as ISO text on SQLite, for instance).
         dialect = connection.dialect
+        # The INSERT below names its columns in the table's order: give the values in it.
+        rows = rows.loc[:, [c.name for c in self.table.c if c.name in rows.columns]]
         columns: list[list[Any]] = []
         for name in rows.columns:
             values = rows[name].astype(object).where(rows[name].notna(), None).tolist()
@@ -66,7 +109,8 @@ class Staging:
             if convert is not None:
                 values = [None if v is None else convert(v) for v in values]
             columns.append(values)
-        sql = str(insert(self.table).compile(dialect=dialect))
+        # Only the columns given (all staged columns, or a key and hash), in their order.
+        sql = str(insert(self.table).compile(dialect=dialect, column_keys=list(rows.columns)))
         connection.exec_driver_sql(sql, list(zip(*columns, strict=True)))
 
     def upserts(self, connection: Connection, run_id: str, now: datetime) -> list[Executable]:

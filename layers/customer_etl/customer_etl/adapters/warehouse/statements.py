@@ -126,6 +126,17 @@ def record_changes(
     return insert(customer_changes).from_select(columns, rows.where(~recorded.exists()))
 
 
+def stored_hashes(stage: Table) -> Executable:
+    """The key and stored content hash of each staged key that `customers` holds."""
+    key = customers.c[BUSINESS_KEY]
+    return (
+        select(key, customers.c[CONTENT_HASH])
+        .select_from(stage.join(customers, key == stage.c[BUSINESS_KEY]))
+        # SQL Server: keep them locked until the load writes, as `record_changes` does.
+        .with_hint(customers, "WITH (UPDLOCK, HOLDLOCK)", "mssql")
+    )
+
+
 def mark_unchanged_seen(stage: Table, run_id: str, now: datetime) -> Executable:
     """Unchanged records are not rewritten: only the time they were last seen, and by which
     run, moves."""

@@ -161,6 +161,42 @@ data_keys = Table(
 """One row per run's data key, wrapped by the key-encryption key (never in plaintext); the
 tokens of the values it sealed carry its `data_key_id`."""
 
+REQUEST_ID_LENGTH = 40
+SUBJECT_REF_LENGTH = 80
+
+subject_requests = Table(
+    "subject_requests",
+    metadata,
+    Column("request_id", String(REQUEST_ID_LENGTH), primary_key=True),
+    Column("kind", String(20), nullable=False),
+    Column("requested_by", Unicode(255), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    # A customer id or a blind-index digest (`subject_ref_kind` says which): never an email,
+    # a phone number or a name.
+    Column("subject_ref", Unicode(SUBJECT_REF_LENGTH), nullable=False),
+    Column("subject_ref_kind", String(20), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("outcome", Text),
+    Column("closed_at", DateTime(timezone=True)),
+    Index(None, "status"),
+)
+"""The register of data subject requests (GDPR articles 15 to 21): who asked for what, about
+whom (by reference only), when, and what came of it."""
+
+subject_flags = Table(
+    "subject_flags",
+    metadata,
+    Column("flag", String(20), primary_key=True),
+    Column("match_column", String(20), primary_key=True),
+    Column("match_value", Unicode(SUBJECT_REF_LENGTH), primary_key=True),
+    Column("request_id", String(REQUEST_ID_LENGTH), nullable=False),
+    Column("flagged_at", DateTime(timezone=True), nullable=False),
+)
+"""What every load must honour about a person, by customer id or blind index: `erased` (the
+suppression list: a later load is refused into quarantine), `restricted` (article 18) and
+`objected` (article 21, marketing). Kept apart from `customers` so that an erased person,
+who has no row there any more, is still known."""
+
 HOLD_TARGET_LENGTH = RUN_ID_LENGTH
 """Wide enough for a customer id (64), a data or retention class, or a run id (80)."""
 HOLD_TEXT_LENGTH = 500

@@ -13,10 +13,11 @@ statement that cannot run at all) is for the caller to roll the whole load back.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from datetime import datetime
 
 import pandas as pd
-from sqlalchemy import insert, select
+from sqlalchemy import String, insert, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
@@ -24,6 +25,7 @@ from customer_etl.adapters.warehouse import statements
 from customer_etl.adapters.warehouse.data_keys import StoredDataKey, insert_data_key, run_data_key
 from customer_etl.adapters.warehouse.fit import Lengths, unfit_reasons
 from customer_etl.adapters.warehouse.staging import Staging
+from customer_etl.adapters.warehouse.subjects import read_flags
 from customer_etl.adapters.warehouse.tables import (
     ACTIONS,
     INDEX_COLUMNS,
@@ -32,8 +34,12 @@ from customer_etl.adapters.warehouse.tables import (
 )
 from customer_etl.core.errors import LoadAbortedError
 from customer_etl.core.ports import DataKey, LoadResult
+from customer_etl.core.schema import BUSINESS_KEY
 from customer_etl.observability.telemetry import logger, timed
 from customer_etl.privacy.envelope import PLAINTEXT_WIDTHS
+from customer_etl.privacy.subject_requests import SubjectFlags, screen
+
+_BatchWrite = Callable[[Connection, pd.DataFrame, str, datetime, int | None], None]
 
 ROW_ERRORS = (IntegrityError, DataError)
 """Errors that belong to the rows of a sub-batch rather than to the database."""
@@ -67,9 +73,12 @@ class LoadUnit:
         self.failed_batches = 0
         self.rejected = 0
         self.result: LoadResult | None = None
+        self._flags = SubjectFlags()
 
     def start(self) -> None:
         self._staging.start(self._connection)
+        # Read in the load's own transaction: an erasure committed before it is honoured.
+        self._flags = read_flags(self._connection)
         if self.chunk is not None:
             self.recorded_report = self._connection.execute(
                 select(etl_chunk_loads.c.report).where(
@@ -99,17 +108,62 @@ class LoadUnit:
         # A chunk loaded without encryption has no blind indexes: they stay NULL.
         missing = {name: None for name in INDEX_COLUMNS if name not in chunk}
         chunk = chunk.assign(**missing) if missing else chunk
+        # Erased and restricted people are refused, objections force marketing off
+        # (docs/governance/subject-requests.md).
+        screened = screen(chunk, self._flags)
+        chunk = screened.kept
         unfit = unfit_reasons(
             chunk, customers, statements.STAGED_COLUMNS, self._lengths, PLAINTEXT_WIDTHS
         )
-        rejected = [unfit]
+        rejected = [screened.refused, unfit] if len(screened.refused) else [unfit]
         fitting = chunk.drop(index=unfit.index)
         for start in range(0, len(fitting), self._batch_rows):
             batch = fitting.iloc[start : start + self._batch_rows]
-            reason = self._upsert_batch(batch)
+            reason = self._in_savepoint(self._staging.load, batch)
             if reason is not None:
                 rejected.append(pd.Series(reason, index=batch.index, dtype=object))
         reasons = pd.concat(rejected) if len(rejected) > 1 else unfit
+        if len(screened.refused):
+            logger.info(
+                "records refused by subject flags",
+                extra={
+                    "rows": len(screened.refused),
+                    "reasons": screened.refused.value_counts().to_dict(),
+                },
+            )
+        self.rejected += len(reasons)
+        return reasons
+
+    def stored_hashes(self, keys: Sequence[str]) -> dict[str, str]:
+        """The content hashes the warehouse holds for those of `keys` it has, by key.
+
+        The keys go into the staging table in one bulk insert (COPY on PostgreSQL) and come
+        back joined to `customers`: one statement where a lookup by key list took one per
+        few hundred keys, and five times as long. Read inside the load's transaction, after
+        its lock (the local lock file on SQLite, the table lock on PostgreSQL, UPDLOCK and
+        HOLDLOCK on SQL Server), so no other load can change them before this one writes."""
+        # A key longer than the column cannot be in the table (and PostgreSQL would refuse
+        # to stage it); `upsert` quarantines its record.
+        key_type = customers.c[BUSINESS_KEY].type
+        width = key_type.length if isinstance(key_type, String) and key_type.length else None
+        staged = pd.DataFrame(
+            {BUSINESS_KEY: [key for key in keys if width is None or len(key) <= width]}
+        )
+        return self._staging.stored_hashes(self._connection, staged)
+
+    @timed
+    def mark_seen(self, rows: pd.DataFrame) -> pd.Series:
+        """Record unchanged records (their key and content hash) as seen by this run, with
+        their `unchanged` audit rows, a savepoint per sub-batch as `upsert`; the reason codes
+        of the rows it could not record, by row label. Their values are those the warehouse
+        already holds (same hash), so they fit its columns and are not checked again."""
+        rejected = [pd.Series(dtype=object)]
+        for start in range(0, len(rows), self._batch_rows):
+            batch = rows.iloc[start : start + self._batch_rows]
+            reason = self._in_savepoint(self._staging.mark_seen, batch)
+            if reason is not None:
+                rejected.append(pd.Series(reason, index=batch.index, dtype=object))
+        reasons = pd.concat(rejected) if len(rejected) > 1 else rejected[0]
         self.rejected += len(reasons)
         return reasons
 
@@ -118,10 +172,10 @@ class LoadUnit:
         tokens sealed under it, and a rolled-back load leaves neither."""
         insert_data_key(self._connection, data_key_id, key, self._run_id, self._now)
 
-    def _upsert_batch(self, batch: pd.DataFrame) -> str | None:
+    def _in_savepoint(self, write: _BatchWrite, batch: pd.DataFrame) -> str | None:
         savepoint = self._connection.begin_nested()
         try:
-            self._staging.load(self._connection, batch, self._run_id, self._now, self.chunk)
+            write(self._connection, batch, self._run_id, self._now, self.chunk)
         except ROW_ERRORS as error:
             savepoint.rollback()
             return self._refused(error, len(batch))

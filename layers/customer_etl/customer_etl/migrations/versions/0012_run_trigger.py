@@ -2,7 +2,7 @@
 operator identity of a cloud execution), for the audit report.
 
 Revision ID: 0012
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-04
 
 Runs recorded before keep NULL (shown as "not recorded"). Downgrade drops the column.
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0008"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
