@@ -12,7 +12,7 @@ mean, 0 to 100, of the checks that could be measured:
 | quarantine ageing | share of still-quarantined records younger than the quarantine period | 1 |
 | breach indicators | 100 without any indicator, else 0 | 2 |
 
-A check that cannot be measured (no subject request register yet, nothing quarantined) is
+A check that cannot be measured (no open subject request, nothing quarantined) is
 left out of the mean rather than counted as passed or failed, and the page says so. Consent
 coverage is shown but not scored: customers are processed under contract, and a customer
 without marketing consent is not a breach (marketing to them would be; the load and exports

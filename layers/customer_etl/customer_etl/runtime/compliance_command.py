@@ -17,6 +17,7 @@ from customer_etl.adapters.private_files import write_private_text
 from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.adapters.warehouse.compliance import consent_counts, customers_past
 from customer_etl.adapters.warehouse.configured import build_warehouse
+from customer_etl.adapters.warehouse.subjects import SubjectStore
 from customer_etl.config import Config
 from customer_etl.config.privacy import CLASS_OF_COLUMN
 from customer_etl.core.classification import ClassificationReport
@@ -216,10 +217,13 @@ def _error_class(line: str) -> str | None:
     return entry.get("error_class") if isinstance(entry, dict) else None
 
 
-def subject_request_ages(warehouse: SqlWarehouse) -> list[float] | None:
-    """The ages in days of open subject requests. The seam for the subject request register:
-    this warehouse has none yet, so None ("not available" on the page)."""
-    return None
+def subject_request_ages(warehouse: SqlWarehouse, now: datetime) -> list[float] | None:
+    """The ages in days of the open requests of the subject request register
+    (`subject_requests`, docs/governance/subject-requests.md)."""
+    return [
+        (now - request.requested_at).total_seconds() / DAY_SECONDS
+        for request in SubjectStore(warehouse).requests(open_only=True)
+    ]
 
 
 def build_compliance_report(config: Config, now: datetime | None = None) -> ComplianceReport:
@@ -229,7 +233,7 @@ def build_compliance_report(config: Config, now: datetime | None = None) -> Comp
     try:
         total, consented = consent_counts(warehouse)
         retention = retention_by_store(config, warehouse, now)
-        requests = subject_request_ages(warehouse)
+        requests = subject_request_ages(warehouse, now)
     finally:
         warehouse.dispose()
     quarantine_class = config.retention.class_of_store("quarantine")
