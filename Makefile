@@ -60,6 +60,7 @@ check: lint typecheck test
 docs: $(DEV) ## regenerate docs/configuration.md and docs/governance/ from the configuration model
 	$(BIN)/customer-etl config docs --output docs/configuration.md
 	$(BIN)/customer-etl config governance-docs --output docs/governance
+	$(BIN)/python -m customer_etl.config.classification_scheme --output docs/governance/classification-scheme.md
 
 synth: $(DEV) ## synthesise the CloudFormation template of ENV (dev, staging or prod)
 	@test -n "$(ENV)" || { echo "name the environment: make synth ENV=staging"; exit 2; }

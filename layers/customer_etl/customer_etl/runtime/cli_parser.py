@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from customer_etl.runtime.audit_command import add_audit_arguments
+from customer_etl.runtime.compliance_command import add_compliance_arguments
 from customer_etl.runtime.governance_arguments import add_hold_arguments, add_retention_arguments
 from customer_etl.runtime.lineage_command import add_lineage_arguments
 from customer_etl.runtime.mapping_command import add_mapping_arguments
@@ -169,6 +170,9 @@ def parser() -> argparse.ArgumentParser:
     )
     add_audit_arguments(
         commands.add_parser("audit", help="audit reports of runs and changes"), _with_config
+    )
+    add_compliance_arguments(
+        commands.add_parser("compliance", help="the compliance page"), _with_config
     )
 
     add_mapping_arguments(commands.add_parser("mapping", help="propose a mapping for an export"))

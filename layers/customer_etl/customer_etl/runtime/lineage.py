@@ -3,7 +3,9 @@ what names the run's datasets and what the configuration masks and encrypts."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
+from contextlib import suppress
 from functools import cache
 from pathlib import Path
 
@@ -25,6 +27,7 @@ from sqlalchemy.engine import make_url
 
 from customer_etl.adapters.aws import split_s3_uri
 from customer_etl.adapters.lineage import OpenLineageEmitter
+from customer_etl.adapters.private_files import private_file, private_folder
 from customer_etl.adapters.secrets import resolve_secret
 from customer_etl.config.lineage import LINEAGE_FILE, LineageSettings
 from customer_etl.config.model import Config
@@ -125,7 +128,12 @@ def _transports(
     @cache
     def file_of(run_id: str) -> Transport:
         path = settings.file_path or root / run_id / LINEAGE_FILE
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Owner-only like the rest of the run folder: the transport appends to the file
+        # made here, which keeps its mode. One that cannot be made is the transport's to
+        # report, event by event, as before.
+        with suppress(OSError):
+            private_folder(path.parent)
+            os.close(private_file(path, append=True))
         return FileTransport(FileConfig(log_file_path=str(path), append=True))
 
     return file_of
