@@ -20,12 +20,13 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
+from customer_etl.adapters.parquet_crypto import LocalRunArtefacts
 from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.config import Config
 from customer_etl.core import fast_paths
 from customer_etl.core.fast_paths import FastPaths, reference_paths
 from customer_etl.privacy.envelope import is_token, token_key_id
-from customer_etl.runtime.factory import local_ports
+from customer_etl.runtime.factory import build_key_provider, local_ports
 from customer_etl.runtime.local_runner import LocalRunner
 from tests.fakes.postcodes_api import FakePostcodesApi, serve
 
@@ -75,6 +76,8 @@ def run_all(folder: Path, key_file: Path, api_url: str, edited: Path) -> dict[st
     """Run the sample, the sample again and the edited copy; what each left behind."""
     config = config_for(folder, key_file, api_url)
     build_warehouse(config).upgrade()
+    # Run artefacts are encrypted at rest under a key of each run: read them as the CLI does.
+    artefacts = LocalRunArtefacts(folder / "runs", lambda: build_key_provider(config))
     seen: dict[str, Any] = {}
     for run_id, source in (("first", SAMPLE), ("again", SAMPLE), ("edited", edited)):
         manifest = LocalRunner(config, local_ports(config), local_ports).run(source, run_id)
@@ -87,17 +90,16 @@ def run_all(folder: Path, key_file: Path, api_url: str, edited: Path) -> dict[st
                 for name, report in manifest.stages.items()
             },
             "reasons": {name: report.reasons for name, report in manifest.stages.items()},
-            "quarantine": quarantined(folder / "runs" / run_id),
+            "quarantine": quarantined(artefacts, folder / "runs" / run_id),
         }
     seen["customers"], seen["changes"] = warehouse_rows(folder / "warehouse.db")
     return seen
 
 
-def quarantined(run: Path) -> list[tuple[Any, ...]]:
+def quarantined(artefacts: LocalRunArtefacts, run: Path) -> list[tuple[Any, ...]]:
     """Every quarantined record of a run: its stage, source row, reasons and values."""
-    frames = [pd.read_parquet(path) for path in sorted((run / "quarantine").rglob("*.parquet"))]
-    assert frames, f"no quarantine under {run}"
-    rows = pd.concat(frames, ignore_index=True).drop(columns=["run_id"], errors="ignore")
+    assert list((run / "quarantine").rglob("*.parquet")), f"no quarantine under {run}"
+    rows = artefacts.read_frame(run / "quarantine").drop(columns=["run_id"], errors="ignore")
     return sorted(rows.astype(str).itertuples(index=False, name=None))
 
 
