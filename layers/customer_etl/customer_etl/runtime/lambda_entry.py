@@ -31,9 +31,9 @@ def _deferred(build: Callable[[], Handler]) -> Handler:
     return handler
 
 
-def _named(name: str) -> Handler:
+def _named(name: str, module: str = _HANDLERS) -> Handler:
     def build() -> Handler:
-        real: Handler = getattr(importlib.import_module(_HANDLERS), name)
+        real: Handler = getattr(importlib.import_module(module), name)
         return real
 
     return _deferred(build)
@@ -54,12 +54,4 @@ start_handler = _named("start_handler")
 run_status_handler = _named("run_status_handler")
 health_handler = _named("health_handler")
 report_handler = _named("report_handler")
-
-
-def _subject_request() -> Handler:
-    real: Handler = importlib.import_module("customer_etl.runtime.subject_lambda").handler
-    return real
-
-
-subject_request_handler = _deferred(_subject_request)
-"""`runtime.subject_lambda.handler` (data subject requests), built on the first call."""
+subject_request_handler = _named("handler", "customer_etl.runtime.subject_lambda")
