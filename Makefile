@@ -9,7 +9,7 @@ CDK := CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true \
 	JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 PATH="$(CURDIR)/$(BIN):$$PATH" \
 	npx --yes aws-cdk@2
 
-.PHONY: install dev run test chromium test-postgres unit integration infra e2e lint typecheck check docs synth synth-pipeline package deploy bench bench-pipeline bench-duplicates backtest bench-enrich bench-encrypt bench-load profile bench-speed db-upgrade health clean
+.PHONY: install dev run test chromium test-postgres unit integration infra e2e lint typecheck check docs synth synth-pipeline package deploy bench bench-pipeline bench-duplicates backtest bench-enrich bench-encrypt bench-load profile bench-speed db-upgrade health clean drills doc-figures
 
 $(VENV)/bin/python:
 	$(PYTHON) -c 'import sys; sys.exit("Python 3.11 or newer is needed") if sys.version_info < (3, 11) else None'
@@ -60,6 +60,7 @@ check: lint typecheck test
 docs: $(DEV) ## regenerate docs/configuration.md and docs/governance/ from the configuration model
 	$(BIN)/customer-etl config docs --output docs/configuration.md
 	$(BIN)/customer-etl config governance-docs --output docs/governance
+	$(BIN)/python -m customer_etl.config.classification_scheme --output docs/governance/classification-scheme.md
 
 synth: $(DEV) ## synthesise the CloudFormation template of ENV (dev, staging or prod)
 	@test -n "$(ENV)" || { echo "name the environment: make synth ENV=staging"; exit 2; }
@@ -120,6 +121,15 @@ bench-speed: $(DEV) $(DLT_VENV)/.installed ## 1M rows: end to end and per stage,
 ROWS ?= 100000
 profile: $(DEV) ## cProfile of a whole local run of ROWS rows: sorted tables and a flame graph in .etl/profile
 	$(BIN)/python scripts/profile_run.py --rows $(ROWS) $(PROFILE_ARGS)
+drills: $(DEV) ## run the failure drills (tests/resilience); write their measured times to docs/figures/drills.json
+	scripts/with-postgres.sh $(BIN)/python scripts/drill_times.py; status=$$?; \
+	$(BIN)/python scripts/refresh_doc_figures.py; exit $$status
+
+doc-figures: $(DEV) ## the dashboard screenshots, downtime cost and energy figures the docs quote (docs/figures/)
+	$(BIN)/python scripts/dashboard_figures.py
+	$(BIN)/python scripts/impact_figures.py
+	$(BIN)/python scripts/energy_figures.py
+	$(BIN)/python scripts/refresh_doc_figures.py
 
 db-upgrade: $(RUNTIME) ## apply pending warehouse migrations (ENV=local by default)
 	$(BIN)/customer-etl db upgrade --env $(or $(ENV),local)

@@ -116,6 +116,7 @@ class CustomerEtlStack(Stack):
             functions=functions.by_name,
             quarantine=quarantine.queue,
             quarantine_dead_letters=quarantine.dead_letters,
+            log_groups=[function.log_group for function in functions.by_name.values()],
         )
         log_queries = LogQueries(
             self,

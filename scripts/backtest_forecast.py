@@ -3,9 +3,11 @@ histories with planted drifts, against a naive rule measured in the same run.
 
     make backtest
 
-Each history is one source's runs: a measure (a duration, a quarantine rate) steady around
-its level with noise and the odd wild run (a slow night, a bad file), and in half of them a
-drift that starts at a random run and climbs toward the limit at a random pace. At every
+Each history is one source's runs of one measure, steady around its level with noise and the
+odd wild run, and in half of them a drift that starts at a random run and climbs toward the
+limit at a random pace. Each measure has its own shape (PROFILES): a duration is steady with
+the odd slow night; a quarantine rate is noisier, with the odd bad file; an API error rate
+is near zero and bursty, with the odd short outage. Each is scored on its own. At every
 run whose value is still under the limit the predictor says whether the limit will be
 reached within its horizon; the truth is whether one of the next runs does. Precision: of
 the warnings, the share that came true; recall: of the breaches, the share warned of
@@ -18,6 +20,7 @@ import argparse
 import random
 import sys
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from customer_etl.reporting.forecast import HORIZON, MIN_RUNS, likely_breach
 
@@ -25,16 +28,37 @@ LIMIT = 1.0
 Predictor = Callable[[Sequence[float]], bool]
 
 
-def history(rng: random.Random, runs: int, drifting: bool) -> list[float]:
-    level = rng.uniform(0.2, 0.6)
-    noise = rng.uniform(0.02, 0.10)
+@dataclass(frozen=True)
+class Profile:
+    """How one measure behaves, as fractions of its limit."""
+
+    level: tuple[float, float]
+    noise: tuple[float, float]
+    """Relative noise (the standard deviation over the level)."""
+    wild_share: float
+    """Share of runs that are wild: far off the level, and not a trend."""
+    wild: tuple[float, float]
+    pace: tuple[float, float]
+    """How much a drift adds per run."""
+
+
+PROFILES = {
+    "duration": Profile((0.2, 0.6), (0.02, 0.10), 0.04, (1.5, 2.2), (0.01, 0.08)),
+    "quarantine rate": Profile((0.05, 0.4), (0.10, 0.30), 0.05, (2.0, 4.0), (0.01, 0.06)),
+    "API error rate": Profile((0.0, 0.15), (0.30, 0.80), 0.08, (3.0, 8.0), (0.02, 0.08)),
+}
+
+
+def history(rng: random.Random, runs: int, drifting: bool, profile: Profile) -> list[float]:
+    level = rng.uniform(*profile.level)
+    noise = rng.uniform(*profile.noise)
     start = rng.randint(MIN_RUNS, runs - 5) if drifting else runs
-    pace = rng.uniform(0.01, 0.08)
+    pace = rng.uniform(*profile.pace)
     values = []
     for run in range(runs):
         value = level * (1 + rng.gauss(0, noise))
-        if rng.random() < 0.04:
-            value *= rng.uniform(1.5, 2.2)  # a wild run: not a trend
+        if rng.random() < profile.wild_share:
+            value *= rng.uniform(*profile.wild)  # a wild run: not a trend
         if run >= start:
             value += pace * (run - start + 1)
         values.append(max(value, 0.0))
@@ -63,21 +87,27 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=40)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
-    rng = random.Random(args.seed)
-    histories = [history(rng, args.runs, drifting=i % 2 == 0) for i in range(args.sources)]
     predictors: dict[str, Predictor] = {
         "Theil-Sen trend": lambda values: likely_breach(values, LIMIT) is not None,
         "naive: latest > 80% of limit": lambda values: values[-1] > 0.8 * LIMIT,
     }
     print(
-        f"{args.sources} sources x {args.runs} runs, half with a planted drift; "
+        f"{args.sources} sources x {args.runs} runs per measure, half with a planted drift; "
         f"a breach within {HORIZON} runs"
     )
-    for name, predict in predictors.items():
-        precision, recall, breaches = score(histories, predict)
-        print(
-            f"  {name:<30} precision {precision:6.1%}  recall {recall:6.1%}  ({breaches} breaches)"
-        )
+    for measure, profile in PROFILES.items():
+        rng = random.Random(args.seed)
+        histories = [
+            history(rng, args.runs, drifting=i % 2 == 0, profile=profile)
+            for i in range(args.sources)
+        ]
+        print(measure)
+        for name, predict in predictors.items():
+            precision, recall, breaches = score(histories, predict)
+            print(
+                f"  {name:<30} precision {precision:6.1%}  recall {recall:6.1%}  "
+                f"({breaches} breaches)"
+            )
     return 0
 
 

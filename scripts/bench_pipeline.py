@@ -8,7 +8,11 @@ loopback with `--api-latency-ms` per call, a fresh SQLite warehouse. The floors:
 file and inserting its rows into SQLite with the standard library (read-and-insert), and
 what a first script would do, `pandas.read_csv` + `DataFrame.to_sql`. Peak memory is the
 resident high-water mark of the runner and, separately, of its largest worker (getrusage of
-the children), so run the pipeline before the floors, which hold the whole file.
+the children), so run the pipeline before the floors, which hold the whole file. CPU time is
+the user and system time of the runner and its workers over each run (getrusage deltas).
+
+`--json FILE` also writes the figures (docs/figures/bench-pipeline.json is the one
+docs/environmental-impact.md quotes and scripts/energy_figures.py reads).
 
 The cost model prices the 1-worker run's per-stage time as Lambda GB-seconds at the stage
 functions' memory, plus state transitions, S3, KMS and DynamoDB requests, at list prices
@@ -19,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import resource
 import sqlite3
@@ -56,9 +61,20 @@ def peak_mb(who: int) -> float:
     return resource.getrusage(who).ru_maxrss / divisor
 
 
+def cpu_seconds() -> float:
+    """User and system CPU time of this process and of its finished children."""
+    return sum(
+        usage.ru_utime + usage.ru_stime
+        for usage in (
+            resource.getrusage(resource.RUSAGE_SELF),
+            resource.getrusage(resource.RUSAGE_CHILDREN),
+        )
+    )
+
+
 def run_pipeline(
     root: Path, source: Path, workers: int, chunk_rows: int, api_url: str
-) -> tuple[RunManifest, float]:
+) -> tuple[RunManifest, float, float]:
     folder = root / f"workers-{workers}"
     config = Config.model_validate(
         {
@@ -80,9 +96,9 @@ def run_pipeline(
     )
     ports = local_ports(config)
     build_warehouse(config).upgrade()  # as `customer-etl db upgrade` does before a first run
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), cpu_seconds()
     manifest = LocalRunner(config, ports, local_ports).run(source, "bench")
-    return manifest, time.perf_counter() - started
+    return manifest, time.perf_counter() - started, cpu_seconds() - cpu_started
 
 
 def read_and_insert(source: Path, database: Path) -> float:
@@ -136,13 +152,14 @@ def main() -> int:
     parser.add_argument("--chunk-rows", type=int, default=50_000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--api-latency-ms", type=float, default=20.0)
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         source = root / "customers.csv"
         write_sample(source, rows=args.rows, seed=1, defect_rate=0.02)
-        results: dict[int, tuple[RunManifest, float]] = {}
+        results: dict[int, tuple[RunManifest, float, float]] = {}
         fake = FakePostcodesApi(latency_seconds=args.api_latency_ms / 1000, record=False)
         with serve(fake) as api:
             for workers in args.workers:
@@ -158,8 +175,10 @@ def main() -> int:
         f"rows: {args.rows:,}, chunk {args.chunk_rows:,}, encryption on, postcodes API "
         f"{args.api_latency_ms:g} ms per call"
     )
-    for workers, (manifest, seconds) in results.items():
-        print(f"{workers} worker(s): {manifest.status}, {manifest.chunks} chunk(s)")
+    for workers, (manifest, seconds, cpu) in results.items():
+        print(
+            f"{workers} worker(s): {manifest.status}, {manifest.chunks} chunk(s), CPU {cpu:.1f} s"
+        )
         for name, report in manifest.stages.items():
             rate = report.rows_in / report.duration_seconds if report.duration_seconds else 0
             print(f"  {name:<9} {report.duration_seconds:8.2f} s  {rate:12,.0f} rows/s")
@@ -169,7 +188,7 @@ def main() -> int:
         )
     if len(results) > 1:
         one = results[min(results)][1]
-        for workers, (_, seconds) in results.items():
+        for workers, (_, seconds, _) in results.items():
             print(f"speed-up with {workers} worker(s): {one / seconds:.2f}x")
     print(f"read-and-insert floor: {floor:.2f} s, {args.rows / floor:,.0f} rows/s")
     print(f"read_csv + to_sql: {baseline:.2f} s, {args.rows / baseline:,.0f} rows/s")
@@ -180,6 +199,29 @@ def main() -> int:
         for name, dollars in costs.items():
             print(f"  {name:<28} ${dollars:.4f}")
         print(f"  {'total':<28} ${math.fsum(costs.values()):.4f}")
+    if args.json:
+        figures = {
+            "command": "make bench-pipeline BENCH_ARGS=" + repr(" ".join(sys.argv[1:])),
+            "measured_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "rows": args.rows,
+            "chunk_rows": args.chunk_rows,
+            "api_latency_ms": args.api_latency_ms,
+            "peak_rss_mb": {"runner": round(runner_peak), "largest_worker": round(worker_peak)},
+            "runs": {
+                str(workers): {
+                    "status": manifest.status,
+                    "seconds": round(seconds, 1),
+                    "cpu_seconds": round(cpu, 1),
+                    "stage_seconds": {
+                        name: round(report.duration_seconds, 1)
+                        for name, report in manifest.stages.items()
+                    },
+                }
+                for workers, (manifest, seconds, cpu) in results.items()
+            },
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(figures, indent=2, sort_keys=True) + "\n")
     return 0
 
 

@@ -69,6 +69,8 @@ WAREHOUSE_FUNCTIONS = ("load", "retention", RUN_STATUS, "health", "report", SUBJ
 """The functions that connect to the warehouse: inside the warehouse network when there is
 one (network.py). The others (extract, transform, enrich, start) stay outside any VPC:
 enrich must reach the public enrichment APIs, and none of them needs the warehouse."""
+LINEAGE_FUNCTIONS = (*STAGES, RUN_STATUS)
+"""The functions that send the run's lineage events (docs/lineage.md)."""
 
 SMALL_FUNCTIONS: Mapping[str, tuple[int, int]] = {
     # Memory (MB) and timeout (s) of the functions that handle no rows: enough to import the
@@ -320,8 +322,20 @@ class Functions(Construct):
         access.grant_table(enrich, circuit_breakers, BREAKER_ACTIONS)
         key_services["enrich"].add("dynamodb")
         secrets.grant_read("CompaniesHouseKey", [enrich, health])
-        # The functions that send lineage events (docs/lineage.md) read its consumer's key.
-        secrets.grant_read("LineageApiKey", [self.by_name[name] for name in (*STAGES, RUN_STATUS)])
+        # The functions that send lineage events (docs/lineage.md) read its consumer's key,
+        # or post to the DataZone domain, and nothing else of it.
+        senders = [self.by_name[name] for name in LINEAGE_FUNCTIONS]
+        secrets.grant_read("LineageApiKey", senders)
+        if config.lineage.transport == "datazone":
+            domain = Stack.of(self).format_arn(
+                service="datazone",
+                resource="domain",
+                resource_name=config.lineage.datazone_domain_id,
+            )
+            for sender in senders:
+                sender.add_to_role_policy(
+                    iam.PolicyStatement(actions=["datazone:PostLineageEvent"], resources=[domain])
+                )
         # The storage key only through the services each function uses; start uses none.
         for name, services in key_services.items():
             if services:

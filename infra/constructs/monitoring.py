@@ -15,6 +15,7 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cloudwatch_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
@@ -23,6 +24,7 @@ from constructs import Construct
 from customer_etl.config.alarms import AlarmSettings
 from customer_etl.config.model import QualitySettings
 from customer_etl.observability import metric_names
+from infra.constructs.compliance_widgets import compliance_rows
 from infra.constructs.functions import STAGES
 from infra.constructs.schedules import HEALTH_CHECK_MINUTES
 
@@ -114,9 +116,11 @@ class Monitoring(Construct):
         functions: Mapping[str, lambda_.IFunction] | None = None,
         quarantine: sqs.IQueue | None = None,
         quarantine_dead_letters: sqs.IQueue | None = None,
+        log_groups: Sequence[logs.ILogGroup] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self._env_name = env_name
+        self._log_groups = log_groups
         self._action = cloudwatch_actions.SnsAction(topic)
         self._min_quality_score = quality_score_threshold(settings, quality)
         self._max_quarantine_percent = quarantine_percent_threshold(settings, quality)
@@ -523,6 +527,8 @@ class Monitoring(Construct):
             ("API health", self._api_health()),
             ("Warehouse", self._warehouse()),
             ("Functions and queues", self._functions_and_queues()),
+            # The breach indicators the logs hold (infra/constructs/compliance_widgets.py).
+            *((("Compliance", compliance_rows(self._log_groups)),) if self._log_groups else ()),
         ):
             dashboard.add_widgets(section(title))
             for row in rows:

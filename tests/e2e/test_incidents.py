@@ -47,14 +47,21 @@ def tools(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeIncid
         yield served
 
 
+def prepared(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *, seed: int, defect_rate: float
+) -> tuple[Path, Path, Path]:
+    """A sample file of 100 rows, a migrated SQLite warehouse the runs use, a runs folder."""
+    source = tmp_path / "customers.csv"
+    write_sample(source, rows=100, seed=seed, defect_rate=defect_rate)
+    database = tmp_path / "warehouse.db"
+    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", migrated(database))
+    return source, database, tmp_path / "runs"
+
+
 def test_a_failed_run_opens_an_incident_and_the_resume_that_finishes_it_resolves_it(
     tmp_path: Path, tools: FakeIncidentTools, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    source = tmp_path / "customers.csv"
-    write_sample(source, rows=100, seed=4, defect_rate=0.1)
-    database = tmp_path / "warehouse.db"
-    monkeypatch.setenv("CUSTOMER_ETL__WAREHOUSE__URL", migrated(database))
-    runs = tmp_path / "runs"
+    source, database, runs = prepared(tmp_path, monkeypatch, seed=4, defect_rate=0.1)
     holder = sqlite3.connect(database, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
@@ -79,6 +86,8 @@ def test_a_failed_run_opens_an_incident_and_the_resume_that_finishes_it_resolves
     assert "succeeded after 2 attempts" in incident["close_notes"]
     kept = json.loads((runs / "held" / "incident.json").read_text())
     assert kept["status"] == "resolved"
+    # The run's row names it too, so the period report can (schema 0010).
+    assert etl_runs(database) == [("held", "succeeded", "INC0010001")]
     # Nothing of the file went to the tool: no value of a personal column in any request.
     frame = pd.read_csv(source, dtype=str, keep_default_na=False)
     sent = json.dumps([request.body for request in tools.requests])
@@ -89,3 +98,30 @@ def test_a_failed_run_opens_an_incident_and_the_resume_that_finishes_it_resolves
         if len(value) > 3
     }
     assert not [value for value in values if value in sent]
+
+
+def etl_runs(database: Path) -> list[tuple[str, str, str | None]]:
+    with sqlite3.connect(database) as connection:
+        return connection.execute("select run_id, status, incident from etl_runs").fetchall()
+
+
+def test_a_failed_run_s_row_names_its_incident_and_customer_etl_report_shows_it(
+    tmp_path: Path,
+    tools: FakeIncidentTools,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Most rows bad, against a gate of 20%: QualityThresholdError, P2, routed above.
+    source, database, runs = prepared(tmp_path, monkeypatch, seed=5, defect_rate=0.6)
+
+    assert cli("run", str(source), "--run-id", "bad", "--output", str(runs)) == 1
+
+    [incident] = tools.incidents.values()
+    assert etl_runs(database) == [("bad", "failed", incident["number"])]
+    capsys.readouterr()
+    report = tmp_path / "daily.html"
+    assert cli("report", "--period", "daily", "--output", str(report)) == 0
+    said = capsys.readouterr().out
+    assert "1 with an incident" in said
+    assert f"incident {incident['number']}: run bad (failed)" in said
+    assert f'<td class="incident">{incident["number"]}</td>' in report.read_text()

@@ -42,7 +42,7 @@ def _json(workspace: Workspace, capsys: pytest.CaptureFixture[str], *args: str) 
 def _artefact_rows(runs: Path, customer_id: str) -> int:
     found = 0
     for path in runs.glob("*/**/*.parquet"):
-        frame = read_run_parquet(runs, path)  # encrypted at rest: read with the run's key
+        frame = read_run_parquet(runs, path)
         if "customer_id" in frame:
             found += int((frame["customer_id"] == customer_id).sum())
     return found

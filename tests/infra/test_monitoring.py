@@ -25,6 +25,7 @@ from customer_etl.health.keys import PROBE_CONTEXT
 from customer_etl.observability import metric_names
 from customer_etl.privacy.envelope import data_key_context
 from customer_etl.runtime import lambda_handlers
+from infra.constructs.compliance_widgets import BREACH_INDICATORS
 from infra.constructs.functions import FUNCTION_NAMES, SUBJECT_REQUEST
 from infra.constructs.monitoring import (
     api_slug,
@@ -40,7 +41,14 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parents[2]
 
-SECTIONS = ("Pipeline health", "Data quality", "API health", "Warehouse", "Functions and queues")
+SECTIONS = (
+    "Pipeline health",
+    "Data quality",
+    "API health",
+    "Warehouse",
+    "Functions and queues",
+    "Compliance",
+)
 
 # Metrics each dashboard section must show (name, or name with its namespace for AWS's own).
 SECTION_METRICS = {
@@ -71,6 +79,7 @@ SECTION_METRICS = {
         "AWS/SQS:ApproximateNumberOfMessagesVisible",
         "AWS/SQS:ApproximateAgeOfOldestMessage",
     },
+    "Compliance": set(),  # Logs Insights widgets, checked by their own test below
 }
 
 
@@ -380,6 +389,23 @@ def test_dashboard_section_shows_its_metrics(synth: Synth, section: str) -> None
     assert widgets, section
     shown = _metric_names(widgets)
     assert SECTION_METRICS[section] <= shown, SECTION_METRICS[section] - shown
+
+
+def test_dashboard_compliance_counts_breach_indicators_over_every_functions_logs(
+    synth: Synth,
+) -> None:
+    widgets = _sections(_dashboard(synth))["Compliance"]
+    assert {widget["type"] for widget in widgets} == {"log"}
+    queries = [flatten(widget["properties"]["query"]) for widget in widgets]
+    for error_class in BREACH_INDICATORS.values():
+        [query] = [q for q in queries if f'error_class = "{error_class}"' in q]
+        assert "stats count(*)" in query
+    functions = synth.of_type("AWS::Lambda::Function").values()
+    groups = {f["Properties"]["LoggingConfig"]["LogGroup"]["Ref"] for f in functions}
+    assert len(groups) >= 9
+    for query in queries:
+        for logical_id in groups:
+            assert logical_id in query, "every function's log group is searched"
 
 
 def test_dashboard_shows_the_state_of_every_alarm(synth: Synth) -> None:

@@ -120,6 +120,28 @@ def test_a_secret_named_by_its_arn_is_granted_not_created(
     assert arn in json.dumps(template.find_resources("AWS::IAM::Policy"))
 
 
+LINEAGE_SENDERS = {
+    f"customer-etl-dev-{name}" for name in ("extract", "transform", "enrich", "load", "run_status")
+}
+
+
+def _functions_allowed(template: Template, action: str, resource_part: str) -> set[str]:
+    """Names of the functions whose role may do `action` on a resource naming `resource_part`."""
+    roles = set()
+    for policy in template.find_resources("AWS::IAM::Policy").values():
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        if any(
+            action in json.dumps(s["Action"]) and resource_part in json.dumps(s["Resource"])
+            for s in statements
+        ):
+            roles |= {role["Ref"] for role in policy["Properties"]["Roles"]}
+    return {
+        function["Properties"]["FunctionName"]
+        for function in template.find_resources("AWS::Lambda::Function").values()
+        if function["Properties"]["Role"]["Fn::GetAtt"][0] in roles
+    }
+
+
 def test_lineage_over_http_gets_its_consumer_s_key_read_by_the_functions_that_send_it(
     app_factory: AppFactory, tmp_path: Path
 ) -> None:
@@ -138,22 +160,22 @@ def test_lineage_over_http_gets_its_consumer_s_key_read_by_the_functions_that_se
         for logical, secret in template.find_resources("AWS::SecretsManager::Secret").items()
         if secret["Properties"]["Name"] == name
     ]
-    readers = set()
-    for policy in template.find_resources("AWS::IAM::Policy").values():
-        statements = policy["Properties"]["PolicyDocument"]["Statement"]
-        if any(
-            "secretsmanager:GetSecretValue" in json.dumps(s["Action"])
-            and secret_id in json.dumps(s["Resource"])
-            for s in statements
-        ):
-            readers |= {role["Ref"] for role in policy["Properties"]["Roles"]}
-    functions = template.find_resources("AWS::Lambda::Function")
-    reading = {
-        function["Properties"]["FunctionName"]
-        for function in functions.values()
-        if function["Properties"]["Role"]["Fn::GetAtt"][0] in readers
-    }
-    assert reading == {
-        f"customer-etl-dev-{stage}"
-        for stage in ("extract", "transform", "enrich", "load", "run_status")
-    }
+    readers = _functions_allowed(template, "secretsmanager:GetSecretValue", secret_id)
+    assert readers == LINEAGE_SENDERS
+
+
+def test_lineage_to_datazone_lets_the_senders_post_to_that_domain_only(
+    app_factory: AppFactory, tmp_path: Path
+) -> None:
+    domain = "dzd_4p9n6sw4qt9xgn"
+    template = _dev_template(
+        app_factory,
+        tmp_path,
+        {
+            "CUSTOMER_ETL__LINEAGE__TRANSPORT": "datazone",
+            "CUSTOMER_ETL__LINEAGE__DATAZONE_DOMAIN_ID": domain,
+        },
+    )
+    posters = _functions_allowed(template, "datazone:PostLineageEvent", f"domain/{domain}")
+    assert posters == LINEAGE_SENDERS
+    assert _functions_allowed(template, "datazone:", "*") == set()

@@ -4,7 +4,10 @@ that holds counts and never a customer's id or values."""
 
 from __future__ import annotations
 
+import os
+import time
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -13,7 +16,7 @@ from customer_etl.adapters.warehouse import SqlWarehouse
 from customer_etl.config.retention import RetentionSettings
 from customer_etl.core.errors import MaskingKeyError
 from customer_etl.core.legal_holds import HoldScope, NewLegalHold
-from customer_etl.run.retention import apply_retention
+from customer_etl.run.retention import LocalStores, apply_retention
 from tests.retention_settings import customer_days, with_event
 from tests.warehouse_rows import customers
 
@@ -157,3 +160,36 @@ def test_anonymise_without_its_key_fails_the_job_on_record_and_changes_nothing(
         apply_retention(loaded, _anonymising("env:RETENTION_TEST_KEY"))
     assert rows(loaded, "select kind, status from etl_runs") == [("retention", "failed")]
     assert rows(loaded, "select count(*) from customers where email like 'p_%'") == [(0,)]
+
+
+def test_a_hold_on_a_personal_data_class_keeps_the_files_of_whole_records_too(
+    warehouse: SqlWarehouse, tmp_path: Path
+) -> None:
+    runs = tmp_path / "runs"
+    for part in ("quarantine/transform", "extract"):
+        (runs / "old" / part).mkdir(parents=True)
+        (runs / "old" / part / "chunk-00000.parquet").write_bytes(b"rows")
+    (runs / "old" / "manifest.json").write_text("{}")
+    (tmp_path / "logs").mkdir()
+    old_log = tmp_path / "logs" / "old-20200101T000000000000Z.jsonl"
+    old_log.write_text("{}\n")
+    long_ago = time.time() - 400 * 86_400
+    for path in [*runs.rglob("*"), old_log]:
+        os.utime(path, (long_ago, long_ago))
+    local = LocalStores(runs, tmp_path / "reports", tmp_path / "logs", tmp_path / "archive")
+    warehouse.add_legal_hold(NewLegalHold(HoldScope.DATA_CLASS, "phone", "matter", "dpo"))
+
+    result = apply_retention(
+        warehouse,
+        RetentionSettings(),
+        local=local,
+        covered={"customer": frozenset({"phone", "email"}), "special": frozenset({"payment_card"})},
+    )
+    by_store = {o.store: (o.action, o.records, o.held) for o in result.outcomes}
+    assert by_store["quarantine"] == ("skip", 0, 1)
+    assert by_store["checkpoints"] == ("skip", 0, 1)
+    assert by_store["logs"] == ("delete", 1, 0), (
+        "logs hold no records: a data class hold spares none"
+    )
+    assert (runs / "old" / "quarantine").exists() and (runs / "old" / "extract").exists()
+    assert not old_log.exists()

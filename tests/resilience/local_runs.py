@@ -84,6 +84,11 @@ class Drill:
             stderr=subprocess.PIPE,
             text=True,
             start_new_session=True,
+            # A shell's background job (`make drills &`, CI runners) starts with SIGINT
+            # ignored, and an ignored signal stays ignored across exec: Python would then
+            # never raise KeyboardInterrupt, and the Ctrl-C drill would test nothing. A
+            # person at a terminal has the default disposition; so does the drilled run.
+            preexec_fn=_default_sigint,
         )
 
     def clean_warehouse(self) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
@@ -141,3 +146,7 @@ def signal_group(process: subprocess.Popen[str], signum: int) -> None:
 def kill_group(process: subprocess.Popen[str]) -> None:
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

@@ -3,6 +3,7 @@ crossed, a flat or falling one, a lone wild run and a limit already crossed are 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -100,3 +101,17 @@ def test_the_period_report_and_its_announcement_show_the_predictions() -> None:
     assert '<table id="predictions">' in html and "crm-#-#-#.csv" in html
     assert "1 likely to breach" in announcement(report, "s3://reports/x.html").body
     assert build_period_report(records, window).predictions == [], "no limits, no predictions"
+
+
+def test_an_api_error_rate_climbing_toward_the_fallback_share_is_predicted() -> None:
+    failing = [
+        replace(night(day, 100), api_calls=1000, api_errors=20 + 15 * day) for day in range(8)
+    ]  # 2% .. 12.5% of calls
+    silent = [replace(night(day, 100, name="erp"), api_calls=0, api_errors=0) for day in range(8)]
+    limits = Limits(max_bad_ratio=0.5, max_duration_seconds=1000, max_api_error_rate=0.15)
+
+    [prediction] = breach_predictions(failing + silent, limits)
+
+    assert (prediction.source, prediction.measure) == ("crm-#-#-#.csv", "API error rate")
+    assert prediction.latest == pytest.approx(0.125) and prediction.runs_ahead <= HORIZON
+    assert breach_predictions(failing, LIMITS) == [], "not watched without its limit"

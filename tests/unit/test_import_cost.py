@@ -59,3 +59,26 @@ def test_the_command_line_still_runs_commands(tmp_path: Path) -> None:
     sample = tmp_path / "sample.csv"
     assert main(["generate-sample", "--rows", "5", "--output", str(sample)]) == 0
     assert len(sample.read_text().splitlines()) == 6
+
+
+def test_a_deferred_handler_builds_the_real_one_once_and_calls_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import types
+
+    from customer_etl.runtime import lambda_entry
+
+    built: list[str] = []
+    module = types.ModuleType("fake_handlers")
+
+    def attribute(name: str) -> object:
+        built.append(name)
+        return lambda event, context: {"answer": event["n"] * 2, "context": context}
+
+    module.__getattr__ = attribute  # type: ignore[method-assign]
+    monkeypatch.setitem(sys.modules, "fake_handlers", module)
+    handler = lambda_entry._named("handler", "fake_handlers")
+    assert built == [], "nothing is imported before the first call"
+    assert handler({"n": 2}, "ctx") == {"answer": 4, "context": "ctx"}
+    assert handler({"n": 5}, None) == {"answer": 10, "context": None}
+    assert built == ["handler"]

@@ -133,3 +133,18 @@ def test_a_failed_retention_job_neither_lowers_the_success_rate_nor_goes_unseen(
     assert report.success_rate == 100.0 and report.errors == []
     assert report.retention_failed == 1
     assert 'id="retention-failed">1<' in render_period_report(report)
+
+
+def test_a_run_s_incident_is_named_in_the_runs_table_and_counted_in_the_announcement() -> None:
+    failed = replace(
+        _run("broken", 3, 20, status="failed", error="WarehouseUnavailableError: down"),
+        incident="INC0010042",
+    )
+    records = [_run("fine", 5, 30), failed]
+    report = build_period_report(records, Window.ending("daily", END))
+
+    assert [line.record.run_id for line in report.incidents] == ["broken"]
+    html = render_period_report(report)
+    assert '<dd id="incident-count">1</dd>' in html
+    assert '<td class="incident">INC0010042</td>' in html
+    assert "1 with an incident" in announcement(report, "s3://reports/daily.html").body

@@ -254,7 +254,7 @@ def test_a_stage_a_resume_finds_done_does_not_emit_its_figures_again(
     after = run("extract", "transform", "enrich")
     monkeypatch.setattr(lambda_handlers, "_config", lambda: Config(environment="dev"))
     monkeypatch.setattr(lambda_handlers, "cloud_ports", lambda config: kept_documents())
-    monkeypatch.setattr(lambda_handlers, "complete_stage", lambda *_, **__: after)
+    monkeypatch.setattr(lambda_handlers, "complete_stage_with_lineage", lambda *_, **__: after)
     stage_handler("enrich")(before.model_dump(mode="json"), FakeLambdaContext())  # type: ignore[arg-type]
     names = {m["name"] for m in emitted(capsys.readouterr().out)}
     assert expected <= names
@@ -273,7 +273,7 @@ def test_a_resume_passing_through_transform_does_not_judge_the_quality_again(
     monkeypatch.setattr(lambda_handlers, "_config", lambda: Config(environment="dev"))
     monkeypatch.setattr(lambda_handlers, "cloud_ports", lambda config: kept_documents())
     monkeypatch.setattr(
-        lambda_handlers, "complete_stage", lambda *_, **__: run("extract", "transform")
+        lambda_handlers, "complete_stage_with_lineage", lambda *_, **__: run("extract", "transform")
     )
     monkeypatch.setattr(lambda_handlers, "enforce", lambda manifest, *_: judged.append(manifest))
     stage_handler("transform")(before.model_dump(mode="json"), FakeLambdaContext())  # type: ignore[arg-type]

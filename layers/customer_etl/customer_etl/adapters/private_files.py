@@ -52,6 +52,15 @@ def private_file(path: Path, *, append: bool = False) -> int:
     return descriptor
 
 
+def write_private_text(path: Path, text: str) -> None:
+    """Write a report for a named reader (owner-only, 0600); its folder is made owner-only
+    when it has to be created."""
+    if not path.parent.exists():
+        private_folder(path.parent)
+    with os.fdopen(private_file(path), "w", encoding="utf-8") as handle:
+        handle.write(text)
+
+
 def make_private(path: Path) -> None:
     """Tighten a file another library created (SQLite's cache file) to owner-only."""
     _chmod(path, FILE_MODE)

@@ -1,25 +1,28 @@
 """A person's rows in the run artefacts that stay on disk: the checkpoints, quarantine and
-score files under the runs folder (Parquet encrypted under the run's artefact key, or
-plaintext from before that or with encryption off: docs/encryption.md). Found for an access
-request, removed for an erasure.
+score files under the runs folder. Found for an access request, removed for an erasure.
 
-A file is rewritten without the person's rows beside itself and renamed into place (owner
-read and write only), so an interrupted erasure leaves the old file or the new one, never
+The files are read through the runs folder's `LocalRunArtefacts` (encrypted at rest under
+each run's artefact key, or plaintext from before), and a file is rewritten as it was:
+encrypted under its run's key if it was encrypted. It is written beside itself, owner-only,
+and renamed into place, so an interrupted erasure leaves the old file or the new one, never
 half of one; an erasure run again finds nothing more to remove.
+
+Crypto-shredding a run (deleting its `artefact-key.json`) would make every file of that run
+unreadable, for every person in it: an erasure rewrites the files instead.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from customer_etl.adapters.parquet_crypto import LocalRunArtefacts
+from customer_etl.adapters.parquet_crypto import LocalRunArtefacts, is_encrypted
+from customer_etl.adapters.private_files import private_file
 from customer_etl.privacy.subject_requests import SubjectMatch
-
-ARTEFACT_MODE = 0o600
 
 
 @dataclass(frozen=True)
@@ -53,8 +56,7 @@ def find_rows(artefacts: LocalRunArtefacts, match: SubjectMatch) -> list[Artefac
 
 
 def remove_rows(artefacts: LocalRunArtefacts, hits: list[ArtefactRows], match: SubjectMatch) -> int:
-    """Rewrite each file without the person's rows, encrypted as the run's files are
-    written now; how many rows were removed."""
+    """Rewrite each file without the person's rows; how many rows were removed."""
     removed = 0
     for hit in hits:
         table = artefacts.parquet_file(hit.path).read()
@@ -64,13 +66,9 @@ def remove_rows(artefacts: LocalRunArtefacts, hits: list[ArtefactRows], match: S
         kept = pa.Table.from_pandas(
             frame[keep.to_numpy()], schema=table.schema, preserve_index=False
         )
+        encryption = artefacts.encryption(hit.run_id) if is_encrypted(hit.path) else None
         partial = hit.path.with_name(hit.path.name + ".erasing")
-        pq.write_table(
-            kept,
-            partial,
-            compression="zstd",
-            encryption_properties=artefacts.encryption(hit.run_id),
-        )
-        partial.chmod(ARTEFACT_MODE)
+        os.close(private_file(partial))  # owner-only before pyarrow writes into it
+        pq.write_table(kept, partial, compression="zstd", encryption_properties=encryption)
         partial.replace(hit.path)
     return removed

@@ -29,6 +29,8 @@ RUN_RECOVERED = "RunRecovered"
 RETENTION_OVERDUE = "RetentionOverdue"
 """Records past their retention period, or the last retention job failed (not an exception
 class): `customer-etl retention report`."""
+LIKELY_TO_BREACH = "LikelyToBreach"
+"""A source's runs trend toward a limit they have not crossed (not an exception class)."""
 
 ON_CALL = "on-call data engineer"
 DATA_STEWARD = "data steward of the source"
@@ -61,6 +63,8 @@ BUILT_IN: Mapping[str, ErrorClassRule] = {
     QUALITY_WARNING: _rule("data_quality", "P3", DATA_STEWARD, "qualitywarning"),
     ROWS_QUARANTINED: _rule("data_quality", "P3", DATA_STEWARD, "rowsquarantined"),
     RUN_RECOVERED: _rule("pipeline", "P3", ON_CALL, "runrecovered"),
+    # A forecast, not a failure: someone looks before the limit is crossed.
+    LIKELY_TO_BREACH: _rule("pipeline", "P3", ON_CALL, "likelytobreach"),
     # A dependency failed; a resume finishes the run once it is back.
     "TransientError": _rule("dependency", "P2", ON_CALL, "transienterror"),
     "EnrichmentUnavailableError": _rule("dependency", "P3", ON_CALL, "enrichmentunavailableerror"),
@@ -90,6 +94,7 @@ BUILT_IN: Mapping[str, ErrorClassRule] = {
     "DecryptionError": _rule("privacy", "P1", PRIVACY, "decryptionerror"),
     # Governance: a hold refused as asked (nothing was changed), or data kept too long.
     "LegalHoldError": _rule("privacy", "P3", PRIVACY, "legalholderror"),
+    "SubjectRequestError": _rule("privacy", "P3", PRIVACY, "subjectrequesterror"),
     RETENTION_OVERDUE: _rule("privacy", "P2", PRIVACY, "retentionoverdue"),
     # Operator reports (PDF): no data is at risk, the report is simply not made.
     "ChromiumNotFoundError": _rule("reporting", "P3", ON_CALL, "chromiumnotfounderror"),

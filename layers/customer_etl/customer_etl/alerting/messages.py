@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Mapping
 
 from customer_etl.alerting.classification import (
+    LIKELY_TO_BREACH,
     QUALITY_WARNING,
     RETENTION_OVERDUE,
     ROWS_QUARANTINED,
@@ -118,6 +119,19 @@ def retention_overdue(
         },
     )
     return Alert(subject=rendered.subject, body=rendered.body, severity=classification.severity)
+
+
+def likely_to_breach(manifest: RunManifest, forecasts: str, settings: AlertsSettings) -> Alert:
+    """The P3 notice that the run's source is trending toward a limit; `forecasts` says
+    which, one line each, in figures only (no file name, no value of a record)."""
+    return _alert(
+        "likely_to_breach",
+        manifest,
+        classify(LIKELY_TO_BREACH, settings.errors),
+        settings,
+        stage=None,
+        message=forecasts,
+    )
 
 
 def runbook_url(settings: AlertsSettings, anchor: str) -> str:

@@ -22,6 +22,7 @@ TemplateName = Literal[
     "quarantine_notice",
     "run_recovered",
     "retention_overdue",
+    "likely_to_breach",
 ]
 
 _SUBJECT = "Subject: "

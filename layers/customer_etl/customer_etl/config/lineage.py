@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-LineageTransport = Literal["none", "file", "http", "console"]
+LineageTransport = Literal["none", "file", "http", "console", "datazone"]
 LINEAGE_FILE = "lineage.ndjson"
 """The file transport's default file, in the run's folder: one event per line."""
 
@@ -20,10 +20,12 @@ class LineageSettings(BaseModel):
         "file",
         description="Where OpenLineage run events go: `file` (one JSON event per line; "
         f"locally `<runs folder>/<run_id>/{LINEAGE_FILE}` unless `file_path` is set), "
-        "`http` (an OpenLineage endpoint: Marquez, DataHub, Amazon DataZone through a proxy, "
-        "any consumer; `http_url`), `console` (the client's console transport, for "
-        "debugging), or `none`. Emission is best-effort: a transport that fails is logged "
-        "by error class and never fails a run.",
+        "`http` (an OpenLineage endpoint: Marquez, DataHub, any consumer; `http_url`), "
+        "`console` (the client's console transport, for debugging), `datazone` (Amazon "
+        "DataZone's PostLineageEvent API, signed with the function's or the machine's AWS "
+        "credentials; `datazone_domain_id`), or `none`. "
+        "Emission is best-effort: a transport that fails is logged by error class and never "
+        "fails a run.",
     )
     namespace: str = Field(
         "customer-etl",
@@ -57,6 +59,13 @@ class LineageSettings(BaseModel):
         description="`http` transport: reference to the API key sent as a bearer token, if "
         "the consumer needs one.",
     )
+    datazone_domain_id: str | None = Field(
+        None,
+        pattern=r"^dzd[-_][a-zA-Z0-9_-]{1,36}$",
+        description="`datazone` transport: the Amazon DataZone (or SageMaker Unified Studio) "
+        "domain the events are posted to, in `aws.region`; the stack lets the functions "
+        "that send events call `datazone:PostLineageEvent` on it.",
+    )
     timeout_seconds: float = Field(
         5.0, gt=0, le=60, description="`http` transport: timeout of one request."
     )
@@ -65,4 +74,6 @@ class LineageSettings(BaseModel):
     def _http_needs_a_url(self) -> LineageSettings:
         if self.transport == "http" and not self.http_url:
             raise ValueError("lineage.transport http needs lineage.http_url")
+        if self.transport == "datazone" and not self.datazone_domain_id:
+            raise ValueError("lineage.transport datazone needs lineage.datazone_domain_id")
         return self

@@ -207,6 +207,12 @@ class RunRecord:
     """Executions the run took: 1, plus one per resume or redrive."""
     triggered_by: str | None = None
     """Who started the run (`RunManifest.triggered_by`); None when not recorded."""
+    incident: str | None = None
+    """The number of the incident its failure opened (alerts.incidents), if any."""
+    api_calls: int | None = None
+    """Requests the run sent to the enrichment APIs (None before schema 0010)."""
+    api_errors: int | None = None
+    """Of those, the ones that failed, whatever the kind of failure."""
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,8 @@ source's recent runs, from `etl_runs` alone.
 
 For each source (the file name with its digits folded, so `customers-2026-12-01.csv` and
 `customers-2026-12-02.csv` are one source) and each measure (the run's duration against the
-longest a run may take, its quarantine rate against `quality.max_bad_ratio`), the last
+longest a run may take, its quarantine rate against `quality.max_bad_ratio`, its enrichment
+API error rate against the share of rows that may fall back), the last
 `WINDOW` finished runs are fitted with a Theil-Sen line: the slope is the median of the
 slopes between every pair of runs, the intercept the median of what is left. A source is
 "likely to breach" when that line, carried `HORIZON` runs ahead, reaches the limit while
@@ -53,7 +54,8 @@ MIN_CONFIDENCE = 0.7
 class Prediction:
     source: str
     measure: str
-    """`duration` (seconds) or `quarantine rate` (a share of the rows in)."""
+    """`duration` (seconds), `quarantine rate` (a share of the rows in) or `API error rate`
+    (a share of the enrichment API calls)."""
     latest: float
     forecast: float
     """The trend's value `runs_ahead` runs after the latest."""
@@ -68,6 +70,8 @@ class Limits:
 
     max_bad_ratio: float
     max_duration_seconds: float
+    max_api_error_rate: float | None = None
+    """The share of enrichment API calls that may fail; None: not watched."""
 
 
 def source_of(source_file: str) -> str:
@@ -108,6 +112,8 @@ def breach_predictions(records: Sequence[RunRecord], limits: Limits) -> list[Pre
         ("duration", duration_seconds, limits.max_duration_seconds),
         ("quarantine rate", _quarantine_rate, limits.max_bad_ratio),
     )
+    if limits.max_api_error_rate is not None:
+        measures += (("API error rate", _api_error_rate, limits.max_api_error_rate),)
     found: list[Prediction] = []
     for source, runs in sorted(by_source.items()):
         for measure, read, limit in measures:
@@ -122,3 +128,11 @@ def breach_predictions(records: Sequence[RunRecord], limits: Limits) -> list[Pre
 
 def _quarantine_rate(record: RunRecord) -> float | None:
     return record.rows_quarantined / record.rows_in if record.rows_in else None
+
+
+def _api_error_rate(record: RunRecord) -> float | None:
+    """Failed calls over calls; None for a run that asked no API (or was recorded before
+    schema 0010), which says nothing about the API."""
+    if not record.api_calls or record.api_errors is None:
+        return None
+    return record.api_errors / record.api_calls

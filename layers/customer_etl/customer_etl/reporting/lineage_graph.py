@@ -25,7 +25,6 @@ from customer_etl.privacy.lineage import (
 )
 from customer_etl.reporting.render import render
 
-LINEAGE_PAGE = "lineage.html"
 NODE_WIDTH = 150
 NODE_HEIGHT = 46
 COLUMN_GAP = 40

@@ -144,6 +144,11 @@ class PeriodReport:
     def anomalies(self) -> list[RunLine]:
         return [line for line in self.runs if line.flags]
 
+    @property
+    def incidents(self) -> list[RunLine]:
+        """The runs whose failure opened an incident (its number is in `etl_runs`)."""
+        return [line for line in self.runs if line.record.incident]
+
 
 def build_period_report(
     records: Sequence[RunRecord],

@@ -66,6 +66,7 @@ def announcement(report: PeriodReport, uri: str) -> Alert:
             f"to {window.end.isoformat(timespec='minutes')}:\n"
             f"{report.succeeded} succeeded, {report.failed} failed, "
             f"{report.unfinished} unfinished; {len(report.anomalies)} unusual; "
+            f"{len(report.incidents)} with an incident; "
             f"{len(report.predictions)} likely to breach a limit soon.\n"
             f"Rows in {report.total('rows_in')}, loaded {report.total('rows_loaded')}, "
             f"quarantined {report.total('rows_quarantined')}.\n"

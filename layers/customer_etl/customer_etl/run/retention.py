@@ -42,6 +42,8 @@ CLEARED_COLUMNS = ("date_of_birth",)
 """Personal columns anonymisation empties instead of pseudonymising."""
 MIN_KEY_CHARS = 32
 CACHE = "enrichment_cache"
+RECORD_FILES = frozenset({"quarantine", "checkpoints"})
+"""Artefact stores that hold whole records, so every personal-data class."""
 
 
 def new_run_id(now: datetime | None = None) -> str:
@@ -198,14 +200,20 @@ class _Job:
             },
         )
 
-    def _classes(self, name: str) -> frozenset[str]:
-        return frozenset({name}) | self.covered.get(name, frozenset())
+    def _classes(self, name: str, store: str) -> frozenset[str]:
+        """The classes whose hold keeps this store: the retention class, the personal-data
+        classes the policies put in it, and for files of records (quarantine, checkpoints)
+        every personal-data class, since they hold whole records."""
+        classes = frozenset({name}) | self.covered.get(name, frozenset())
+        if store in RECORD_FILES:
+            classes = classes.union(*self.covered.values())
+        return classes
 
-    def _held(self, name: str, items: list[Expired]) -> tuple[HeldTargets, bool]:
+    def _held(self, name: str, items: list[Expired], store: str) -> tuple[HeldTargets, bool]:
         held = self.warehouse.held_at(
             self.now,
             customer_ids=[i.customer_id for i in items if i.customer_id],
-            data_classes=self._classes(name),
+            data_classes=self._classes(name, store),
             run_ids=[i.run_id for i in items if i.run_id],
         )
         return held, bool(held.data_classes)
@@ -216,7 +224,7 @@ class _Job:
         event = retention_class.runs_from
         anonymise = retention_class.action == "anonymise"
         expired = self.warehouse.expired_customers(event, cutoff, skip_anonymised=anonymise)
-        decision = decide(expired, *self._held(name, expired))
+        decision = decide(expired, *self._held(name, expired, CUSTOMERS))
         if self.dry_run or not decision.act_on:
             return len(decision.act_on), decision.held
         ids = [item.key for item in decision.act_on]
@@ -235,7 +243,7 @@ class _Job:
         expires_before = max(
             self.now.timestamp(), cutoff.timestamp() + self.local.cache_min_ttl_seconds
         )
-        if self._held(name, [])[1]:
+        if self._held(name, [], CACHE)[1]:
             return 0, cache.purge(expires_before, dry_run=True)
         return cache.purge(expires_before, dry_run=self.dry_run), 0
 
@@ -246,7 +254,7 @@ class _Job:
             found = run_artefacts.artefacts(store, local.runs, local.reports, local.logs)
             by_key = {str(a.path): a for a in found if a.written_at < cutoff}
             expired = [Expired(key=key, run_id=a.run_id) for key, a in by_key.items()]
-            decision = decide(expired, *self._held(name, expired))
+            decision = decide(expired, *self._held(name, expired, store))
             if not self.dry_run:
                 for item in decision.act_on:
                     artefact = by_key[item.key]

@@ -11,6 +11,7 @@ from typing import Any
 
 from customer_etl.alerting import messages
 from customer_etl.config.model import AlertsSettings
+from customer_etl.core.api_stats import ApiReport
 from customer_etl.core.manifest import RunManifest
 from customer_etl.core.ports import Alert, RunRecord
 from customer_etl.run.quality_gate import quality_warnings, run_quality
@@ -98,7 +99,14 @@ def run_record(manifest: RunManifest) -> RunRecord:
         error=manifest.error,
         attempts=manifest.attempts,
         triggered_by=manifest.triggered_by,
+        incident=manifest.incident,
+        api_calls=sum(api.calls for api in _apis(manifest)),
+        api_errors=sum(sum(api.errors.values()) for api in _apis(manifest)),
     )
+
+
+def _apis(manifest: RunManifest) -> list[ApiReport]:
+    return [api for report in manifest.stages.values() for api in report.apis.values()]
 
 
 def failure_alert(

@@ -4,7 +4,6 @@ audit report of the runs started in those days (reporting/audit_report.py)."""
 from __future__ import annotations
 
 import argparse
-import os
 from collections import Counter
 from collections.abc import Callable
 from datetime import date
@@ -13,7 +12,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from customer_etl.adapters.local import LocalCheckpointStore
-from customer_etl.adapters.private_files import private_file, private_folder
+from customer_etl.adapters.private_files import write_private_text
 from customer_etl.adapters.warehouse.audit import changes_by_run
 from customer_etl.adapters.warehouse.configured import build_warehouse
 from customer_etl.config import Config
@@ -98,10 +97,7 @@ def write_audit_report(args: argparse.Namespace, config: Config) -> str:
         / f"audit-{window.first.isoformat()}-{window.last.isoformat()}.{args.format}"
     )
     text = render_audit_csv(report) if args.format == "csv" else render_audit_html(report)
-    if not target.parent.exists():
-        private_folder(target.parent)
-    with os.fdopen(private_file(target), "w", encoding="utf-8") as handle:
-        handle.write(text)
+    write_private_text(target, text)
     changes = ", ".join(f"{count} {kind}" for kind, count in report.changes.items())
     return f"audit report: {len(report.runs)} run(s); records {changes}; wrote {target}"
 

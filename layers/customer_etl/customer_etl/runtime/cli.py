@@ -42,6 +42,7 @@ from customer_etl.run.retention import new_run_id
 from customer_etl.runtime import quarantine
 from customer_etl.runtime.audit_command import write_audit_report
 from customer_etl.runtime.cli_parser import parser
+from customer_etl.runtime.compliance_command import write_compliance_report
 from customer_etl.runtime.console_warnings import warnings_on_console
 from customer_etl.runtime.factory import build_key_provider, local_artefacts, local_ports
 from customer_etl.runtime.hold_command import hold_command
@@ -174,6 +175,9 @@ def _dispatch(args: argparse.Namespace, out: TextIO) -> int:
         return EXIT_OK
     if args.command == "audit":
         print(write_audit_report(args, config), file=out)
+        return EXIT_OK
+    if args.command == "compliance":
+        print(write_compliance_report(args, config), file=out)
         return EXIT_OK
     if args.command == "hold":
         return hold_command(args, config, out)

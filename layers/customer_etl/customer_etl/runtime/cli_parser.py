@@ -9,18 +9,11 @@ deprecated.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
-
-from customer_etl.runtime.audit_command import add_audit_arguments
-from customer_etl.runtime.hold_command import add_hold_arguments
-from customer_etl.runtime.lineage_command import add_lineage_arguments
-from customer_etl.runtime.mapping_command import add_mapping_arguments
-from customer_etl.runtime.report_command import add_report_arguments
-from customer_etl.runtime.retention_command import add_retention_arguments
-from customer_etl.runtime.subject_command import add_subject_arguments
 
 DISTRIBUTION = "customer-etl"
 DEFAULT_SAMPLE = Path(".etl/samples/customers.csv")
@@ -38,6 +31,49 @@ def package_version() -> str:
         return version(DISTRIBUTION)
     except PackageNotFoundError:  # run from a source tree that was never installed
         return "unknown (not installed: pip install -e .)"
+
+
+class _LazyCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subcommands whose own arguments are added only when the command is named.
+
+    A command module's `add_*_arguments` lives beside its code, which imports pandas,
+    SQLAlchemy and the adapters; `customer-etl --help` (and every other command) should not
+    pay for the modules of the commands it does not run."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fillers: dict[str, Callable[[], object]] = {}
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        filler = self.fillers.pop(values[0], None)
+        if filler is not None:
+            filler()
+        super().__call__(parser, namespace, values, option_string)
+
+
+def _later(
+    commands: _LazyCommands,
+    command: argparse.ArgumentParser,
+    module: str,
+    function: str,
+    *extra: object,
+) -> argparse.ArgumentParser:
+    """Add `module.function(command, *extra)`'s arguments when `command` is named."""
+    name = command.prog.split()[-1]
+
+    def fill() -> object:
+        return getattr(importlib.import_module(f"customer_etl.runtime.{module}"), function)(
+            command, *extra
+        )
+
+    commands.fillers[name] = fill
+    return command
 
 
 class _VersionAction(argparse.Action):
@@ -104,7 +140,8 @@ def parser() -> argparse.ArgumentParser:
         prog="customer-etl", description="Validate, protect, enrich and load customer CSVs."
     )
     main.add_argument("--version", action=_VersionAction)
-    commands = main.add_subparsers(dest="command", required=True)
+    commands = main.add_subparsers(dest="command", required=True, action=_LazyCommands)
+    assert isinstance(commands, _LazyCommands)
 
     run = _with_config(commands.add_parser("run", help="run the pipeline on a CSV file"))
     run.add_argument("input", type=Path, help="customer CSV file")
@@ -126,10 +163,12 @@ def parser() -> argparse.ArgumentParser:
     )
     _with_json(retention)
     _with_runs(retention)
-    add_retention_arguments(retention)
+    _later(commands, retention, "governance_arguments", "add_retention_arguments")
 
-    add_hold_arguments(
-        commands.add_parser("hold", help="place, list and release legal holds"), _with_config
+    _later(
+        commands,
+        commands.add_parser("hold", help="place, list and release legal holds"),
+        *("governance_arguments", "add_hold_arguments", _with_config),
     )
 
     quarantine = commands.add_parser("quarantine", help="list, export and replay quarantine")
@@ -165,23 +204,35 @@ def parser() -> argparse.ArgumentParser:
         )
     )
 
-    add_report_arguments(
-        _with_config(commands.add_parser("report", help="write a daily or weekly runs report"))
+    _later(
+        commands,
+        _with_config(commands.add_parser("report", help="write a daily or weekly runs report")),
+        *("report_command", "add_report_arguments"),
     )
-    add_audit_arguments(
-        commands.add_parser("audit", help="audit reports of runs and changes"), _with_config
+    _later(
+        commands,
+        commands.add_parser("audit", help="audit reports of runs and changes"),
+        *("audit_command", "add_audit_arguments", _with_config),
+    )
+    _later(
+        commands,
+        commands.add_parser("compliance", help="the compliance page"),
+        *("compliance_command", "add_compliance_arguments", _with_config),
     )
 
-    add_mapping_arguments(commands.add_parser("mapping", help="propose a mapping for an export"))
-    add_subject_arguments(
+    _later(
+        commands,
+        commands.add_parser("mapping", help="propose a mapping for an export"),
+        *("mapping_command", "add_mapping_arguments"),
+    )
+    _later(
+        commands,
         commands.add_parser("subject", help="data subject requests (GDPR articles 15-21)"),
-        _with_config,
+        *("subject_command", "add_subject_arguments", _with_config),
     )
-    _with_runs(
-        _with_config(
-            add_lineage_arguments(commands.add_parser("lineage", help="show a run's lineage"))
-        )
-    )
+    lineage = _with_config(commands.add_parser("lineage", help="show a run's lineage"))
+    _with_runs(lineage)
+    _later(commands, lineage, "lineage_command", "add_lineage_arguments")
 
     sample = commands.add_parser("generate-sample", help="write a synthetic customer CSV")
     sample.add_argument("--rows", type=int, default=1000)

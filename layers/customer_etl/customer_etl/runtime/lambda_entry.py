@@ -31,9 +31,9 @@ def _deferred(build: Callable[[], Handler]) -> Handler:
     return handler
 
 
-def _named(name: str) -> Handler:
+def _named(name: str, module: str = _HANDLERS) -> Handler:
     def build() -> Handler:
-        real: Handler = getattr(importlib.import_module(_HANDLERS), name)
+        real: Handler = getattr(importlib.import_module(module), name)
         return real
 
     return _deferred(build)
@@ -54,3 +54,4 @@ start_handler = _named("start_handler")
 run_status_handler = _named("run_status_handler")
 health_handler = _named("health_handler")
 report_handler = _named("report_handler")
+subject_request_handler = _named("handler", "customer_etl.runtime.subject_lambda")

@@ -51,6 +51,7 @@ from customer_etl.run.retention import apply_retention, covered_classes
 from customer_etl.run.settings import stage_settings
 from customer_etl.run.source import run_id_for_object
 from customer_etl.run.summary import finished, run_record
+from customer_etl.runtime.breach_notice import notify_likely_breaches
 from customer_etl.runtime.factory import cloud_ports
 from customer_etl.runtime.identity import cloud_identity
 from customer_etl.runtime.incidents import incident_desk
@@ -252,7 +253,8 @@ def run_status_handler(event: dict[str, Any], context: LambdaContext) -> dict[st
     """A "Step Functions Execution Status Change" event of the pipeline's state machine:
     a failed, timed-out or aborted execution ends its run as failed (its `etl_runs` row, its
     one alert, RunsFailed, a `run_failed` message on the quarantine queue saying how to
-    redrive); a redriven execution that succeeded sends one "recovered" notice (run/failure.py).
+    redrive); a redriven execution that succeeded sends one "recovered" notice (run/failure.py);
+    any that succeeded, the "likely to breach" notice when its source trends toward a limit.
     Returns the run's id and what was done."""
     status = ExecutionStatus.from_event(event)
     logger.append_keys(run_id=status.run_id)
@@ -284,6 +286,8 @@ def run_status_handler(event: dict[str, Any], context: LambdaContext) -> dict[st
             incident_desk(config.alerts.incidents),
             ports.checkpoints,
         )
+        # The load recorded the run's row: the trend of its source includes it.
+        notify_likely_breaches(ports.warehouse, ports.notifier, recovered or manifest, config)
         return {"run_id": status.run_id, "action": "recovered" if recovered else "none"}
     return {"run_id": status.run_id, "action": "none"}
 

@@ -11,6 +11,10 @@ from pathlib import Path
 
 from openlineage.client.naming.dataset import S3, LocalFileSystem
 from openlineage.client.transport import Transport
+from openlineage.client.transport.amazon_datazone import (
+    AmazonDataZoneConfig,
+    AmazonDataZoneTransport,
+)
 from openlineage.client.transport.console import ConsoleConfig, ConsoleTransport
 from openlineage.client.transport.file import FileConfig, FileTransport
 from openlineage.client.transport.http import (
@@ -43,7 +47,7 @@ def lineage_emitter(config: Config, *, cloud: bool = False) -> LineageEmitter:
     if settings.transport == "none":
         return NoLineage()
     return OpenLineageEmitter(
-        _transports(settings, config.pipeline.output_dir, cloud),
+        _transports(settings, config.pipeline.output_dir, cloud, config.aws.region),
         settings.namespace,
         locations(config, cloud=cloud),
         protection(config),
@@ -106,8 +110,10 @@ def _of_uri(uri: str, root: Path | None) -> tuple[str, str]:
 
 
 def _transports(
-    settings: LineageSettings, root: Path, cloud: bool
+    settings: LineageSettings, root: Path, cloud: bool, region: str | None = None
 ) -> Callable[[str], Transport | None]:
+    if settings.transport == "datazone":
+        return _datazone(str(settings.datazone_domain_id), region)
     if settings.transport == "console":
         console = ConsoleTransport(ConsoleConfig())
         return lambda run_id: console
@@ -122,15 +128,24 @@ def _transports(
     @cache
     def file_of(run_id: str) -> Transport:
         path = settings.file_path or root / run_id / LINEAGE_FILE
-        # Owner-only like every file of a run folder: the client's transport opens the
-        # file with the process umask, so it is created here first. If that fails, the
-        # transport's own write fails too and is reported as any failed emission is.
+        # Owner-only like the rest of the run folder: the transport appends to the file
+        # made here, which keeps its mode. One that cannot be made is the transport's to
+        # report, event by event, as before.
         with suppress(OSError):
             private_folder(path.parent)
             os.close(private_file(path, append=True))
         return FileTransport(FileConfig(log_file_path=str(path), append=True))
 
     return file_of
+
+
+def _datazone(domain_id: str, region: str | None) -> Callable[[str], Transport | None]:
+    @cache
+    def transport() -> Transport:
+        # Built when the first event goes: a boto3 client, the caller's AWS credentials.
+        return AmazonDataZoneTransport(AmazonDataZoneConfig(domain_id=domain_id, region=region))
+
+    return lambda run_id: transport()
 
 
 def _http(settings: LineageSettings) -> Callable[[str], Transport | None]:

@@ -5,16 +5,13 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from customer_etl.adapters.files import write_text_atomically
-from customer_etl.config.model import Config
-from customer_etl.core.errors import CustomerEtlError
-from customer_etl.core.manifest import RunManifest
-from customer_etl.reporting.lineage_graph import LINEAGE_PAGE, lineage_page, render_lineage_page
-from customer_etl.runtime.lineage import locations, protection
+if TYPE_CHECKING:
+    from customer_etl.config.model import Config
 
 MANIFEST_FILE = "manifest.json"
+LINEAGE_PAGE = "lineage.html"
 
 
 def add_lineage_arguments(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -33,6 +30,13 @@ def add_lineage_arguments(command: argparse.ArgumentParser) -> argparse.Argument
 
 def lineage_command(args: argparse.Namespace, config: Config, out: TextIO) -> int:
     """Write the page; CustomerEtlError (exit 1) for a run the runs folder does not hold."""
+    # Here, not at the top: `customer-etl --help` must load none of these (test_import_cost).
+    from customer_etl.adapters.files import write_text_atomically
+    from customer_etl.core.errors import CustomerEtlError
+    from customer_etl.core.manifest import RunManifest
+    from customer_etl.reporting.lineage_graph import lineage_page, render_lineage_page
+    from customer_etl.runtime.lineage import locations, protection
+
     folder = config.pipeline.output_dir / args.run_id
     path = folder / MANIFEST_FILE
     if not path.is_file():

@@ -33,6 +33,7 @@ from customer_etl.run.quality_gate import VALIDATING_STAGES, enforce
 from customer_etl.run.retention import new_run_id
 from customer_etl.run.settings import stage_settings
 from customer_etl.run.summary import failure_alert, finished, run_record, summary
+from customer_etl.runtime.breach_notice import notify_likely_breaches
 from customer_etl.runtime.console import Console
 from customer_etl.runtime.identity import local_identity
 from customer_etl.runtime.incidents import incident_desk
@@ -219,6 +220,8 @@ class LocalRunner:
                 desk, manifest.run_id, manifest.attempts, self._ports.checkpoints
             ):
                 manifest = manifest.model_copy(update={"incident": resolved.number})
+        # Its own row is in etl_runs now: the trend it sees includes this run.
+        notify_likely_breaches(self._ports.warehouse, self._ports.notifier, manifest, self._config)
         self._save(manifest)
         return manifest
 
@@ -266,6 +269,8 @@ class LocalRunner:
             desk, alert, failed.run_id, error_class, self._ports.checkpoints
         ):
             failed = failed.model_copy(update={"incident": opened.number})
+            # The row went first, before the tool was asked: it now names the incident.
+            record_failed_run(self._ports.warehouse, failed)
         self._save_if_possible(failed)
         raise RunFailedError(failed, message, error_class)
 

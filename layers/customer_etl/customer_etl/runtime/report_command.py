@@ -33,12 +33,15 @@ def add_report_arguments(command: argparse.ArgumentParser) -> None:
 
 
 def forecast_limits(config: Config) -> Limits:
-    """What the period report's predictions watch: the quality gate and the longest run."""
+    """What the predictions watch: the quality gate, the longest run, and the API errors at
+    which enrichment falls back too much (postcodes.io's `max_fallback_share`: a failed call
+    leaves its rows to the fallback)."""
     from customer_etl.reporting.forecast import Limits
 
     return Limits(
         max_bad_ratio=config.quality.max_bad_ratio,
         max_duration_seconds=config.aws.alarms.max_run_duration_seconds,
+        max_api_error_rate=config.enrichment.postcodes.max_fallback_share,
     )
 
 
@@ -72,11 +75,21 @@ def write_period_report(args: argparse.Namespace, config: Config) -> str:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_text(html, encoding="utf-8")
     rate = f"{report.success_rate}%" if report.success_rate is not None else "n/a"
-    return (
+    lines = [
         f"{args.period} report: {len(report.runs)} run(s), {rate} succeeded, "
-        f"{len(report.anomalies)} unusual, {len(report.predictions)} likely to breach a limit; "
-        f"wrote {target}"
-    )
+        f"{len(report.anomalies)} unusual, {len(report.incidents)} with an incident, "
+        f"{len(report.predictions)} likely to breach a limit; wrote {target}"
+    ]
+    lines += [
+        f"  incident {line.record.incident}: run {line.record.run_id} ({line.record.status})"
+        for line in report.incidents
+    ]
+    lines += [
+        f"  likely to breach: {p.source} {p.measure} {p.latest:.3g} -> {p.forecast:.3g} "
+        f"(limit {p.limit:.3g}) within {p.runs_ahead} run(s), confidence {100 * p.confidence:.0f}%"
+        for p in report.predictions
+    ]
+    return "\n".join(lines)
 
 
 def _moment(text: str) -> date | datetime:

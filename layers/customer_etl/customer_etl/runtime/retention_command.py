@@ -26,19 +26,6 @@ from customer_etl.runtime.factory import local_notifier
 from customer_etl.stages.retention import retention_cutoff
 
 
-def add_retention_arguments(command: argparse.ArgumentParser) -> None:
-    command.add_argument(
-        "report",
-        nargs="?",
-        choices=("report",),
-        help="`report`: by class, records within and past their period, held, acted on, the "
-        "last jobs; alerts when records are overdue or the last job failed",
-    )
-    command.add_argument(
-        "--dry-run", action="store_true", help="say what would go, by class, and change nothing"
-    )
-
-
 def retention_command(
     args: argparse.Namespace, config: Config, warehouse: Warehouse, out: TextIO
 ) -> int:

@@ -13,12 +13,11 @@ import json
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from customer_etl.adapters.warehouse.configured import build_warehouse
-from customer_etl.config.model import Config
-from customer_etl.runtime.factory import build_key_provider
-from customer_etl.runtime.subject_requests import HeldCheck, SubjectService, local_user
+if TYPE_CHECKING:  # the parser is built for `--help` without the warehouse's libraries
+    from customer_etl.config.model import Config
+    from customer_etl.runtime.subject_requests import HeldCheck, SubjectService
 
 EXPORT_MODE = 0o600
 RUNS_HELP = "runs folder whose artefacts are searched (default: pipeline.output_dir)"
@@ -82,13 +81,17 @@ def subject_command(
     held: HeldCheck | None = None,
 ) -> int:
     """Run one `subject` command against the configuration's warehouse and runs folder."""
+    from customer_etl.adapters.warehouse.configured import build_warehouse
+    from customer_etl.runtime.factory import build_key_provider, local_artefacts
+    from customer_etl.runtime.subject_requests import SubjectService, local_user
+
     warehouse = build_warehouse(config)
     service = SubjectService(
         config=config,
         warehouse=warehouse,
         keys=lambda: build_key_provider(config, warehouse=warehouse),
         requested_by=local_user(),
-        runs_root=config.pipeline.output_dir,
+        artefacts=local_artefacts(config),
     )
     if held is not None:
         service.held = held

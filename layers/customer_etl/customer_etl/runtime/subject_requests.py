@@ -15,7 +15,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
-from pathlib import Path
 from typing import Any
 
 from customer_etl.adapters.parquet_crypto import LocalRunArtefacts
@@ -97,7 +96,7 @@ class SubjectService:
     warehouse: SqlWarehouse
     keys: Callable[[], KeyProvider]
     requested_by: str
-    runs_root: Path | None = None
+    artefacts: LocalRunArtefacts | None = None
     """The local runs folder whose artefacts are searched and edited; None in the cloud,
     where checkpoint and quarantine objects expire with their bucket's lifecycle."""
     held: HeldCheck | None = None
@@ -126,12 +125,6 @@ class SubjectService:
         if not self.config.encryption.enabled:
             return None
         return index_key(self.config, self.keys())
-
-    def _run_files(self, root: Path) -> LocalRunArtefacts:
-        """The runs folder's Parquet files, read (and rewritten) through each run's
-        artefact key when encryption is on, as the pipeline writes them."""
-        keys = self.keys if self.config.encryption.enabled else (lambda: None)
-        return LocalRunArtefacts(root, keys)
 
     def _records(self) -> CustomerRecords:
         return CustomerRecords(self.warehouse, self.keys(), self._index_key)
@@ -298,9 +291,9 @@ class SubjectService:
         }
 
     def _artefacts(self, customer_ids: list[str], given: dict[str, str]) -> list[Any]:
-        if self.runs_root is None:
+        if self.artefacts is None:
             return []
-        return find_rows(self._run_files(self.runs_root), self._match(customer_ids, given))
+        return find_rows(self.artefacts, self._match(customer_ids, given))
 
     def export(self, customer_id: str) -> dict[str, Any]:
         """The person's record decrypted, with the processing record of each field: the
@@ -343,8 +336,7 @@ class SubjectService:
         places = self._places(ref, {})
         indexes = self.store.indexes(customer_id)
         match = self._match([customer_id], {})
-        files = self._run_files(self.runs_root) if self.runs_root is not None else None
-        hits = find_rows(files, match) if files is not None else []
+        hits = find_rows(self.artefacts, match) if self.artefacts is not None else []
         runs = {hit.run_id for hit in hits} | set(self.store.audit_trail(customer_id).run_ids)
         if self.is_held(customer_id, tuple(sorted(runs))):
             document = {"customer_id": customer_id, "erased": False, "reason": "legal_hold"}
@@ -374,7 +366,7 @@ class SubjectService:
         request_id = self._open("erasure", ref)
         self.store.set_flag(ERASED, {BUSINESS_KEY: customer_id, **indexes}, request_id)
         erased = self.store.erase(customer_id, mode)
-        removed = remove_rows(files, hits, match) if files is not None else 0
+        removed = remove_rows(self.artefacts, hits, match) if self.artefacts is not None else 0
         outcome = {
             **{k: v for k, v in plan.items() if not isinstance(v, str) or k == "mode"},
             "warehouse_rows": erased.customers,

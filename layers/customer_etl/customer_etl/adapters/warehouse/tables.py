@@ -115,6 +115,11 @@ etl_runs = Table(
     Column("attempts", Integer, nullable=False, server_default="1"),
     # Who started the run (an account or principal, never a customer's data); NULL before 0012.
     Column("triggered_by", Unicode(TRIGGER_LENGTH)),
+    # The number of the incident the run's failure opened (schema 0010; NULL before, or none).
+    Column("incident", String(100)),
+    # Enrichment API calls the run made and the errors among them (schema 0010).
+    Column("api_calls", Integer),
+    Column("api_errors", Integer),
 )
 
 customer_changes = Table(

@@ -1,0 +1,158 @@
+"""Data-quality drift: a column whose shape moved away from the source's recent runs, though
+every rule still passes (a sender's export that half-empties a column, starts writing phone
+numbers in another format, or truncates names).
+
+A run's profile holds, per column, four measures of its values, and never a value:
+
+- `null_rate`: the share of empty cells;
+- `distinct_ratio`: distinct values over filled cells (an id column near 1, a country
+  column near 0);
+- `pattern_mix`: the shares of the values' shapes, each character written as its class
+  (`A` a letter, `9` a digit, punctuation kept) and runs collapsed, so `SW1A 1AA` and
+  `EC2V 7HH` are both `A9A 9A` (kept to the TOP_PATTERNS commonest shapes and `other`);
+- `length`: the 10th, 50th and 90th percentile of the values' lengths.
+
+A measure drifts when the run's value is further from the median of the recent runs than
+both a robust spread (THRESHOLD median absolute deviations, scaled to a standard deviation)
+and the measure's floor allow; the pattern mix drifts when its total variation distance
+from the recent runs' pooled mix passes PATTERN_FLOOR. The floors keep sources whose runs
+are all alike (a MAD of 0) from warning on a change of a few rows. Fewer than MIN_RUNS
+recent profiles say nothing: no warning.
+
+A drift is a warning with the column, the measure and two figures (this run's, the usual),
+never a value and never a pattern: a shape of a short value could give it away.
+
+Example:
+    >>> import pandas as pd
+    >>> shape("SW1A 1AA"), shape("jo.smith@example.org")
+    ('A9A 9A', 'A.A@A.A')
+    >>> column_profiles(pd.DataFrame({"postcode": ["SW1A 1AA", ""]}))["postcode"].null_rate
+    0.5
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import pandas as pd
+
+TOP_PATTERNS = 8
+"""Shapes kept per column; the rest are pooled as `other`."""
+MIN_RUNS = 5
+"""Recent profiles needed before a drift can be told from noise."""
+THRESHOLD = 3.5
+"""Robust deviations (the modified z-score's cut-off of Iglewicz and Hoaglin) beyond which a
+measure drifts."""
+FLOORS = {"null_rate": 0.05, "distinct_ratio": 0.10, "length_p50": 0.25}
+"""The least change that counts, whatever the spread: 5 points of empty cells, 10 points of
+distinct ratio, a quarter of the median length (relative)."""
+PATTERN_FLOOR = 0.20
+"""Total variation distance (half the sum of the shares' differences, 0 to 1) from which the
+pattern mix drifts: a fifth of the values changed shape."""
+_MAD_SCALE = 0.6745
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+_DIGITS = re.compile(r"\d+")
+_SPACES = re.compile(r"\s+")
+
+
+def shape(value: str) -> str:
+    """The value's shape: letters as `A`, digits as `9`, runs collapsed, punctuation kept."""
+    return _SPACES.sub(" ", _DIGITS.sub("9", _LETTERS.sub("A", value.strip())))
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """The measures of one column in one run (figures and shapes, never a value)."""
+
+    null_rate: float
+    distinct_ratio: float
+    pattern_mix: Mapping[str, float]
+    length_p10: float
+    length_p50: float
+    length_p90: float
+
+
+@dataclass(frozen=True)
+class DriftWarning:
+    """A column's measure that moved away from the source's recent runs."""
+
+    column: str
+    measure: str
+    """`null_rate`, `distinct_ratio`, `pattern_mix` (the distance) or `length_p50`."""
+    value: float
+    usual: float
+    """The recent runs' median (0 for `pattern_mix`: `value` is the distance)."""
+
+    def __str__(self) -> str:
+        return f"column {self.column}: {self.measure} {self.value:.3g} (usually {self.usual:.3g})"
+
+
+def column_profiles(frame: pd.DataFrame) -> dict[str, ColumnProfile]:
+    """The profile of every column of `frame` (read as text: empty means missing)."""
+    profiles = {}
+    for column in frame.columns:
+        text = frame[column].astype("string").fillna("").str.strip()
+        filled = text[text != ""]
+        rows = len(text)
+        lengths = filled.str.len()
+        shapes = Counter(shape(value) for value in filled)
+        top = dict(shapes.most_common(TOP_PATTERNS))
+        total = len(filled)
+        mix = {pattern: count / total for pattern, count in top.items()} if total else {}
+        if total and sum(top.values()) < total:
+            mix["other"] = (total - sum(top.values())) / total
+        profiles[str(column)] = ColumnProfile(
+            null_rate=(rows - total) / rows if rows else 0.0,
+            distinct_ratio=filled.nunique() / total if total else 0.0,
+            pattern_mix=mix,
+            length_p10=float(lengths.quantile(0.1)) if total else 0.0,
+            length_p50=float(lengths.quantile(0.5)) if total else 0.0,
+            length_p90=float(lengths.quantile(0.9)) if total else 0.0,
+        )
+    return profiles
+
+
+def drift_warnings(
+    current: Mapping[str, ColumnProfile], recent: Sequence[Mapping[str, ColumnProfile]]
+) -> list[DriftWarning]:
+    """Each column and measure of `current` that drifted from the `recent` runs' profiles
+    (the source's, oldest first); a column the recent runs lack is not judged."""
+    found = []
+    for column, profile in current.items():
+        history = [run[column] for run in recent if column in run]
+        if len(history) < MIN_RUNS:
+            continue
+        for measure, floor in FLOORS.items():
+            value = getattr(profile, measure)
+            past = [getattr(run, measure) for run in history]
+            usual = statistics.median(past)
+            relative = measure == "length_p50"
+            if _drifted(value, past, usual, floor * usual if relative else floor):
+                found.append(DriftWarning(column, measure, value, usual))
+        distance = _distance(profile.pattern_mix, _pooled([run.pattern_mix for run in history]))
+        if distance > PATTERN_FLOOR:
+            found.append(DriftWarning(column, "pattern_mix", distance, 0.0))
+    return found
+
+
+def _drifted(value: float, past: Sequence[float], usual: float, floor: float) -> bool:
+    spread = statistics.median(abs(x - usual) for x in past) / _MAD_SCALE
+    return abs(value - usual) > max(THRESHOLD * spread, floor)
+
+
+def _pooled(mixes: Sequence[Mapping[str, float]]) -> dict[str, float]:
+    pooled: Counter[str] = Counter()
+    for mix in mixes:
+        pooled.update(mix)
+    return {pattern: share / len(mixes) for pattern, share in pooled.items()}
+
+
+def _distance(left: Mapping[str, float], right: Mapping[str, float]) -> float:
+    """Total variation distance between two mixes of shapes."""
+    keys = set(left) | set(right)
+    return 0.5 * sum(abs(left.get(key, 0.0) - right.get(key, 0.0)) for key in keys)
