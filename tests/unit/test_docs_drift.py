@@ -39,6 +39,7 @@ from customer_etl.observability import metric_names
 from customer_etl.reporting.downtime_cost import CostInputs, downtime_costs
 from customer_etl.reporting.energy import energy_figures
 from customer_etl.runtime.cli_parser import parser as cli_parser
+from customer_etl.runtime.cli_parser import with_every_command
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS = REPO / "docs"
@@ -158,7 +159,7 @@ def _model_of(annotation: Any) -> Any:
 
 
 def cli_problem(command: str) -> str | None:
-    current: argparse.ArgumentParser = cli_parser()
+    current: argparse.ArgumentParser = with_every_command(cli_parser())
     for token in command.split()[1:]:
         if token.startswith("<") or token.startswith("$") or token.isupper():
             continue  # a placeholder: RUN_ID, <file>

@@ -57,6 +57,16 @@ class _LazyCommands(argparse._SubParsersAction):  # type: ignore[type-arg]
         super().__call__(parser, namespace, values, option_string)
 
 
+def with_every_command(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """`parser` with every command's arguments added now, not when it is named: for what
+    reads the whole command line (the documents' drift test)."""
+    for action in parser._actions:
+        if isinstance(action, _LazyCommands):
+            for name in list(action.fillers):
+                action.fillers.pop(name)()
+    return parser
+
+
 def _later(
     commands: _LazyCommands,
     command: argparse.ArgumentParser,
