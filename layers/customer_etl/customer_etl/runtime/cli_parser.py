@@ -240,9 +240,11 @@ def parser() -> argparse.ArgumentParser:
         commands.add_parser("subject", help="data subject requests (GDPR articles 15-21)"),
         *("subject_command", "add_subject_arguments", _with_config),
     )
-    lineage = _with_config(commands.add_parser("lineage", help="show a run's lineage"))
-    _with_runs(lineage)
-    _later(commands, lineage, "lineage_command", "add_lineage_arguments")
+    _later(
+        commands,
+        commands.add_parser("lineage", help="show a run's lineage"),
+        *("lineage_command", "add_lineage_arguments", _with_config, _with_runs),
+    )
 
     sample = commands.add_parser("generate-sample", help="write a synthetic customer CSV")
     sample.add_argument("--rows", type=int, default=1000)

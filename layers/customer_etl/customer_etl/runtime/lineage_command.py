@@ -4,6 +4,7 @@ opens offline (`reporting.lineage_graph`), by default `lineage.html` in the run'
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -14,7 +15,11 @@ MANIFEST_FILE = "manifest.json"
 LINEAGE_PAGE = "lineage.html"
 
 
-def add_lineage_arguments(command: argparse.ArgumentParser) -> argparse.ArgumentParser:
+def add_lineage_arguments(
+    command: argparse.ArgumentParser, *shared: Callable[[argparse.ArgumentParser], object]
+) -> argparse.ArgumentParser:
+    """`lineage show RUN_ID [--out FILE]`, plus the `shared` options (`--env`, `--config`,
+    `--runs`) that every command takes after its verb."""
     verbs = command.add_subparsers(dest="lineage_command", required=True)
     show = verbs.add_parser("show", help="write a run's lineage as an HTML graph")
     show.add_argument("run_id")
@@ -25,6 +30,8 @@ def add_lineage_arguments(command: argparse.ArgumentParser) -> argparse.Argument
         metavar="FILE",
         help=f"file to write (default: {LINEAGE_PAGE} in the run's folder)",
     )
+    for add in shared:
+        add(show)
     return show
 
 
