@@ -34,3 +34,14 @@ def test_records_and_runs_are_scored_over_the_checks_that_applied() -> None:
     assert scores.tolist() == [100.0, 50.0, 0.0, None]
     assert run_accuracy(scores) == 50.0
     assert run_accuracy(pd.Series([None, None], dtype=object)) is None
+
+
+def test_a_company_number_companies_house_did_not_answer_for_is_not_judged() -> None:
+    numbers = pd.Series(["01234567", "99999999", "55555555"])
+    found = pd.Series([True, False, False])
+    answered = pd.Series([True, True, False])
+    assert company_known(numbers, found, asked=True, answered=answered).tolist() == [
+        True,
+        False,
+        None,
+    ]

@@ -188,3 +188,39 @@ def test_an_api_without_a_ceiling_or_without_rows_never_fails_the_run() -> None:
     check_fallback_ceiling(ceiling_run(fallback_rows=10, rows=10), EnrichmentSources())
     empty = context()
     check_fallback_ceiling(empty, EnrichmentSources(max_fallback_share={"postcodes.io": 0.0}))
+
+
+def test_the_chunk_is_scored_for_accuracy_from_the_answers_it_got() -> None:
+    # SW1A 1AA: known to the API; EH1 1YZ: a real area; QQ9 9QQ: neither. Companies: one
+    # known, one unknown to the register, one it could not answer (not judged either way).
+    postcodes = FakeLookup({"SW1A 1AA": WESTMINSTER, "QQ9 9QQ": None})
+    companies = FakeLookup(
+        {"01234567": ACME, "99999999": None}, unavailable=frozenset({"55555555"})
+    )
+    run = context()
+    chunk = records(
+        "SW1A 1AA",
+        "EH1 1YZ",
+        "QQ9 9QQ",
+        "SW1A 1AA",
+        companies=("01234567", "99999999", None, "55555555"),
+    )
+    enrich(chunk, run, EnrichmentSources(postcodes=postcodes, companies=companies))
+    # Per record: 100 (both known), 50 (postcode yes, company no), 0 (postcode no), 100
+    # (postcode yes; the unanswered company number not counted).
+    assert run.quality.accuracy_records == 4
+    assert run.quality.accuracy_sum == 250.0
+
+
+def test_records_outside_the_uk_without_a_company_are_not_scored_for_accuracy() -> None:
+    run = context()
+    chunk = records("M5V 3L9", "").assign(country=["CA", "GB"])
+    enrich(chunk, run, postcodes_only(FakeLookup({})))
+    assert run.quality.accuracy_records == 0
+
+
+def test_without_companies_house_company_numbers_are_not_judged() -> None:
+    run = context()
+    chunk = records("QQ9 9QQ", companies=("99999999",))
+    enrich(chunk, run, postcodes_only(FakeLookup({"QQ9 9QQ": None})))
+    assert (run.quality.accuracy_records, run.quality.accuracy_sum) == (1, 0.0)

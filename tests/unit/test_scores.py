@@ -87,6 +87,19 @@ def test_run_scores_are_means_with_unreadable_records_at_zero() -> None:
     assert run_scores(None, unreadable=0).quality_score is None
 
 
+def test_accuracy_is_the_mean_of_the_records_checked_and_stays_out_of_the_overall_score() -> None:
+    transform = QualityTotals()
+    transform.add(scores_of({"customer_id": "A", "email": "a@b.co"}))
+    first, second = QualityTotals(), QualityTotals()
+    first.add_accuracy(pd.Series([100.0, 50.0, None], dtype=object))
+    second.add_accuracy(pd.Series([0.0], dtype=object))
+    merged = transform.merged(first).merged(second)
+    scores = run_scores(merged, unreadable=5)
+    assert scores.dimensions["accuracy"] == 50.0  # (100 + 50 + 0) / 3, unreadable not counted
+    assert scores.quality_score == run_scores(transform, unreadable=5).quality_score
+    assert run_scores(transform, unreadable=0).dimensions["accuracy"] is None
+
+
 @pytest.mark.parametrize(
     ("bad", "settings", "fails"),
     [

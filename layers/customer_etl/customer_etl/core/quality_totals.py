@@ -18,6 +18,11 @@ class Dimension(StrEnum):
 
 DIMENSIONS: tuple[str, ...] = tuple(d.value for d in Dimension)
 QUALITY_SCORE = "quality_score"
+ACCURACY = "accuracy"
+"""The sixth dimension: values that agree with a reference (quality/accuracy.py). The
+enrich stage scores it, from the APIs' answers, after the rules have scored the five
+others; it stays out of the overall score, which the quality gate judges before
+enrichment."""
 
 
 class QualityTotals(BaseModel):
@@ -28,6 +33,9 @@ class QualityTotals(BaseModel):
     score_sum: float = 0.0
     dimension_sums: dict[str, float] = Field(default_factory=lambda: dict.fromkeys(DIMENSIONS, 0.0))
     dimension_records: dict[str, int] = Field(default_factory=lambda: dict.fromkeys(DIMENSIONS, 0))
+    accuracy_sum: float = 0.0
+    accuracy_records: int = 0
+    """Records with at least one accuracy check that applied (enrich's figures)."""
 
     def add(self, scores: pd.DataFrame) -> None:
         self.records += len(scores)
@@ -36,6 +44,12 @@ class QualityTotals(BaseModel):
             column = scores[dimension]
             self.dimension_sums[dimension] += float(column.sum(skipna=True))
             self.dimension_records[dimension] += int(column.notna().sum())
+
+    def add_accuracy(self, scores: pd.Series) -> None:
+        """Add records' accuracy scores (0 to 100; None where no check applied)."""
+        scored = scores.dropna()
+        self.accuracy_records += len(scored)
+        self.accuracy_sum += float(scored.astype(float).sum())
 
     def merged(self, other: QualityTotals) -> QualityTotals:
         return QualityTotals(
@@ -49,4 +63,6 @@ class QualityTotals(BaseModel):
                 d: self.dimension_records.get(d, 0) + other.dimension_records.get(d, 0)
                 for d in DIMENSIONS
             },
+            accuracy_sum=self.accuracy_sum + other.accuracy_sum,
+            accuracy_records=self.accuracy_records + other.accuracy_records,
         )

@@ -38,12 +38,20 @@ def postcode_known(postcodes: pd.Series, api_found: pd.Series) -> pd.Series:
     return known.astype(object).where(present, None)
 
 
-def company_known(numbers: pd.Series, api_found: pd.Series, asked: bool) -> pd.Series:
-    """Per record: whether Companies House knows its company number; None without one, or
-    when the API was not asked."""
+def company_known(
+    numbers: pd.Series,
+    api_found: pd.Series,
+    asked: bool,
+    answered: pd.Series | None = None,
+) -> pd.Series:
+    """Per record: whether Companies House knows its company number; None without one, when
+    the API was not asked, or (with `answered`) when it was asked but gave no answer for this
+    number (it failed, or the request budget deferred it): silence is not a "no"."""
     present = numbers.fillna("").astype(str).str.strip() != ""
     if not asked:
         return pd.Series([None] * len(numbers), index=numbers.index, dtype=object)
+    if answered is not None:
+        present &= answered.fillna(False).astype(bool)
     return api_found.fillna(False).astype(bool).astype(object).where(present, None)
 
 

@@ -15,7 +15,13 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from customer_etl.core.quality_totals import DIMENSIONS, QUALITY_SCORE, Dimension, QualityTotals
+from customer_etl.core.quality_totals import (
+    ACCURACY,
+    DIMENSIONS,
+    QUALITY_SCORE,
+    Dimension,
+    QualityTotals,
+)
 from customer_etl.quality.engine import Evaluation
 
 __all__ = [
@@ -63,8 +69,9 @@ class RunScores(BaseModel):
 
 
 def run_scores(totals: QualityTotals | None, unreadable: int) -> RunScores:
-    """The run's scores from its totals; `unreadable` records score 0 everywhere. None
-    where nothing was scored."""
+    """The run's scores from its totals; `unreadable` records score 0 in the five rule
+    dimensions. None where nothing was scored. Accuracy is the mean over the records that
+    had a check apply (an unreadable record was never asked about)."""
     totals = totals or QualityTotals()
 
     def mean(total: float, count: int) -> float | None:
@@ -76,5 +83,10 @@ def run_scores(totals: QualityTotals | None, unreadable: int) -> RunScores:
         dimensions={
             d: mean(totals.dimension_sums.get(d, 0.0), totals.dimension_records.get(d, 0))
             for d in DIMENSIONS
+        }
+        | {
+            ACCURACY: round(totals.accuracy_sum / totals.accuracy_records, 2)
+            if totals.accuracy_records
+            else None
         },
     )

@@ -306,7 +306,10 @@ def _write_chunk(
         reasons=dict(quarantine.reasons) if quarantine else {},
         counters=dict(context.counters),
         apis={api: stats.report() for api, stats in context.api_stats.items()},
-        quality=context.quality if outcome.scores is not None else None,
+        # Transform scores the rules' dimensions; enrich, accuracy alone.
+        quality=context.quality
+        if outcome.scores is not None or context.quality.accuracy_records
+        else None,
         started_at=measure.started_at,
         finished_at=datetime.now(UTC),
         peak_memory_mb=measure.memory.peak_mb(),

@@ -20,6 +20,7 @@ from customer_etl.core.context import ChunkOutcome, RunContext
 from customer_etl.core.errors import StageError
 from customer_etl.core.ports import CompanyDetails, CompanyLookup, PostcodeDetails, PostcodeLookup
 from customer_etl.observability.telemetry import timed
+from customer_etl.quality.accuracy import accuracy_scores, company_known, postcode_known
 from customer_etl.reference.postcode_areas import POSTCODE_AREAS, area_of
 from customer_etl.reference.postcodes import is_uk
 
@@ -75,7 +76,24 @@ def enrich(chunk: pd.DataFrame, context: RunContext, sources: EnrichmentSources)
     enriched = chunk.copy()
     _add_postcode_columns(enriched, context, sources.postcodes)
     _add_company_columns(enriched, context, sources.companies)
+    context.quality.add_accuracy(_accuracy(enriched, context, asked=sources.companies is not None))
     return ChunkOutcome(passed=enriched, quarantined=chunk.iloc[0:0])
+
+
+def _accuracy(enriched: pd.DataFrame, context: RunContext, asked: bool) -> pd.Series:
+    """Each record's accuracy score from the answers the chunk got (quality/accuracy.py)."""
+    uk = enriched["enrichment_source"] != SOURCE_NOT_APPLICABLE
+    postcode = postcode_known(
+        enriched["postcode"].where(uk), enriched["enrichment_source"] == SOURCE_API
+    )
+    numbers = enriched["company_number"]
+    company = company_known(
+        numbers,
+        enriched["company_enrichment_source"] == COMPANY_SOURCE_API,
+        asked,
+        answered=numbers.isin(list(context.company_cache)),
+    )
+    return accuracy_scores(postcode, company)
 
 
 def check_fallback_ceiling(context: RunContext, sources: EnrichmentSources) -> None:
