@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from customer_etl.core.api_stats import ApiStats
+from customer_etl.core.column_counts import ProfileCounts
 from customer_etl.core.ports import CompanyDetails, PostcodeDetails
 from customer_etl.core.quality_totals import QualityTotals
 
@@ -34,6 +35,8 @@ class RunContext:
     keeps its hash table, so each chunk's is built once)."""
     quality: QualityTotals = field(default_factory=QualityTotals)
     """Sums of the record scores so far."""
+    profile: ProfileCounts | None = None
+    """The columns' counts (transform's), for the drift check."""
     postcode_cache: dict[str, PostcodeDetails | None] = field(default_factory=dict)
     company_cache: dict[str, CompanyDetails | None] = field(default_factory=dict)
     api_stats: dict[str, ApiStats] = field(default_factory=dict)

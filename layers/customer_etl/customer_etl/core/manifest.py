@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from customer_etl.core.api_stats import ApiReport
 from customer_etl.core.classification import ClassificationReport
+from customer_etl.core.column_counts import ProfileCounts
 from customer_etl.core.mapping import SourceMapping
 from customer_etl.core.quality_totals import QualityTotals
 
@@ -42,6 +43,8 @@ class StageReport(BaseModel):
     """Per enrichment API: calls, cache hits, latency, errors, retries, fallbacks."""
     quality: QualityTotals | None = None
     """Sums of the record scores, from a stage that scores records (transform)."""
+    profile: ProfileCounts | None = None
+    """Counts of the canonical columns as they arrived (transform), for the drift check."""
     # Optional, so that manifests written before these figures existed still load.
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -125,6 +128,9 @@ class RunManifest(BaseModel):
     source_version: str | None = None
     """The version of the source object the run reads (S3 version id or ETag), when the
     store has versions: a replaced object never mixes into a run started for another."""
+    drift: list[str] = Field(default_factory=list)
+    """Columns whose shape drifted from the source's recent runs (quality/drift.py): the
+    column, the measure and two figures each, never a value."""
     triggered_by: str | None = None
     """Who started the run, for the audit trail: `local:<account>` for a local run, the S3
     requester of the upload (`s3:<account or principal>`) or the identity an operator's

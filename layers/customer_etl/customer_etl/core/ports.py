@@ -213,6 +213,10 @@ class RunRecord:
     """Requests the run sent to the enrichment APIs (None before schema 0010)."""
     api_errors: int | None = None
     """Of those, the ones that failed, whatever the kind of failure."""
+    column_profiles: str | None = None
+    """The run's column profile as JSON (quality/drift.py; None before schema 0013)."""
+    api_latency_ms: float | None = None
+    """The 95th-percentile latency of the run's slowest enrichment API."""
 
 
 @dataclass(frozen=True)

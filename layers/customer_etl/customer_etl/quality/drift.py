@@ -19,6 +19,13 @@ from the recent runs' pooled mix passes PATTERN_FLOOR. The floors keep sources w
 are all alike (a MAD of 0) from warning on a change of a few rows. Fewer than MIN_RUNS
 recent profiles say nothing: no warning.
 
+In a run, transform counts each chunk's columns (`count_columns`, into
+`core/column_counts.py`'s sums), the chunks' counts add up in the manifest, and the run's
+profile (`profiles_of`) is kept in its `etl_runs` row, where the next runs of the same
+source find it. Over chunks, `distinct_ratio` is the distinct values within each chunk over
+the filled cells: comparable from run to run at the same chunk size, and needing no value.
+Shapes are kept by a digest, never written out.
+
 A drift is a warning with the column, the measure and two figures (this run's, the usual),
 never a value and never a pattern: a shape of a short value could give it away.
 
@@ -32,13 +39,24 @@ Example:
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 import statistics
 from collections import Counter
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
+import numpy as np
 import pandas as pd
+
+from customer_etl.core.column_counts import (
+    LONGEST,
+    OTHER_SHAPES,
+    SHAPES_PER_CHUNK,
+    ColumnCounts,
+    ProfileCounts,
+)
 
 TOP_PATTERNS = 8
 """Shapes kept per column; the rest are pooled as `other`."""
@@ -94,27 +112,75 @@ class DriftWarning:
 
 def column_profiles(frame: pd.DataFrame) -> dict[str, ColumnProfile]:
     """The profile of every column of `frame` (read as text: empty means missing)."""
-    profiles = {}
+    return profiles_of(count_columns(frame))
+
+
+def count_columns(frame: pd.DataFrame) -> ProfileCounts:
+    """The counts of every column of one chunk (read as text: empty means missing)."""
+    columns = {}
     for column in frame.columns:
         text = frame[column].astype("string").fillna("").str.strip()
         filled = text[text != ""]
-        rows = len(text)
-        lengths = filled.str.len()
-        shapes = Counter(shape(value) for value in filled)
-        top = dict(shapes.most_common(TOP_PATTERNS))
-        total = len(filled)
-        mix = {pattern: count / total for pattern, count in top.items()} if total else {}
-        if total and sum(top.values()) < total:
-            mix["other"] = (total - sum(top.values())) / total
-        profiles[str(column)] = ColumnProfile(
-            null_rate=(rows - total) / rows if rows else 0.0,
-            distinct_ratio=filled.nunique() / total if total else 0.0,
-            pattern_mix=mix,
-            length_p10=float(lengths.quantile(0.1)) if total else 0.0,
-            length_p50=float(lengths.quantile(0.5)) if total else 0.0,
-            length_p90=float(lengths.quantile(0.9)) if total else 0.0,
+        # Shaped once per distinct value, then weighted: values repeat.
+        weights = filled.value_counts()
+        shapes: Counter[str] = Counter()
+        for value, count in weights.items():
+            shapes[shape_digest(shape(str(value)))] += int(count)
+        top = dict(shapes.most_common(SHAPES_PER_CHUNK))
+        if (rest := len(filled) - sum(top.values())) > 0:
+            top[OTHER_SHAPES] = rest
+        lengths = filled.str.len().clip(upper=LONGEST).value_counts()
+        columns[str(column)] = ColumnCounts(
+            rows=len(text),
+            filled=len(filled),
+            distinct=len(weights),
+            lengths=dict(zip(lengths.index.astype(int).tolist(), lengths.tolist(), strict=True)),
+            shapes=top,
         )
-    return profiles
+    return ProfileCounts(columns=columns)
+
+
+def shape_digest(pattern: str) -> str:
+    """A short digest that tells shapes apart without writing one out."""
+    return hashlib.blake2b(pattern.encode(), digest_size=6).hexdigest()
+
+
+def profiles_of(counts: ProfileCounts) -> dict[str, ColumnProfile]:
+    """The profile of each column from its counts (one chunk's, or a run's summed)."""
+    return {name: _profile(column) for name, column in counts.columns.items()}
+
+
+def _profile(counts: ColumnCounts) -> ColumnProfile:
+    total = counts.filled
+    shapes = {key: n for key, n in counts.shapes.items() if key != OTHER_SHAPES}
+    top = dict(Counter(shapes).most_common(TOP_PATTERNS))
+    mix = {pattern: n / total for pattern, n in top.items()} if total else {}
+    if total and sum(top.values()) < total:
+        mix[OTHER_SHAPES] = (total - sum(top.values())) / total
+    lengths = np.repeat(
+        np.fromiter(counts.lengths.keys(), dtype=np.int64, count=len(counts.lengths)),
+        np.fromiter(counts.lengths.values(), dtype=np.int64, count=len(counts.lengths)),
+    )
+    p10, p50, p90 = np.quantile(lengths, [0.1, 0.5, 0.9]) if total else (0.0, 0.0, 0.0)
+    return ColumnProfile(
+        null_rate=(counts.rows - total) / counts.rows if counts.rows else 0.0,
+        distinct_ratio=counts.distinct / total if total else 0.0,
+        pattern_mix=mix,
+        length_p10=float(p10),
+        length_p50=float(p50),
+        length_p90=float(p90),
+    )
+
+
+def profiles_json(profiles: Mapping[str, ColumnProfile]) -> str:
+    """The profiles as JSON, for the run's `etl_runs` row (figures and digests only)."""
+    return json.dumps(
+        {name: asdict(profile) for name, profile in profiles.items()}, separators=(",", ":")
+    )
+
+
+def profiles_from_json(text: str) -> dict[str, ColumnProfile]:
+    return {name: ColumnProfile(**fields) for name, fields in json.loads(text).items()}
 
 
 def drift_warnings(

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from customer_etl.core.api_stats import ApiReport
+from customer_etl.core.column_counts import ProfileCounts
 from customer_etl.core.errors import ChunkMissingError
 from customer_etl.core.manifest import STAGES, StageReport
 from customer_etl.core.ports import CheckpointStore
@@ -89,6 +90,12 @@ def sum_reports(reports: Sequence[StageReport]) -> StageReport:
     for report in reports:
         for api, figures in report.apis.items():
             apis.setdefault(api, []).append(figures)
+    profiles = [r.profile for r in reports if r.profile is not None]
+    profile = None
+    if profiles:
+        profile = ProfileCounts()
+        for counts in profiles:
+            profile = profile.merged(counts)
     quality = None
     if qualities:
         quality = QualityTotals()
@@ -106,6 +113,7 @@ def sum_reports(reports: Sequence[StageReport]) -> StageReport:
         counters=dict(_summed(r.counters for r in reports)),
         apis={api: merge_api_reports(figures) for api, figures in apis.items()},
         quality=quality,
+        profile=profile,
         started_at=min(started) if started else None,
         finished_at=max(finished) if finished else None,
         peak_memory_mb=max(peaks) if peaks else None,

@@ -310,6 +310,7 @@ def _write_chunk(
         quality=context.quality
         if outcome.scores is not None or context.quality.accuracy_records
         else None,
+        profile=context.profile,
         started_at=measure.started_at,
         finished_at=datetime.now(UTC),
         peak_memory_mb=measure.memory.peak_mb(),

@@ -14,6 +14,7 @@ from customer_etl.config.model import AlertsSettings
 from customer_etl.core.api_stats import ApiReport
 from customer_etl.core.manifest import RunManifest
 from customer_etl.core.ports import Alert, RunRecord
+from customer_etl.quality.drift import profiles_json, profiles_of
 from customer_etl.run.quality_gate import quality_warnings, run_quality
 
 
@@ -77,6 +78,7 @@ def _quality(manifest: RunManifest) -> dict[str, Any]:
         "quality_score": scores.quality_score,
         "quality_dimensions": scores.dimensions,
         "quality_warnings": quality_warnings(manifest),
+        "quality_drift": list(manifest.drift),
         "recovered": {
             "rows": recovered,
             "still_quarantined": manifest.rows_quarantined - recovered,
@@ -102,7 +104,18 @@ def run_record(manifest: RunManifest) -> RunRecord:
         incident=manifest.incident,
         api_calls=sum(api.calls for api in _apis(manifest)),
         api_errors=sum(sum(api.errors.values()) for api in _apis(manifest)),
+        column_profiles=_profiles(manifest),
+        api_latency_ms=max(
+            (api.latency_ms_p95 for api in _apis(manifest) if api.calls), default=None
+        ),
     )
+
+
+def _profiles(manifest: RunManifest) -> str | None:
+    transform = manifest.stages.get("transform")
+    if transform is None or transform.profile is None:
+        return None
+    return profiles_json(profiles_of(transform.profile))
 
 
 def _apis(manifest: RunManifest) -> list[ApiReport]:

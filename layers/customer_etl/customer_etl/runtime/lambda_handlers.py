@@ -41,6 +41,7 @@ from customer_etl.run.failure import (
 )
 from customer_etl.run.metrics import emit_breaker_openings, emit_run_finished, emit_stage_outcome
 from customer_etl.run.pipeline import (
+    Ports,
     complete_stage_with_lineage,
     run_chunk,
     run_extract,
@@ -52,6 +53,7 @@ from customer_etl.run.settings import stage_settings
 from customer_etl.run.source import run_id_for_object
 from customer_etl.run.summary import finished, run_record
 from customer_etl.runtime.breach_notice import notify_likely_breaches
+from customer_etl.runtime.drift_notice import check_drift
 from customer_etl.runtime.factory import cloud_ports
 from customer_etl.runtime.identity import cloud_identity
 from customer_etl.runtime.incidents import incident_desk
@@ -288,8 +290,17 @@ def run_status_handler(event: dict[str, Any], context: LambdaContext) -> dict[st
         )
         # The load recorded the run's row: the trend of its source includes it.
         notify_likely_breaches(ports.warehouse, ports.notifier, recovered or manifest, config)
+        _keep_drift(check_drift(ports.warehouse, ports.notifier, manifest, config.alerts), ports)
         return {"run_id": status.run_id, "action": "recovered" if recovered else "none"}
     return {"run_id": status.run_id, "action": "none"}
+
+
+def _keep_drift(manifest: RunManifest, ports: Ports) -> None:
+    """The manifest document with the drift found, when there was any."""
+    if manifest.drift:
+        ports.checkpoints.put_document(
+            manifest.run_id, MANIFEST_DOCUMENT, manifest.model_dump_json(indent=2)
+        )
 
 
 @logger.inject_lambda_context(clear_state=True)

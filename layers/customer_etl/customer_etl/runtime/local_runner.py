@@ -35,6 +35,7 @@ from customer_etl.run.settings import stage_settings
 from customer_etl.run.summary import failure_alert, finished, run_record, summary
 from customer_etl.runtime.breach_notice import notify_likely_breaches
 from customer_etl.runtime.console import Console
+from customer_etl.runtime.drift_notice import check_drift
 from customer_etl.runtime.identity import local_identity
 from customer_etl.runtime.incidents import incident_desk
 from customer_etl.runtime.log_file import run_log_file
@@ -222,6 +223,9 @@ class LocalRunner:
                 manifest = manifest.model_copy(update={"incident": resolved.number})
         # Its own row is in etl_runs now: the trend it sees includes this run.
         notify_likely_breaches(self._ports.warehouse, self._ports.notifier, manifest, self._config)
+        manifest = check_drift(
+            self._ports.warehouse, self._ports.notifier, manifest, self._config.alerts
+        )
         self._save(manifest)
         return manifest
 

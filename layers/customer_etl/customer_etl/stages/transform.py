@@ -14,6 +14,7 @@ from customer_etl.core.context import SOURCE_ROW, ChunkOutcome, RunContext
 from customer_etl.core.schema import BUSINESS_KEY, CANONICAL_COLUMNS, CANONICAL_FIELDS, FieldType
 from customer_etl.observability.telemetry import timed
 from customer_etl.privacy.masking import MaskingPlan, mask_frame
+from customer_etl.quality.drift import count_columns
 from customer_etl.quality.engine import as_dates, evaluate
 from customer_etl.quality.rules import RuleSet, Severity
 from customer_etl.quality.scores import record_scores
@@ -36,7 +37,9 @@ def transform(
     is judged on the real values, and before enrichment, which the kept outward codes serve.
     Quarantined records keep their values as they arrived."""
     context.repeated_in_earlier_chunks = repeated_in_earlier_chunks(chunk)
-    evaluation = evaluate(_values(chunk), rules, context)
+    values = _values(chunk)
+    context.profile = count_columns(values)
+    evaluation = evaluate(values, rules, context)
     failing = evaluation.quarantined()
     for severity, prefix in ((Severity.QUARANTINE, "reason"), (Severity.WARN, "warning")):
         for code, count in evaluation.failures(severity).items():

@@ -120,6 +120,10 @@ etl_runs = Table(
     # Enrichment API calls the run made and the errors among them (schema 0010).
     Column("api_calls", Integer),
     Column("api_errors", Integer),
+    # The run's column profile, as JSON figures (quality/drift.py), and its slowest API's
+    # p95 latency (schema 0013).
+    Column("column_profiles", Text),
+    Column("api_latency_ms", Float),
 )
 
 customer_changes = Table(
