@@ -7,7 +7,8 @@ Each history is one source's runs of one measure, steady around its level with n
 odd wild run, and in half of them a drift that starts at a random run and climbs toward the
 limit at a random pace. Each measure has its own shape (PROFILES): a duration is steady with
 the odd slow night; a quarantine rate is noisier, with the odd bad file; an API error rate
-is near zero and bursty, with the odd short outage. Each is scored on its own. At every
+is near zero and bursty, with the odd short outage; an API's p95 latency sits well under the
+request timeout, with the odd slow night when the API is loaded. Each is scored on its own. At every
 run whose value is still under the limit the predictor says whether the limit will be
 reached within its horizon; the truth is whether one of the next runs does. Precision: of
 the warnings, the share that came true; recall: of the breaches, the share warned of
@@ -46,6 +47,7 @@ PROFILES = {
     "duration": Profile((0.2, 0.6), (0.02, 0.10), 0.04, (1.5, 2.2), (0.01, 0.08)),
     "quarantine rate": Profile((0.05, 0.4), (0.10, 0.30), 0.05, (2.0, 4.0), (0.01, 0.06)),
     "API error rate": Profile((0.0, 0.15), (0.30, 0.80), 0.08, (3.0, 8.0), (0.02, 0.08)),
+    "API latency": Profile((0.05, 0.4), (0.05, 0.25), 0.05, (2.0, 5.0), (0.01, 0.08)),
 }
 
 

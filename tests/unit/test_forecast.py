@@ -115,3 +115,17 @@ def test_an_api_error_rate_climbing_toward_the_fallback_share_is_predicted() -> 
     assert (prediction.source, prediction.measure) == ("crm-#-#-#.csv", "API error rate")
     assert prediction.latest == pytest.approx(0.125) and prediction.runs_ahead <= HORIZON
     assert breach_predictions(failing, LIMITS) == [], "not watched without its limit"
+
+
+def test_api_latency_rising_toward_the_request_timeout_is_predicted() -> None:
+    slowing = [replace(night(day, 100), api_latency_ms=900.0 + 250 * day) for day in range(8)]
+    steady = [replace(night(day, 100, name="erp"), api_latency_ms=900.0) for day in range(8)]
+    unasked = [replace(night(day, 100, name="hr"), api_latency_ms=None) for day in range(8)]
+    limits = Limits(max_bad_ratio=0.5, max_duration_seconds=1000, max_api_latency_ms=3000)
+
+    [prediction] = breach_predictions(slowing + steady + unasked, limits)
+
+    assert (prediction.source, prediction.measure) == ("crm-#-#-#.csv", "API latency")
+    assert prediction.latest == pytest.approx(2650) and prediction.limit == 3000
+    assert prediction.forecast >= 3000 and prediction.runs_ahead == 2
+    assert breach_predictions(slowing, LIMITS) == [], "not watched without its limit"

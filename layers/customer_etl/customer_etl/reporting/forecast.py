@@ -4,7 +4,8 @@ source's recent runs, from `etl_runs` alone.
 For each source (the file name with its digits folded, so `customers-2026-12-01.csv` and
 `customers-2026-12-02.csv` are one source) and each measure (the run's duration against the
 longest a run may take, its quarantine rate against `quality.max_bad_ratio`, its enrichment
-API error rate against the share of rows that may fall back), the last
+API error rate against the share of rows that may fall back, and its slowest API's 95th
+percentile latency against the request timeout), the last
 `WINDOW` finished runs are fitted with a Theil-Sen line: the slope is the median of the
 slopes between every pair of runs, the intercept the median of what is left. A source is
 "likely to breach" when that line, carried `HORIZON` runs ahead, reaches the limit while
@@ -54,8 +55,9 @@ MIN_CONFIDENCE = 0.7
 class Prediction:
     source: str
     measure: str
-    """`duration` (seconds), `quarantine rate` (a share of the rows in) or `API error rate`
-    (a share of the enrichment API calls)."""
+    """`duration` (seconds), `quarantine rate` (a share of the rows in), `API error rate`
+    (a share of the enrichment API calls) or `API latency` (milliseconds, the slowest API's
+    95th percentile)."""
     latest: float
     forecast: float
     """The trend's value `runs_ahead` runs after the latest."""
@@ -72,6 +74,8 @@ class Limits:
     max_duration_seconds: float
     max_api_error_rate: float | None = None
     """The share of enrichment API calls that may fail; None: not watched."""
+    max_api_latency_ms: float | None = None
+    """The request timeout a call's latency must stay under; None: not watched."""
 
 
 def source_of(source_file: str) -> str:
@@ -114,6 +118,8 @@ def breach_predictions(records: Sequence[RunRecord], limits: Limits) -> list[Pre
     )
     if limits.max_api_error_rate is not None:
         measures += (("API error rate", _api_error_rate, limits.max_api_error_rate),)
+    if limits.max_api_latency_ms is not None:
+        measures += (("API latency", _api_latency, limits.max_api_latency_ms),)
     found: list[Prediction] = []
     for source, runs in sorted(by_source.items()):
         for measure, read, limit in measures:
@@ -136,3 +142,8 @@ def _api_error_rate(record: RunRecord) -> float | None:
     if not record.api_calls or record.api_errors is None:
         return None
     return record.api_errors / record.api_calls
+
+
+def _api_latency(record: RunRecord) -> float | None:
+    """None for a run that asked no API (or was recorded before schema 0013)."""
+    return record.api_latency_ms

@@ -33,15 +33,23 @@ def add_report_arguments(command: argparse.ArgumentParser) -> None:
 
 
 def forecast_limits(config: Config) -> Limits:
-    """What the predictions watch: the quality gate, the longest run, and the API errors at
+    """What the predictions watch: the quality gate, the longest run, the API errors at
     which enrichment falls back too much (postcodes.io's `max_fallback_share`: a failed call
-    leaves its rows to the fallback)."""
+    leaves its rows to the fallback), and the latency at which calls start timing out (the
+    shortest timeout of the APIs asked, since a run's latency is its slowest API's)."""
     from customer_etl.reporting.forecast import Limits
 
+    enrichment = config.enrichment
+    timeouts = [
+        api.timeout_seconds * 1000
+        for api in (enrichment.postcodes, enrichment.companies_house)
+        if api.enabled
+    ]
     return Limits(
         max_bad_ratio=config.quality.max_bad_ratio,
         max_duration_seconds=config.aws.alarms.max_run_duration_seconds,
-        max_api_error_rate=config.enrichment.postcodes.max_fallback_share,
+        max_api_error_rate=enrichment.postcodes.max_fallback_share,
+        max_api_latency_ms=min(timeouts, default=None),
     )
 
 
