@@ -9,12 +9,15 @@ from dataclasses import astuple
 
 import pandas as pd
 
+from customer_etl.core.column_counts import SHAPE_SAMPLE
 from customer_etl.quality.drift import (
     MIN_RUNS,
     ColumnProfile,
     column_profiles,
+    count_columns,
     drift_warnings,
     shape,
+    shape_digest,
 )
 
 
@@ -92,3 +95,16 @@ def test_a_warning_names_the_column_and_the_measure_never_a_value_or_a_shape() -
 def test_shapes_keep_the_format_and_drop_the_characters() -> None:
     assert shape("SW1A 1AA") == shape("EC2V 7HH") == "A9A 9A"
     assert shape("07700 900123") == "9 9" and shape("+447700900123") == "+9"
+
+
+def test_a_large_chunks_pattern_mix_is_estimated_from_an_even_sample_within_points() -> None:
+    big = export(7, rows=60_000, phone_international=0.3)
+    [international] = [
+        share
+        for digest, share in column_profiles(big)["phone"].pattern_mix.items()
+        if digest == shape_digest(shape("+447700900123"))
+    ]
+    counts = count_columns(big).columns["phone"]
+    assert SHAPE_SAMPLE <= counts.shaped <= 1.1 * SHAPE_SAMPLE, "a sample, not every cell"
+    assert counts.filled == 60_000
+    assert abs(international - 0.3) < 0.03

@@ -6,8 +6,8 @@ Per column: the cells, the filled cells, the distinct values *within each chunk*
 (an exact distinct count over a run would need its values, or hashes of them, in the
 manifest), the value lengths as a histogram, and the value shapes by a digest of the shape
 (a shape of a short value could give it away; the drift check needs only to tell shapes
-apart). Each chunk keeps its SHAPES_PER_CHUNK commonest shapes and pools the rest as
-`other`.
+apart), counted over an even sample of about SHAPE_SAMPLE filled cells per chunk. Each
+chunk keeps its SHAPES_PER_CHUNK commonest shapes and pools the rest as `other`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from pydantic import BaseModel, Field
 K = TypeVar("K", int, str)
 
 SHAPES_PER_CHUNK = 16
+SHAPE_SAMPLE = 2000
+"""Filled cells per column and chunk whose shapes are counted (about; every k-th cell)."""
 SHAPES_PER_RUN = 64
 """The most shapes a run's counts keep (the rest join `other`): the manifest's size bound."""
 LONGEST = 200
@@ -31,16 +33,19 @@ class ColumnCounts(BaseModel):
     filled: int = 0
     distinct: int = 0
     """Distinct filled values per chunk, summed over the chunks."""
+    shaped: int = 0
+    """Filled cells whose shape was counted: an even sample of each chunk's."""
     lengths: dict[int, int] = Field(default_factory=dict)
     """Value length -> filled cells of that length."""
     shapes: dict[str, int] = Field(default_factory=dict)
-    """Digest of a value shape (or `other`) -> filled cells of that shape."""
+    """Digest of a value shape (or `other`) -> sampled cells of that shape."""
 
     def merged(self, other: ColumnCounts) -> ColumnCounts:
         return ColumnCounts(
             rows=self.rows + other.rows,
             filled=self.filled + other.filled,
             distinct=self.distinct + other.distinct,
+            shaped=self.shaped + other.shaped,
             lengths=_summed(self.lengths, other.lengths),
             shapes=_capped(_summed(self.shapes, other.shapes)),
         )
