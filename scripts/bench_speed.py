@@ -5,7 +5,8 @@ the same file into SQLite, timed in the same run.
     .venv/bin/python scripts/bench_speed.py --rows 1000000 --dlt-python .venv-dlt/bin/python
 
 The run: one worker, chunks of 50,000, encryption on (a local key file), 2% defects, the
-postcodes API served by the project's fake on loopback at `--api-latency-ms` (20) a call,
+postcodes API served by the project's fake on loopback, in a process of its own, at
+`--api-latency-ms` (20) a call,
 a fresh SQLite warehouse. The rerun loads the same file into the same warehouse as a new
 run: every record is unchanged, and the postcodes come from the answer cache, as they do
 for a user's rerun. Import times are of fresh interpreters (`-X importtime`, the top
@@ -32,7 +33,7 @@ from customer_etl.reference.sample import write_sample
 # The profile script's configuration and the fake API: the script runs from anywhere.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from scripts.profile_run import run_config, run_once
-from tests.fakes.postcodes_api import FakePostcodesApi, serve
+from tests.fakes.postcodes_api import serve_apart
 
 REPO = Path(__file__).resolve().parents[1]
 TARGET_ROWS_PER_SECOND = 50_000
@@ -120,9 +121,8 @@ def main() -> int:
         root = Path(folder)
         source = root / "customers.csv"
         write_sample(source, rows=args.rows, seed=1, defect_rate=0.02)
-        fake = FakePostcodesApi(latency_seconds=args.api_latency_ms / 1000, record=False)
-        with serve(fake) as api:
-            config = run_config(root, api.base_url)
+        with serve_apart(args.api_latency_ms / 1000) as api_url:
+            config = run_config(root, api_url)
             build_warehouse(config).upgrade()
             runs: list[tuple[str, RunManifest, float]] = []
             for run_id in ("first", "rerun"):

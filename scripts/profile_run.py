@@ -3,7 +3,8 @@
     .venv/bin/python scripts/profile_run.py --rows 100000 [--enrichment api|off] [--out DIR]
 
 One run of a generated file (2% defects) in this process, one worker, encryption on, a
-fresh SQLite warehouse; enrichment against the project's fake postcodes API on loopback
+fresh SQLite warehouse; enrichment against the project's fake postcodes API on loopback, in a
+process of its own as a real API is on another machine
 (`--api-latency-ms` per call, 20 by default) or off (the built-in postcode areas only).
 Writes to `--out` (default `.etl/profile`): `run.prof` (the raw pstats), `run-cumulative.txt`
 and `run-tottime.txt` (the 60 costliest functions by each measure) and, when flameprof is
@@ -35,7 +36,7 @@ from customer_etl.runtime.local_runner import LocalRunner
 
 # The fake API lives with the tests; the script runs from anywhere in the repository.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tests.fakes.postcodes_api import FakePostcodesApi, serve
+from tests.fakes.postcodes_api import serve_apart
 
 
 def run_config(folder: Path, api_url: str | None) -> Config:
@@ -101,12 +102,11 @@ def main() -> int:
         root = Path(folder)
         source = root / "customers.csv"
         write_sample(source, rows=args.rows, seed=1, defect_rate=0.02)
-        fake = FakePostcodesApi(latency_seconds=args.api_latency_ms / 1000, record=False)
-        api: AbstractContextManager[FakePostcodesApi | None] = (
-            serve(fake) if args.enrichment == "api" else nullcontext()
+        api: AbstractContextManager[str | None] = (
+            serve_apart(args.api_latency_ms / 1000) if args.enrichment == "api" else nullcontext()
         )
-        with api as served:
-            config = run_config(root, served.base_url if served else None)
+        with api as api_url:
+            config = run_config(root, api_url)
             build_warehouse(config).upgrade()
             if args.rerun:
                 run_once(config, source, "first")

@@ -227,3 +227,46 @@ def serve(api: FakePostcodesApi) -> Iterator[FakePostcodesApi]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+@contextmanager
+def serve_apart(latency_seconds: float) -> Iterator[str]:
+    """The fake in a process of its own, for benchmarks: its base URL for the block.
+
+    A real API answers from another machine; served from a thread of the measured process,
+    the fake's own JSON work would take turns with the run's on the GIL and count as the
+    run's time."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.postcodes_api", str(latency_seconds)],
+        cwd=Path(__file__).resolve().parents[2],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        base_url = process.stdout.readline().strip()
+        if not base_url.startswith("http://"):
+            raise RuntimeError("the fake API process did not start")
+        yield base_url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _serve_until_stdin_closes(latency_seconds: float) -> None:
+    import sys
+
+    with serve(FakePostcodesApi(latency_seconds=latency_seconds, record=False)) as api:
+        print(api.base_url, flush=True)
+        sys.stdin.read()
+
+
+if __name__ == "__main__":
+    import sys
+
+    _serve_until_stdin_closes(float(sys.argv[1]))

@@ -8,7 +8,13 @@ from customer_etl.adapters.api_client import ApiClient
 from customer_etl.adapters.postcodes_io import PostcodesIoLookup
 from customer_etl.config.model import PostcodesSettings
 from customer_etl.core.api_stats import ApiStats
-from tests.fakes.postcodes_api import FakePostcodesApi, closed_port_url, details, serve
+from tests.fakes.postcodes_api import (
+    FakePostcodesApi,
+    closed_port_url,
+    details,
+    serve,
+    serve_apart,
+)
 
 
 def settings(**overrides: Any) -> PostcodesSettings:
@@ -76,3 +82,11 @@ def test_an_unreachable_api_costs_a_few_attempts_not_one_per_batch() -> None:
     assert stats.calls == 3
     assert stats.errors["circuit_open"] == 50
     assert len(sleeps) == 2, "two retries, then the circuit opened"
+
+
+def test_the_benchmarks_fake_in_a_process_of_its_own_answers_like_the_threaded_one() -> None:
+    stats = ApiStats()
+    with serve_apart(latency_seconds=0.0) as base_url:
+        answers = lookup_at(base_url).lookup(["SW1A 1AA", "EC2V 7HH"], stats)
+    assert answers == {"SW1A 1AA": None, "EC2V 7HH": None}
+    assert (stats.report().calls, stats.report().successes) == (1, 1)
