@@ -7,6 +7,12 @@
 # is stopped and removed when the command ends, whatever its outcome. The command sees its
 # URL in ETL_TEST_POSTGRES_URL (the tests' PostgreSQL leg uses it).
 #
+# The same server speaks TLS with a certificate of a throwaway CA made here (openssl), for
+# `localhost` and 127.0.0.1. Its role `tls_only` may connect over TLS alone (pg_hba
+# `hostssl`, and `hostnossl ... reject`): the command sees that role's URL in
+# ETL_TEST_POSTGRES_TLS_URL and the CA in ETL_TEST_POSTGRES_CA, so that the tests can check
+# `sslmode=verify-full` against a real server and a plain connection refused.
+#
 # Without PostgreSQL's server programs, as root (CI) the script installs Debian's
 # `postgresql` package; otherwise it runs the command without a server, so the PostgreSQL
 # tests skip, unless CI is set, where that is an error.
@@ -71,12 +77,38 @@ trap stop EXIT
 PORT="$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 as_owner "$PG_BIN/initdb" -D "$WORK/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 \
     --no-sync >/dev/null
+TLS="$WORK/tls"
+mkdir -p "$TLS"
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=customer-etl test CA" \
+    -keyout "$TLS/ca.key" -out "$TLS/ca.pem" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+    -keyout "$TLS/server.key" -out "$TLS/server.csr" >/dev/null 2>&1
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >"$TLS/san.ext"
+openssl x509 -req -in "$TLS/server.csr" -CA "$TLS/ca.pem" -CAkey "$TLS/ca.key" \
+    -CAcreateserial -days 2 -extfile "$TLS/san.ext" -out "$TLS/server.pem" >/dev/null 2>&1
+chmod 0600 "$TLS/server.key"
+chmod 0644 "$TLS/ca.pem"
+if [ "$(id -u)" = 0 ]; then
+    chown -R postgres "$TLS"
+fi
+# First match wins: the TLS-only role's rules go before initdb's `trust` lines.
+{
+    echo "hostnossl all tls_only 127.0.0.1/32 reject"
+    echo "hostssl   all tls_only 127.0.0.1/32 trust"
+    cat "$WORK/data/pg_hba.conf"
+} >"$WORK/pg_hba.conf"
+as_owner cp "$WORK/pg_hba.conf" "$WORK/data/pg_hba.conf"
+
 # Durability settings off: the data is thrown away, and the tests run several times faster.
 as_owner "$PG_BIN/pg_ctl" -D "$WORK/data" -l "$WORK/server.log" -w -o \
-    "-p $PORT -k $WORK -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" \
+    "-p $PORT -k $WORK -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c ssl=on -c ssl_cert_file=$TLS/server.pem -c ssl_key_file=$TLS/server.key" \
     start >/dev/null
+as_owner "$PG_BIN/psql" -q -h "$WORK" -p "$PORT" -U postgres -d postgres \
+    -c "create role tls_only login superuser" >/dev/null
 
 export ETL_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$PORT/postgres"
+export ETL_TEST_POSTGRES_TLS_URL="postgresql+psycopg://tls_only@localhost:$PORT/postgres"
+export ETL_TEST_POSTGRES_CA="$TLS/ca.pem"
 echo "with-postgres: PostgreSQL $("$PG_BIN/pg_ctl" --version | awk '{print $3}') on 127.0.0.1:$PORT" >&2
 status=0
 "$@" || status=$?

@@ -1,5 +1,7 @@
-"""Outside `local`, a PostgreSQL warehouse that offers no TLS is refused, never used in plain
-text: the CI server runs without TLS, so a dev configuration pointed at it must not connect."""
+"""Outside `local`, a PostgreSQL warehouse is used only when its certificate verifies: the CI
+server's certificate comes from a throwaway CA that no machine's store trusts, so a dev
+configuration pointed at it without that CA bundle must not connect, while a local one
+(libpq's `prefer`) does. test_warehouse_tls_server.py checks the success path."""
 
 from __future__ import annotations
 
@@ -20,7 +22,9 @@ def _config(url: str, environment: str) -> Config:
     )
 
 
-def test_a_plain_server_is_refused_outside_local(postgres_url: str) -> None:
+def test_a_server_the_machines_ca_store_does_not_vouch_for_is_refused_outside_local(
+    postgres_url: str,
+) -> None:
     warehouse = build_warehouse(_config(postgres_url, "dev"))
     with pytest.raises(CustomerEtlError) as refused:
         warehouse.connect()
