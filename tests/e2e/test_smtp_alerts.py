@@ -4,8 +4,6 @@ down does not change the run's outcome."""
 
 from __future__ import annotations
 
-import datetime as dt
-import ipaddress
 import json
 import re
 import socket
@@ -21,13 +19,10 @@ import pandas as pd
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from customer_etl.reference.sample import Sample, write_sample
 from customer_etl.runtime.cli import main
+from tests.certificates import self_signed
 from tests.e2e.run_logs import run_log
 from tests.incident_guide import guide_anchors
 
@@ -198,34 +193,7 @@ def test_a_clean_run_sends_nothing(
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:
     """A certificate for 127.0.0.1 and its key: the server's, and the CA the client trusts."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
-    now = dt.datetime.now(dt.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(minutes=5))
-        .not_valid_after(now + dt.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = folder / "relay.pem", folder / "relay.key"
-    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
+    return self_signed(folder, "relay", "127.0.0.1", ip="127.0.0.1")
 
 
 def test_starttls_and_a_login_with_the_password_by_reference(

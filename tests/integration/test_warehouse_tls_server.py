@@ -8,22 +8,18 @@ The server is scripts/with-postgres.sh's: its certificate comes from a throwaway
 
 from __future__ import annotations
 
-import datetime
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from customer_etl.adapters.warehouse.configured import build_warehouse, secured_url
 from customer_etl.config.model import Config
 from customer_etl.core.errors import WarehouseUnavailableError
+from tests.certificates import self_signed
 from tests.databases import fresh_postgres_database, open_warehouse
 
 TLS_URL = "ETL_TEST_POSTGRES_TLS_URL"
@@ -53,23 +49,7 @@ def staging(url: str, ca_bundle: Path | str | None) -> Config:
 
 def another_ca(folder: Path) -> Path:
     """A CA certificate that signed nothing the server holds."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "not the server's CA")])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    path = folder / "other-ca.pem"
-    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    return path
+    return self_signed(folder, "other-ca", "not the server's CA")[0]
 
 
 def test_outside_local_the_warehouse_verifies_the_servers_certificate_and_uses_tls(
